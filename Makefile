@@ -1,0 +1,70 @@
+# Offline build toolchain for Agent Sessions (Solidity contracts + Python SDK).
+# Everything runs from the project: solc is solcjs behind toolchain/solc.js,
+# Anvil comes from npm, Ape keeps its data in .ape/. Targets are idempotent:
+# a warm `make setup` only re-runs `ape compile` (itself incremental).
+
+SHELL := /bin/bash
+PYTHON ?= python3
+SOLC_VERSION := 0.8.37
+PYTEST_ARGS ?=
+
+VENV_STAMP := .venv/.installed
+NPM_STAMP := node_modules/.installed
+SOLC := .solcx/solc-v$(SOLC_VERSION)
+
+# py-solc-x only looks for solc-v<version> in SOLCX_BINARY_PATH (never on PATH).
+export SOLCX_BINARY_PATH := $(CURDIR)/.solcx
+export APE_DATA_FOLDER := $(CURDIR)/.ape
+# toolchain/bin/anvil adds --prune-history to node_modules/.bin/anvil.
+export PATH := $(CURDIR)/toolchain/bin:$(CURDIR)/node_modules/.bin:$(CURDIR)/.venv/bin:$(PATH)
+
+.DEFAULT_GOAL := help
+.PHONY: help setup compile test demo gas bench soak clean distclean
+
+help: ## List the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+# Stamps live inside the directories they describe, so deleting .venv/ or
+# node_modules/ re-triggers the install.
+$(VENV_STAMP): pyproject.toml
+	@test -x .venv/bin/python || $(PYTHON) -m venv .venv
+	.venv/bin/pip install --quiet --disable-pip-version-check -e .
+	@touch $@
+
+# `npm install`, not `npm ci`: the lock file lacks the other platforms'
+# optional Anvil packages and `npm ci` refuses it.
+$(NPM_STAMP): package.json
+	npm install --no-audit --no-fund
+	@touch $@
+
+# A symlink, not a copy: solc.js finds node_modules next to its real path.
+$(SOLC):
+	@mkdir -p $(@D)
+	ln -sfn $(CURDIR)/toolchain/solc.js $@
+
+setup: $(VENV_STAMP) $(NPM_STAMP) $(SOLC) ## Install Python + npm deps, register solc, compile
+	ape compile
+
+compile: setup ## Compile the contracts (alias of setup)
+
+test: setup ## Run the test suite on Anvil (PYTEST_ARGS="-k foo" to filter)
+	ape test tests/ $(PYTEST_ARGS)
+
+demo: setup ## Run scripts/demo.py
+	ape run demo
+
+gas: setup ## Run scripts/gas.py
+	ape run gas
+
+bench: setup ## Run scripts/bench.py
+	ape run bench
+
+soak: setup ## Run scripts/soak.py
+	ape run soak
+
+clean: ## Remove build outputs, caches and install stamps (keeps .venv/, node_modules/)
+	rm -rf .build .ape .solcx contracts/.cache .pytest_cache .hypothesis $(VENV_STAMP) $(NPM_STAMP)
+	find . -name __pycache__ -not -path './.venv/*' -not -path './node_modules/*' -prune -exec rm -rf {} +
+
+distclean: clean ## Also remove .venv/ and node_modules/
+	rm -rf .venv node_modules *.egg-info sdk/*.egg-info

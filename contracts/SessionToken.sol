@@ -1,0 +1,84 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {ERC721} from "solady/tokens/ERC721.sol";
+import {Base64} from "solady/utils/Base64.sol";
+import {LibString} from "solady/utils/LibString.sol";
+import {ISessionToken} from "./interfaces/ISessionToken.sol";
+
+/// @title SessionToken
+/// @notice The ERC-721 side of a SessionManager (Solady's ERC721): token id = session id, ERC-4907-style
+/// `userOf` / `userExpires`, and on-chain JSON metadata. The manager supplies the session data via hooks.
+abstract contract SessionToken is ERC721, ISessionToken {
+    using LibString for uint256;
+    using LibString for address;
+
+    /*//////////////////////////////////////////////////////////////
+                                METADATA
+    //////////////////////////////////////////////////////////////*/
+
+    /// @inheritdoc ERC721
+    function name() public pure override returns (string memory) {
+        return "Agent Session";
+    }
+
+    /// @inheritdoc ERC721
+    function symbol() public pure override returns (string memory) {
+        return "SESSION";
+    }
+
+    /// @notice On-chain JSON (base64 data URI): label, status, agent, expiry, depth, parent and budgets.
+    function tokenURI(uint256 id) public view override returns (string memory) {
+        if (!_exists(id)) revert TokenDoesNotExist();
+        string memory json = string.concat(
+            '{"name":"Agent Session #',
+            id.toString(),
+            '","description":"A bounded, revocable session of an autonomous agent.","attributes":',
+            _attributesJSON(id),
+            "}"
+        );
+        return string.concat("data:application/json;base64,", Base64.encode(bytes(json)));
+    }
+
+    /// @inheritdoc ISessionToken
+    function userOf(uint256 tokenId) external view returns (address) {
+        return _tokenUser(tokenId);
+    }
+
+    /// @inheritdoc ISessionToken
+    function userExpires(uint256 tokenId) external view returns (uint256) {
+        return _tokenExpires(tokenId);
+    }
+
+    /// @dev ERC-165: ERC-721 (+ metadata) and ERC-4907 (0xad092b5c).
+    function supportsInterface(bytes4 interfaceId) public view virtual override returns (bool) {
+        return interfaceId == 0xad092b5c || super.supportsInterface(interfaceId);
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                                 HOOKS
+    //////////////////////////////////////////////////////////////*/
+
+    /// @dev The agent of session `id` while it can act, else zero.
+    function _tokenUser(uint256 id) internal view virtual returns (address);
+
+    /// @dev The expiry of session `id`.
+    function _tokenExpires(uint256 id) internal view virtual returns (uint256);
+
+    /// @dev The JSON array of metadata attributes of session `id`.
+    function _attributesJSON(uint256 id) internal view virtual returns (string memory);
+
+    /*//////////////////////////////////////////////////////////////
+                                HELPERS
+    //////////////////////////////////////////////////////////////*/
+
+    /// @dev `{"trait_type":"<key>","value":"<value>"}` with `value` JSON-escaped.
+    function _trait(string memory key, string memory value) internal pure returns (string memory) {
+        return string.concat('{"trait_type":"', key, '","value":"', LibString.escapeJSON(value), '"}');
+    }
+
+    /// @dev `{"trait_type":"<key>","value":<number>}`.
+    function _numberTrait(string memory key, uint256 value) internal pure returns (string memory) {
+        return string.concat('{"trait_type":"', key, '","value":', value.toString(), "}");
+    }
+}

@@ -1,0 +1,28 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+/// @title ISessionFactory
+/// @notice Deploys one SessionManager per owner (and salt) as an EIP-1167 clone at a CREATE2 address that can
+/// be predicted, and lists the managers of each owner.
+interface ISessionFactory {
+    /// @notice `manager` was deployed for `owner` with `salt`.
+    event ManagerDeployed(address indexed owner, address indexed manager, bytes32 indexed salt);
+
+    /// @notice A manager already exists at the address for `owner` and `salt`.
+    error ManagerExists(address manager);
+
+    /// @notice The implementation every manager clone delegates to.
+    function implementation() external view returns (address);
+
+    /// @notice Deploys a manager owned by `owner`; its address depends only on `owner` and `salt`.
+    function deployManager(address owner, bytes32 salt) external returns (address manager);
+
+    /// @notice The address `deployManager(owner, salt)` deploys to.
+    function predictManager(address owner, bytes32 salt) external view returns (address);
+
+    /// @notice Managers deployed for `owner`, in order.
+    function managersOf(address owner) external view returns (address[] memory);
+
+    /// @notice Whether `manager` was deployed by this factory.
+    function isManager(address manager) external view returns (bool);
+}
