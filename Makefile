@@ -42,8 +42,16 @@ $(SOLC):
 	@mkdir -p $(@D)
 	ln -sfn $(CURDIR)/toolchain/solc.js $@
 
-setup: $(VENV_STAMP) $(NPM_STAMP) $(SOLC) ## Install Python + npm deps, register solc, compile
-	ape compile
+# Ape's incremental compile misses dependents (SessionFactory embeds SessionManager's bytecode and kept a
+# stale copy), so any change under contracts/ forces a full compile.
+CONTRACTS := $(shell find contracts -name '*.sol' -not -path '*/.cache/*' 2>/dev/null)
+BUILD_STAMP := .build/.compiled
+
+$(BUILD_STAMP): $(CONTRACTS) ape-config.yaml $(VENV_STAMP) $(NPM_STAMP) $(SOLC)
+	ape compile --force
+	@touch $@
+
+setup: $(VENV_STAMP) $(NPM_STAMP) $(SOLC) $(BUILD_STAMP) ## Install Python + npm deps, register solc, compile
 
 compile: setup ## Compile the contracts (alias of setup)
 

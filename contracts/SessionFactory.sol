@@ -19,9 +19,10 @@ contract SessionFactory is ISessionFactory {
     mapping(address owner => address[]) private _managers;
     mapping(address manager => bool) private _isManager;
 
-    constructor() {
+    /// @param extension A deployed SessionManagerExtension (the cold half every manager delegates to).
+    constructor(address extension) {
         // the implementation records this factory as the only caller of `initialize`
-        implementation = address(new SessionManager());
+        implementation = address(new SessionManager(extension));
     }
 
     /*//////////////////////////////////////////////////////////////

@@ -2,13 +2,13 @@
 pragma solidity ^0.8.28;
 
 import {ERC721} from "solady/tokens/ERC721.sol";
-import {Base64} from "solady/utils/Base64.sol";
 import {LibString} from "solady/utils/LibString.sol";
 import {ISessionToken} from "./interfaces/ISessionToken.sol";
 
 /// @title SessionToken
 /// @notice The ERC-721 side of a SessionManager (Solady's ERC721): token id = session id, ERC-4907-style
-/// `userOf` / `userExpires`, and on-chain JSON metadata. The manager supplies the session data via hooks.
+/// `userOf` / `userExpires`, and helpers for the on-chain JSON metadata (`tokenURI`, rendered by the
+/// manager's extension). The manager supplies the session data via hooks.
 abstract contract SessionToken is ERC721, ISessionToken {
     using LibString for uint256;
     using LibString for address;
@@ -25,19 +25,6 @@ abstract contract SessionToken is ERC721, ISessionToken {
     /// @inheritdoc ERC721
     function symbol() public pure override returns (string memory) {
         return "SESSION";
-    }
-
-    /// @notice On-chain JSON (base64 data URI): label, status, agent, expiry, depth, parent and budgets.
-    function tokenURI(uint256 id) public view override returns (string memory) {
-        if (!_exists(id)) revert TokenDoesNotExist();
-        string memory json = string.concat(
-            '{"name":"Agent Session #',
-            id.toString(),
-            '","description":"A bounded, revocable session of an autonomous agent.","attributes":',
-            _attributesJSON(id),
-            "}"
-        );
-        return string.concat("data:application/json;base64,", Base64.encode(bytes(json)));
     }
 
     /// @inheritdoc ISessionToken
@@ -64,9 +51,6 @@ abstract contract SessionToken is ERC721, ISessionToken {
 
     /// @dev The expiry of session `id`.
     function _tokenExpires(uint256 id) internal view virtual returns (uint256);
-
-    /// @dev The JSON array of metadata attributes of session `id`.
-    function _attributesJSON(uint256 id) internal view virtual returns (string memory);
 
     /*//////////////////////////////////////////////////////////////
                                 HELPERS

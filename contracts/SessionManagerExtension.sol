@@ -1,0 +1,336 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {Base64} from "solady/utils/Base64.sol";
+import {LibString} from "solady/utils/LibString.sol";
+import {ISessionManagerExtension} from "./interfaces/ISessionManagerExtension.sol";
+import {SessionStore} from "./SessionStore.sol";
+
+/// @title SessionManagerExtension
+/// @notice The cold half of SessionManager: draft editing, updates, owner-wide switches, listing and token
+/// metadata. Only meaningful through a manager's fallback (delegatecall), where it runs on the manager's
+/// storage; called directly it sees an empty store of its own.
+contract SessionManagerExtension is SessionStore, ISessionManagerExtension {
+    using LibString for uint256;
+    using LibString for address;
+
+    /*//////////////////////////////////////////////////////////////
+                                  OWNER-WIDE
+    //////////////////////////////////////////////////////////////*/
+
+    /// @inheritdoc ISessionManagerExtension
+    function transferOwnership(address newOwner) external {
+        _requireOwner();
+        emit OwnershipTransferred(_owner, newOwner);
+        _owner = newOwner;
+    }
+
+    /// @inheritdoc ISessionManagerExtension
+    function pauseAll() external {
+        _requireOwner();
+        _pausedAll = true;
+        emit AllPaused(msg.sender);
+    }
+
+    /// @inheritdoc ISessionManagerExtension
+    function unpauseAll() external {
+        _requireOwner();
+        _pausedAll = false;
+        emit AllUnpaused(msg.sender);
+    }
+
+    /// @inheritdoc ISessionManagerExtension
+    function revokeAll() external {
+        _requireOwner();
+        uint32 epoch = _epoch + 1;
+        _epoch = epoch;
+        emit AllRevoked(msg.sender, epoch);
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                                   EDITING
+    //////////////////////////////////////////////////////////////*/
+
+    /// @inheritdoc ISessionManagerExtension
+    function activate(uint256 id) external nonReentrant {
+        Core memory c = _requireDraftController(id);
+        c.status = Status.Active;
+        _core[id] = c;
+        if (c.flags & _F_TIMING != 0) {
+            // windows and idleness count from activation
+            Timing storage t = _timing[id];
+            t.start = uint40(block.timestamp);
+            t.lastActive = uint40(block.timestamp);
+        }
+        emit SessionActivated(id, msg.sender);
+    }
+
+    /// @inheritdoc ISessionManagerExtension
+    function setPermissions(uint256 id, Permission[] calldata permissions, bool allowed) external nonReentrant {
+        Core memory c = _requireDraftController(id);
+        uint256 parentId = c.depth == 0 ? 0 : _parentOf(id);
+        for (uint256 i; i < permissions.length; ++i) {
+            Permission calldata p = permissions[i];
+            // a child never gets a target its parent lacks
+            if (allowed && parentId != 0) _requireParentAllows(parentId, p.target, p.selector);
+            _permissions[_permissionKey(id, p.target, p.selector)] = allowed;
+            emit PermissionSet(id, p.target, p.selector, allowed);
+        }
+    }
+
+    /// @inheritdoc ISessionManagerExtension
+    function setAnyTarget(uint256 id, bool allowed) external nonReentrant {
+        Core memory c = _requireDraftController(id);
+        if (allowed && c.depth != 0) _requireParentAllows(_parentOf(id), address(0), ANY_SELECTOR);
+        c.flags = allowed ? c.flags | _F_ANY_TARGET : c.flags & ~_F_ANY_TARGET;
+        _core[id] = c;
+        emit AnyTargetSet(id, allowed);
+    }
+
+    /// @inheritdoc ISessionManagerExtension
+    function addGuard(uint256 id, address guard) external nonReentrant {
+        Core memory c = _requireDraftController(id);
+        _addGuard(id, guard);
+        c.flags |= _F_GUARDS;
+        _core[id] = c;
+    }
+
+    /// @inheritdoc ISessionManagerExtension
+    function updateTiming(uint256 id, uint32 maxIdle, uint32 period, uint16 maxCallsPerPeriod)
+        external
+        nonReentrant
+    {
+        Core memory c = _requireDraftController(id);
+        // a call limit counts per period
+        if (maxCallsPerPeriod != 0 && period == 0) revert PeriodRequired();
+        _timing[id] = Timing(uint40(block.timestamp), maxIdle, period, uint40(block.timestamp), maxCallsPerPeriod, 0, 0);
+        c.flags = (maxIdle | period | maxCallsPerPeriod) != 0 ? c.flags | _F_TIMING : c.flags & ~_F_TIMING;
+        _core[id] = c;
+        emit TimingUpdated(id, maxIdle, period, maxCallsPerPeriod);
+    }
+
+    /// @inheritdoc ISessionManagerExtension
+    function updateLimits(uint256 id, address token, uint128 perCallCap, uint128 periodAllowance)
+        external
+        nonReentrant
+    {
+        Core memory c = _requireLiveController(id);
+        c.flags = _setCaps(id, c.flags, token, perCallCap, periodAllowance);
+        _core[id] = c;
+    }
+
+    /// @inheritdoc ISessionManagerExtension
+    function updateExpiry(uint256 id, uint40 expiry) external nonReentrant {
+        Core memory c = _requireLiveController(id);
+        _requireExpiry(c.depth == 0 ? 0 : _parentOf(id), expiry);
+        c.expiry = expiry;
+        _core[id] = c;
+        emit ExpiryUpdated(id, expiry);
+        emit UpdateUser(id, c.agent, expiry);
+    }
+
+    /// @inheritdoc ISessionManagerExtension
+    function rotateAgent(uint256 id, address newAgent) external nonReentrant {
+        Core memory c = _requireLiveController(id);
+        if (newAgent == address(0)) revert ZeroAgent();
+        emit AgentRotated(id, c.agent, newAgent);
+        c.agent = newAgent;
+        _core[id] = c;
+        emit UpdateUser(id, newAgent, c.expiry);
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                            FUNDING AND LIFECYCLE
+    //////////////////////////////////////////////////////////////*/
+
+    /// @inheritdoc ISessionManagerExtension
+    function fund(uint256 id, address token, uint256 amount) external payable nonReentrant {
+        Core memory c = _requireLive(id);
+        uint256 received;
+        if (c.depth == 0) {
+            // a root is funded by a controller from outside
+            if (!_isController(id, msg.sender)) revert NotController(id, msg.sender);
+            received = _pull(token, amount);
+        } else {
+            // a child is funded out of its parent's unspent escrow, by the parent's agent or a controller
+            uint256 parentId = _parentOf(id);
+            if (msg.sender != _core[parentId].agent && !_isController(id, msg.sender)) {
+                revert NotAgentOrController(id, msg.sender);
+            }
+            // no ETH from outside for a child
+            if (msg.value != 0) revert NoValueExpected(msg.value);
+            _debit(parentId, token, amount);
+            received = amount;
+        }
+        _credit(id, token, received);
+        emit SessionFunded(id, token, c.depth == 0 ? msg.sender : address(0), received);
+    }
+
+    /// @inheritdoc ISessionManagerExtension
+    function pause(uint256 id) external nonReentrant {
+        Core memory c = _requireLiveController(id);
+        // only an active session pauses
+        if (c.status != Status.Active) revert SessionNotActive(id, c.status);
+        c.status = Status.Paused;
+        _core[id] = c;
+        emit SessionPaused(id, msg.sender);
+    }
+
+    /// @inheritdoc ISessionManagerExtension
+    function resume(uint256 id) external nonReentrant {
+        Core memory c = _requireLiveController(id);
+        // only a paused session resumes
+        if (c.status != Status.Paused) revert SessionNotPaused(id, c.status);
+        c.status = Status.Active;
+        _core[id] = c;
+        emit SessionResumed(id, msg.sender);
+    }
+
+    /// @inheritdoc ISessionManagerExtension
+    function checkpoint(uint256 id, bytes32 root, uint64 taskCount) external nonReentrant {
+        _authorize(id, 0);
+        Checkpoint storage cp = _checkpoints[id];
+        // the task counter never goes back
+        if (taskCount < cp.taskCount) revert TaskCountDecreased(id, cp.taskCount, taskCount);
+        cp.root = root;
+        cp.taskCount = taskCount;
+        cp.at = uint40(block.timestamp);
+        emit Checkpointed(id, root, taskCount);
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                                    VIEWS
+    //////////////////////////////////////////////////////////////*/
+
+    /// @inheritdoc ISessionManagerExtension
+    function getSession(uint256 id) public view returns (SessionInfo memory info) {
+        Core memory c = _core[id];
+        if (c.status == Status.None) revert SessionNotFound(id);
+        Timing memory t = _timing[id];
+        Checkpoint memory cp = _checkpoints[id];
+        info.id = id;
+        info.parentId = _parentOf(id);
+        info.agent = c.agent;
+        info.holder = _ownerOf(id);
+        info.status = _statusOf(id, c);
+        info.depth = c.depth;
+        info.anyTarget = c.flags & _F_ANY_TARGET != 0;
+        info.closed = c.flags & _F_CLOSED != 0;
+        info.expiry = c.expiry;
+        info.lastActive = t.lastActive;
+        info.maxIdle = t.maxIdle;
+        info.period = t.period;
+        info.maxCallsPerPeriod = t.maxCalls;
+        info.callsInPeriod = t.callsWindow == _windowIndex(t) ? t.calls : 0;
+        info.epoch = c.epoch;
+        info.label = _labels[id];
+        info.checkpointRoot = cp.root;
+        info.taskCount = cp.taskCount;
+        address[] storage erc20s = _erc20s[id];
+        info.budgets = new BudgetInfo[](erc20s.length + 1);
+        info.budgets[0] = getBudget(id, NATIVE);
+        for (uint256 i; i < erc20s.length; ++i) {
+            info.budgets[i + 1] = getBudget(id, erc20s[i]);
+        }
+    }
+
+    /// @inheritdoc ISessionManagerExtension
+    function getSessions(uint256[] calldata ids) external view returns (SessionInfo[] memory infos) {
+        infos = new SessionInfo[](ids.length);
+        for (uint256 i; i < ids.length; ++i) {
+            infos[i] = getSession(ids[i]);
+        }
+    }
+
+    /// @inheritdoc ISessionManagerExtension
+    function listSessions(uint256 fromId, uint256 limit) external view returns (SessionInfo[] memory infos) {
+        uint256 count = _count;
+        if (fromId == 0) fromId = 1;
+        uint256 n = fromId > count ? 0 : count - fromId + 1;
+        if (n > limit) n = limit;
+        infos = new SessionInfo[](n);
+        for (uint256 i; i < n; ++i) {
+            infos[i] = getSession(fromId + i);
+        }
+    }
+
+    /// @inheritdoc ISessionManagerExtension
+    function getBudget(uint256 id, address token) public view returns (BudgetInfo memory info) {
+        Budget memory b = _budgets[id][token];
+        Caps memory k = _caps[id][token];
+        Window memory w = _windows[id][token];
+        info.token = token;
+        info.available = b.available;
+        info.spent = b.spent;
+        info.perCallCap = k.perCall;
+        info.periodAllowance = k.perPeriod;
+        info.spentInPeriod = w.index == _windowIndex(_timing[id]) ? w.spent : 0;
+    }
+
+    /// @inheritdoc ISessionManagerExtension
+    function guardsOf(uint256 id) external view returns (address[] memory) {
+        return _guards[id];
+    }
+
+    /// @inheritdoc ISessionManagerExtension
+    function renderTokenURI(uint256 id) public view returns (string memory) {
+        if (!_exists(id)) revert TokenDoesNotExist();
+        string memory json = string.concat(
+            '{"name":"Agent Session #',
+            id.toString(),
+            '","description":"A bounded, revocable session of an autonomous agent.","attributes":',
+            _attributesJSON(id),
+            "}"
+        );
+        return string.concat("data:application/json;base64,", Base64.encode(bytes(json)));
+    }
+
+    /// @dev Same as `renderTokenURI` (the manager's own `tokenURI` forwards here).
+    function tokenURI(uint256 id) public view override returns (string memory) {
+        return renderTokenURI(id);
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                              INTERNAL: METADATA
+    //////////////////////////////////////////////////////////////*/
+
+    function _attributesJSON(uint256 id) internal view returns (string memory json) {
+        SessionInfo memory s = getSession(id);
+        json = string.concat(
+            "[",
+            _trait("label", LibString.fromSmallString(s.label)),
+            ",",
+            _trait("status", _statusName(s.status)),
+            ",",
+            _trait("agent", s.agent.toHexString()),
+            ",",
+            _numberTrait("expiry", s.expiry),
+            ",",
+            _numberTrait("depth", s.depth),
+            ",",
+            _numberTrait("parent", s.parentId)
+        );
+        for (uint256 i; i < s.budgets.length; ++i) {
+            BudgetInfo memory b = s.budgets[i];
+            string memory key = b.token == NATIVE ? "ETH" : b.token.toHexString();
+            json = string.concat(
+                json,
+                ",",
+                _numberTrait(string.concat("available ", key), b.available),
+                ",",
+                _numberTrait(string.concat("spent ", key), b.spent)
+            );
+        }
+        json = string.concat(json, "]");
+    }
+
+    function _statusName(Status s) internal pure returns (string memory) {
+        if (s == Status.Draft) return "draft";
+        if (s == Status.Active) return "active";
+        if (s == Status.Paused) return "paused";
+        if (s == Status.Completed) return "completed";
+        if (s == Status.Revoked) return "revoked";
+        if (s == Status.Expired) return "expired";
+        return "none";
+    }
+}

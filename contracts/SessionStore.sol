@@ -1,0 +1,388 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {SafeTransferLib} from "solady/utils/SafeTransferLib.sol";
+import {ReentrancyGuardTransient} from "solady/utils/ReentrancyGuardTransient.sol";
+import {ISessionTypes} from "./interfaces/ISessionTypes.sol";
+import {SessionToken} from "./SessionToken.sol";
+
+/// @title SessionStore
+/// @notice The storage layout and the rules shared by SessionManager (hot paths) and SessionManagerExtension
+/// (cold paths, run by delegatecall on the same storage). Both inherit it, so the layout cannot drift.
+abstract contract SessionStore is ISessionTypes, SessionToken, ReentrancyGuardTransient {
+    /*//////////////////////////////////////////////////////////////
+                               CONSTANTS
+    //////////////////////////////////////////////////////////////*/
+
+    /// @notice ETH as a token (ERC-7528).
+    address public constant NATIVE = 0xEeeeeEeeeEeEeeEeEeEeeEEEeeeeEeeeeeeeEEeE;
+    /// @notice Allowlist wildcard: every selector of a target.
+    bytes4 public constant ANY_SELECTOR = 0xffffffff;
+    /// @notice Deepest level a child may sit at (roots are depth 0).
+    uint8 public constant MAX_DEPTH = 8;
+    /// @notice Most guards on one session.
+    uint256 public constant MAX_GUARDS = 4;
+
+    // Bits of `Core.flags`.
+    uint8 internal constant _F_ANY_TARGET = 1; // every target allowed
+    uint8 internal constant _F_GUARDS = 2; // guards attached
+    uint8 internal constant _F_TIMING = 4; // `_timing` in use (idle timeout, period, call limit)
+    uint8 internal constant _F_NATIVE_CAPS = 8; // the ETH budget has a per-call cap or periodic allowance
+    uint8 internal constant _F_CLOSED = 16; // settled: token burned, escrow returned
+
+    /*//////////////////////////////////////////////////////////////
+                                   STORAGE
+    //////////////////////////////////////////////////////////////*/
+
+    /// @dev The hot record of a session, one word, read by every call:
+    /// [0..159] agent, [160..199] expiry (exclusive, unix seconds), [200..207] status (stored),
+    /// [208..215] flags, [216..223] depth, [224..255] epoch (revoke-all generation at creation).
+    /// The parent id lives in the ERC-721 ownership word's 96 spare bits (Solady "extra data"), which the
+    /// mint writes anyway and a burn keeps.
+    struct Core {
+        address agent;
+        uint40 expiry;
+        Status status;
+        uint8 flags;
+        uint8 depth;
+        uint32 epoch;
+    }
+
+    /// @dev Optional timing word, written only when a session uses it (`_F_TIMING`):
+    /// [0..39] lastActive, [40..71] maxIdle (seconds), [72..103] period (seconds), [104..143] start of the
+    /// first window (unix seconds), [144..159] maxCalls per window, [160..175] calls in the current window,
+    /// [176..207] index of that window.
+    struct Timing {
+        uint40 lastActive;
+        uint32 maxIdle;
+        uint32 period;
+        uint40 start;
+        uint16 maxCalls;
+        uint16 calls;
+        uint32 callsWindow;
+    }
+
+    /// @dev Per session and token: [0..127] available (own unspent escrow), [128..255] spent (only grows).
+    struct Budget {
+        uint128 available;
+        uint128 spent;
+    }
+
+    /// @dev Per session and token, optional: [0..127] per-call cap, [128..255] allowance per period (0 = none).
+    struct Caps {
+        uint128 perCall;
+        uint128 perPeriod;
+    }
+
+    /// @dev Per session and token, optional: [0..127] spent in window `index`, [128..191] window index.
+    struct Window {
+        uint128 spent;
+        uint64 index;
+    }
+
+    /// @dev Last anchored off-chain state: [0..255] root; [0..63] task counter, [64..103] when.
+    struct Checkpoint {
+        bytes32 root;
+        uint64 taskCount;
+        uint40 at;
+    }
+
+    // One word, read by every call: owner, session count, pause-all flag, revoke-all epoch.
+    address internal _owner;
+    uint56 internal _count;
+    bool internal _pausedAll;
+    uint32 internal _epoch;
+
+    mapping(uint256 id => Core) internal _core;
+    mapping(uint256 id => Timing) internal _timing;
+    mapping(uint256 id => mapping(address token => Budget)) internal _budgets;
+    mapping(uint256 id => mapping(address token => Caps)) internal _caps;
+    mapping(uint256 id => mapping(address token => Window)) internal _windows;
+    /// @dev ERC-20 tokens a session holds a budget in (ETH is always looked at).
+    mapping(uint256 id => address[]) internal _erc20s;
+    /// @dev keccak256(id, target, selector) => allowed.
+    mapping(bytes32 key => bool) internal _permissions;
+    mapping(uint256 id => address[]) internal _guards;
+    mapping(uint256 id => bytes32) internal _labels;
+    mapping(uint256 id => Checkpoint) internal _checkpoints;
+    /// @dev Where a closed root paid out: later-closed descendants pay the same address.
+    mapping(uint256 rootId => address) internal _settledTo;
+    /// @dev Tokens ever escrowed here; never valid call targets.
+    mapping(address token => bool) internal _escrowed;
+
+    /// @dev Set only while a metered swap may send ETH back.
+    bool internal transient _acceptingETH;
+
+    /*//////////////////////////////////////////////////////////////
+                               INTERNAL: STATUS
+    //////////////////////////////////////////////////////////////*/
+
+    /// @dev Effective status: stored status, then revoke-all, time, ancestors and pauses.
+    function _statusOf(uint256 id, Core memory c) internal view returns (Status) {
+        if (c.status == Status.None || uint8(c.status) >= uint8(Status.Completed)) return c.status;
+        if (c.epoch != _epoch) return Status.Revoked;
+        if (_timedOut(id, c)) return Status.Expired;
+        bool paused = c.status == Status.Paused || _pausedAll;
+        uint256 cur = id;
+        Core memory k = c;
+        while (k.depth != 0) {
+            cur = _parentOf(cur);
+            k = _core[cur];
+            // a session ends with any ancestor
+            if (uint8(k.status) >= uint8(Status.Completed) || _timedOut(cur, k)) return Status.Revoked;
+            if (k.status == Status.Paused) paused = true;
+        }
+        if (c.status == Status.Draft) return Status.Draft;
+        return paused ? Status.Paused : Status.Active;
+    }
+
+    /// @dev Whether `id` (with core `c`) and all its ancestors can act now.
+    function _canAct(uint256 id, Core memory c) internal view returns (bool) {
+        if (c.status != Status.Active || c.epoch != _epoch || _pausedAll || _timedOut(id, c)) return false;
+        return c.depth == 0 || _ancestorsActive(id);
+    }
+
+    function _ancestorsActive(uint256 id) internal view returns (bool) {
+        uint256 cur = _parentOf(id);
+        while (cur != 0) {
+            Core memory k = _core[cur];
+            if (k.status != Status.Active || _timedOut(cur, k)) return false;
+            cur = k.depth == 0 ? 0 : _parentOf(cur);
+        }
+        return true;
+    }
+
+    /// @dev Past its expiry or idle for longer than `maxIdle`.
+    function _timedOut(uint256 id, Core memory c) internal view returns (bool) {
+        if (block.timestamp >= c.expiry) return true;
+        if (c.flags & _F_TIMING == 0) return false;
+        Timing memory t = _timing[id];
+        return t.maxIdle != 0 && block.timestamp >= uint256(t.lastActive) + t.maxIdle;
+    }
+
+    function _isLiveStatus(Status s) internal pure returns (bool) {
+        return s == Status.Draft || s == Status.Active || s == Status.Paused;
+    }
+
+    /// @dev Index of the current period window (0 when there are no periods).
+    function _windowIndex(Timing memory t) internal view returns (uint256) {
+        if (t.period == 0 || block.timestamp < t.start) return 0;
+        return (block.timestamp - t.start) / t.period;
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                               INTERNAL: ACCESS
+    //////////////////////////////////////////////////////////////*/
+
+    function _requireOwner() internal view {
+        if (msg.sender != _owner) revert NotManagerOwner(msg.sender);
+    }
+
+    function _parentOf(uint256 id) internal view returns (uint256) {
+        return _getExtraData(id);
+    }
+
+    /// @dev The holder of `id`, or a controller of any ancestor.
+    function _isController(uint256 id, address account) internal view returns (bool) {
+        while (id != 0) {
+            if (_ownerOf(id) == account) return true;
+            id = _parentOf(id);
+        }
+        return false;
+    }
+
+    /// @dev Existing, live (not ended) session; returns its core.
+    function _requireLive(uint256 id) internal view returns (Core memory c) {
+        c = _core[id];
+        if (c.status == Status.None) revert SessionNotFound(id);
+        Status status = _statusOf(id, c);
+        if (!_isLiveStatus(status)) revert SessionEnded(id, status);
+    }
+
+    function _requireLiveController(uint256 id) internal view returns (Core memory c) {
+        c = _requireLive(id);
+        if (!_isController(id, msg.sender)) revert NotController(id, msg.sender);
+    }
+
+    function _requireDraftController(uint256 id) internal view returns (Core memory c) {
+        c = _requireLiveController(id);
+        if (c.status != Status.Draft) revert SessionNotDraft(id, c.status);
+    }
+
+    /// @dev Solady's guard, always on transient storage (every chain we target has EIP-1153).
+    function _useTransientReentrancyGuardOnlyOnMainnet() internal pure override returns (bool) {
+        return false;
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                               INTERNAL: RULES
+    //////////////////////////////////////////////////////////////*/
+
+    /// @dev Expiry must be in the future and, for a child, within its parent's.
+    function _requireExpiry(uint256 parentId, uint40 expiry) internal view {
+        if (expiry <= block.timestamp) revert ExpiryInPast(expiry, uint40(block.timestamp));
+        if (parentId != 0) {
+            uint40 parentExpiry = _core[parentId].expiry;
+            if (expiry > parentExpiry) revert ExpiryExceedsParent(parentId, expiry, parentExpiry);
+        }
+    }
+
+    /// @dev Reverts unless the parent may call `target` with `selector` (ANY_SELECTOR with a zero target asks
+    /// for "every target").
+    function _requireParentAllows(uint256 parentId, address target, bytes4 selector) internal view {
+        if (_core[parentId].flags & _F_ANY_TARGET != 0) return;
+        if (target == address(0) && selector == ANY_SELECTOR) {
+            revert PermissionNotInParent(parentId, target, selector);
+        }
+        if (!_isAllowed(parentId, target, selector)) revert PermissionNotInParent(parentId, target, selector);
+    }
+
+    /// @dev Exact selector or ANY_SELECTOR on the allowlist of `id`.
+    function _isAllowed(uint256 id, address target, bytes4 selector) internal view returns (bool) {
+        if (selector == ANY_SELECTOR) return _permissions[_permissionKey(id, target, ANY_SELECTOR)];
+        return _permissions[_permissionKey(id, target, selector)]
+            || _permissions[_permissionKey(id, target, ANY_SELECTOR)];
+    }
+
+    function _addGuard(uint256 id, address guard) internal {
+        // a guard is a contract
+        if (guard.code.length == 0) revert InvalidGuard(guard);
+        address[] storage guards = _guards[id];
+        // bounded, so every call's guard loop is
+        if (guards.length >= MAX_GUARDS) revert TooManyGuards(MAX_GUARDS);
+        guards.push(guard);
+        emit GuardAdded(id, guard);
+    }
+
+    /// @dev Stores the caps of `token`; returns `flags` with the ETH-caps bit kept in step.
+    function _setCaps(uint256 id, uint8 flags, address token, uint128 perCallCap, uint128 periodAllowance)
+        internal
+        returns (uint8)
+    {
+        // periodic allowances need a period
+        if (periodAllowance != 0 && _timing[id].period == 0) revert PeriodRequired();
+        _caps[id][token] = Caps(perCallCap, periodAllowance);
+        emit LimitsUpdated(id, token, perCallCap, periodAllowance);
+        if (token != NATIVE) return flags;
+        return (perCallCap | periodAllowance) != 0 ? flags | _F_NATIVE_CAPS : flags & ~_F_NATIVE_CAPS;
+    }
+
+    function _permissionKey(uint256 id, address target, bytes4 selector) internal pure returns (bytes32 key) {
+        /// @solidity memory-safe-assembly
+        assembly {
+            let m := mload(0x40)
+            mstore(m, id)
+            mstore(add(m, 0x20), target)
+            mstore(add(m, 0x40), selector)
+            key := keccak256(m, 0x60)
+        }
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                               INTERNAL: ESCROW
+    //////////////////////////////////////////////////////////////*/
+
+    /// @dev Takes `amount` of `token` from the caller into escrow; returns what arrived.
+    function _pull(address token, uint256 amount) internal returns (uint256) {
+        if (token == NATIVE) {
+            if (msg.value != amount) revert ValueMismatch(amount, msg.value);
+            return amount;
+        }
+        if (msg.value != 0) revert NoValueExpected(msg.value);
+        uint256 before = SafeTransferLib.balanceOf(token, address(this));
+        SafeTransferLib.safeTransferFrom(token, msg.sender, address(this), amount);
+        uint256 received = SafeTransferLib.balanceOf(token, address(this)) - before;
+        // a fee-on-transfer token credits what arrived; a token that claims more than was sent is refused
+        if (received > amount || (amount != 0 && received == 0)) revert BalanceMismatch(token, amount, received);
+        _escrowed[token] = true;
+        return received;
+    }
+
+    /// @dev Adds `amount` of `token` to the escrow of `id`, registering the token.
+    function _credit(uint256 id, address token, uint256 amount) internal {
+        if (amount > type(uint128).max) revert AmountTooLarge(amount);
+        Budget storage b = _budgets[id][token];
+        uint256 available = b.available + amount;
+        if (available > type(uint128).max) revert AmountTooLarge(available);
+        if (token != NATIVE && !_holds(id, token)) {
+            _erc20s[id].push(token);
+            _escrowed[token] = true;
+        }
+        b.available = uint128(available);
+    }
+
+    /// @dev Moves `amount` of `token` out of the unspent escrow of `id` (a reservation for a child).
+    function _debit(uint256 id, address token, uint256 amount) internal {
+        Budget storage b = _budgets[id][token];
+        uint256 available = b.available;
+        if (amount > available) revert BudgetExceeded(id, token, amount, available);
+        b.available = uint128(available - amount);
+    }
+
+    /// @dev Whether session `id` already lists ERC-20 `token`.
+    function _holds(uint256 id, address token) internal view returns (bool) {
+        address[] storage erc20s = _erc20s[id];
+        for (uint256 i; i < erc20s.length; ++i) {
+            if (erc20s[i] == token) return true;
+        }
+        return false;
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                           INTERNAL: AUTHORIZATION
+    //////////////////////////////////////////////////////////////*/
+
+    /// @dev Checks the caller is the agent and the session can act, records `calls` calls; returns the core.
+    function _authorize(uint256 id, uint256 calls) internal returns (Core memory c) {
+        c = _core[id];
+        (Timing memory t, bool timed) = _checkAgent(id, c, msg.sender, calls);
+        if (timed) _timing[id] = t;
+    }
+
+    /// @dev The view half of `_authorize`: agent, liveness (own, ancestors, epoch, pause-all, time) and the
+    /// call limit. Returns the updated timing word and whether it is in use.
+    function _checkAgent(uint256 id, Core memory c, address caller, uint256 calls)
+        internal
+        view
+        returns (Timing memory t, bool timed)
+    {
+        if (c.status == Status.None) revert SessionNotFound(id);
+        // only the agent key acts
+        if (caller != c.agent) revert NotAgent(id, caller);
+        // active, same epoch, not paused manager-wide, not expired
+        if (
+            c.status != Status.Active || c.epoch != _epoch || _pausedAll || block.timestamp >= c.expiry
+        ) revert SessionNotActive(id, _statusOf(id, c));
+        timed = c.flags & _F_TIMING != 0;
+        if (timed) {
+            t = _timing[id];
+            // idle for too long
+            if (t.maxIdle != 0 && block.timestamp >= uint256(t.lastActive) + t.maxIdle) {
+                revert SessionNotActive(id, Status.Expired);
+            }
+            if (t.maxCalls != 0) {
+                uint32 window = uint32(_windowIndex(t));
+                if (window != t.callsWindow) (t.callsWindow, t.calls) = (window, 0);
+                // calls per period window
+                if (uint256(t.calls) + calls > t.maxCalls) revert CallLimitExceeded(id, t.maxCalls);
+                t.calls += uint16(calls);
+            }
+            t.lastActive = uint40(block.timestamp);
+        }
+        // every ancestor must be able to act too
+        if (c.depth != 0 && !_ancestorsActive(id)) revert SessionNotActive(id, _statusOf(id, c));
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                            INTERNAL: TOKEN HOOKS
+    //////////////////////////////////////////////////////////////*/
+
+    function _tokenUser(uint256 id) internal view override returns (address) {
+        Core memory c = _core[id];
+        return _statusOf(id, c) == Status.Active ? c.agent : address(0);
+    }
+
+    function _tokenExpires(uint256 id) internal view override returns (uint256) {
+        return _core[id].expiry;
+    }
+}

@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {ISessionTypes} from "./ISessionTypes.sol";
+
+/// @title ISessionManagerExtension
+/// @notice The cold half of a SessionManager: draft editing, limit/expiry/agent updates, owner-wide switches,
+/// listing views and token metadata. Served by SessionManagerExtension through the manager's fallback
+/// (delegatecall), so it runs on the manager's own storage.
+interface ISessionManagerExtension is ISessionTypes {
+    /*//////////////////////////////////////////////////////////////
+                                  OWNER-WIDE
+    //////////////////////////////////////////////////////////////*/
+
+    /// @notice Hands the manager to `newOwner`.
+    function transferOwnership(address newOwner) external;
+
+    /// @notice Emergency stop: no session of this manager can act until `unpauseAll`. O(1).
+    function pauseAll() external;
+
+    /// @notice Lifts `pauseAll`.
+    function unpauseAll() external;
+
+    /// @notice Revokes every existing session in one O(1) transaction. Their escrow is returned by `close`.
+    function revokeAll() external;
+
+    /*//////////////////////////////////////////////////////////////
+                                   EDITING
+    //////////////////////////////////////////////////////////////*/
+
+    /// @notice Moves a draft session to `Active`. Controller only.
+    function activate(uint256 id) external;
+
+    /// @notice Sets allowlist entries of a draft session (a child's must stay within its parent's).
+    function setPermissions(uint256 id, Permission[] calldata permissions, bool allowed) external;
+
+    /// @notice Sets whether a draft session may call any target.
+    function setAnyTarget(uint256 id, bool allowed) external;
+
+    /// @notice Attaches a guard to a draft session.
+    function addGuard(uint256 id, address guard) external;
+
+    /// @notice Sets the idle timeout, period length and call limit of a draft session.
+    function updateTiming(uint256 id, uint32 maxIdle, uint32 period, uint16 maxCallsPerPeriod) external;
+
+    /// @notice Sets the per-call cap and periodic allowance for `token`. Controller, any live status.
+    function updateLimits(uint256 id, address token, uint128 perCallCap, uint128 periodAllowance) external;
+
+    /// @notice Moves the expiry (a child's stays within its parent's). Controller, any live status.
+    function updateExpiry(uint256 id, uint40 expiry) external;
+
+    /// @notice Replaces the agent key; the old key stops working in the same block. Controller only.
+    function rotateAgent(uint256 id, address newAgent) external;
+
+    /*//////////////////////////////////////////////////////////////
+                            FUNDING AND LIFECYCLE
+    //////////////////////////////////////////////////////////////*/
+
+    /// @notice Adds `amount` of `token` to session `id`: from the caller for a root (send ETH as value), from
+    /// the parent's unspent escrow for a child. Called by a controller (or the parent's agent for a child).
+    function fund(uint256 id, address token, uint256 amount) external payable;
+
+    /// @notice Pauses session `id` (and so its descendants). Controller only.
+    function pause(uint256 id) external;
+
+    /// @notice Resumes a paused session. Controller only.
+    function resume(uint256 id) external;
+
+    /// @notice Anchors the agent's off-chain state root and task counter (never decreasing). Agent only.
+    function checkpoint(uint256 id, bytes32 root, uint64 taskCount) external;
+
+    /*//////////////////////////////////////////////////////////////
+                                    VIEWS
+    //////////////////////////////////////////////////////////////*/
+
+    /// @notice Everything about session `id`.
+    function getSession(uint256 id) external view returns (SessionInfo memory);
+
+    /// @notice `getSession` for many ids.
+    function getSessions(uint256[] calldata ids) external view returns (SessionInfo[] memory);
+
+    /// @notice Up to `limit` sessions with ids from `fromId` upwards.
+    function listSessions(uint256 fromId, uint256 limit) external view returns (SessionInfo[] memory);
+
+    /// @notice The budget of `token` for session `id`.
+    function getBudget(uint256 id, address token) external view returns (BudgetInfo memory);
+
+    /// @notice Guards attached to session `id`.
+    function guardsOf(uint256 id) external view returns (address[] memory);
+
+    /// @notice The token metadata of session `id` as a base64 JSON data URI (what `tokenURI` returns).
+    function renderTokenURI(uint256 id) external view returns (string memory);
+}

@@ -1,0 +1,249 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+/// @title ISessionTypes
+/// @notice The vocabulary of a SessionManager: its types, custom errors and events. Shared by the manager
+/// (ISessionManager, the hot paths) and its extension (ISessionManagerExtension, editing and listing).
+interface ISessionTypes {
+    /*//////////////////////////////////////////////////////////////
+                                  TYPES
+    //////////////////////////////////////////////////////////////*/
+
+    /// @notice Lifecycle status. `None` marks an id that was never created.
+    enum Status {
+        None,
+        Draft,
+        Active,
+        Paused,
+        Completed,
+        Revoked,
+        Expired
+    }
+
+    /// @notice One token budget requested at creation (or for a child: reserved out of the parent).
+    struct BudgetParams {
+        /// @dev ERC-20 address, or NATIVE (0xEeee...EEeE, ERC-7528) for ETH.
+        address token;
+        /// @dev Escrowed amount (wei / token units). Funded by the caller for a root, reserved from the parent
+        /// for a child.
+        uint128 amount;
+        /// @dev Largest amount one call may spend; 0 means no per-call cap.
+        uint128 perCallCap;
+        /// @dev Largest amount spent per period window; 0 means no periodic allowance (requires `period`).
+        uint128 periodAllowance;
+    }
+
+    /// @notice One allowlist entry: `target` may be called with `selector` (ANY_SELECTOR for every selector,
+    /// 0x00000000 for plain value transfers and token payments to `target`).
+    struct Permission {
+        address target;
+        bytes4 selector;
+    }
+
+    /// @notice Everything needed to open a session.
+    struct SessionParams {
+        /// @dev The key allowed to act for the session.
+        address agent;
+        /// @dev Expiry (exclusive, unix seconds). A child's is capped by its parent's.
+        uint40 expiry;
+        /// @dev Seconds without activity after which the session counts as expired; 0 = never.
+        uint32 maxIdle;
+        /// @dev Length of a period window in seconds (fixed windows from activation); 0 = no periods.
+        uint32 period;
+        /// @dev Calls allowed per period window; 0 = unlimited. Requires `period`.
+        uint16 maxCallsPerPeriod;
+        /// @dev Open the session in `Draft` (editable, cannot act until `activate`).
+        bool draft;
+        /// @dev Allow every target and selector (still never the forbidden ones).
+        bool anyTarget;
+        /// @dev Free-form label (e.g. "swapper"), shown in views and token metadata.
+        bytes32 label;
+        BudgetParams[] budgets;
+        Permission[] permissions;
+        /// @dev Guard contracts asked before every call (ISessionGuard).
+        address[] guards;
+    }
+
+    /// @notice One call of a batch.
+    struct Call {
+        address target;
+        uint256 value;
+        bytes data;
+    }
+
+    /// @notice A budget as seen by views.
+    struct BudgetInfo {
+        address token;
+        /// @dev Unspent escrow held for the session itself (excludes what its children hold).
+        uint256 available;
+        /// @dev Spent by the session's own calls (only grows).
+        uint256 spent;
+        uint256 perCallCap;
+        uint256 periodAllowance;
+        /// @dev Spent in the current period window.
+        uint256 spentInPeriod;
+    }
+
+    /// @notice A session as seen by views.
+    struct SessionInfo {
+        uint256 id;
+        uint256 parentId;
+        address agent;
+        /// @dev Holder of the session token; zero once closed.
+        address holder;
+        /// @dev Effective status: accounts for time, ancestors, pause-all and revoke-all.
+        Status status;
+        uint8 depth;
+        bool anyTarget;
+        bool closed;
+        uint40 expiry;
+        uint40 lastActive;
+        uint32 maxIdle;
+        uint32 period;
+        uint16 maxCallsPerPeriod;
+        uint16 callsInPeriod;
+        uint32 epoch;
+        bytes32 label;
+        bytes32 checkpointRoot;
+        uint64 taskCount;
+        BudgetInfo[] budgets;
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                                 ERRORS
+    //////////////////////////////////////////////////////////////*/
+
+    /// @notice `caller` is not the owner of this manager.
+    error NotManagerOwner(address caller);
+    /// @notice Only the factory may initialise a clone.
+    error NotFactory(address caller);
+    /// @notice No session `id` exists.
+    error SessionNotFound(uint256 id);
+    /// @notice `caller` is not the agent of session `id`.
+    error NotAgent(uint256 id, address caller);
+    /// @notice `caller` neither holds session `id` nor controls one of its ancestors.
+    error NotController(uint256 id, address caller);
+    /// @notice `caller` is neither the agent of `id` nor one of its controllers.
+    error NotAgentOrController(uint256 id, address caller);
+    /// @notice Session `id` cannot act: its effective status is `status`.
+    error SessionNotActive(uint256 id, Status status);
+    /// @notice Session `id` is not live (it ended); its effective status is `status`.
+    error SessionEnded(uint256 id, Status status);
+    /// @notice Session `id` is not in draft (its status is `status`), so it cannot be edited or activated.
+    error SessionNotDraft(uint256 id, Status status);
+    /// @notice Session `id` is not paused (its status is `status`).
+    error SessionNotPaused(uint256 id, Status status);
+    /// @notice Session `id` is still live (status `status`): end it before closing it.
+    error SessionNotEnded(uint256 id, Status status);
+    /// @notice Session `id` is already closed (token burned, escrow returned).
+    error SessionAlreadyClosed(uint256 id);
+    /// @notice Spending `requested` of `token` exceeds the `remaining` escrow of session `id`.
+    error BudgetExceeded(uint256 id, address token, uint256 requested, uint256 remaining);
+    /// @notice Spending `requested` of `token` in one call exceeds the per-call `cap` of session `id`.
+    error PerCallCapExceeded(uint256 id, address token, uint256 requested, uint256 cap);
+    /// @notice Spending `requested` of `token` exceeds what is left of this period's allowance.
+    error PeriodAllowanceExceeded(uint256 id, address token, uint256 requested, uint256 remaining);
+    /// @notice Session `id` used all `maxCalls` calls of the current period window.
+    error CallLimitExceeded(uint256 id, uint16 maxCalls);
+    /// @notice `target`/`selector` is not on the allowlist of session `id`.
+    error TargetNotAllowed(uint256 id, address target, bytes4 selector);
+    /// @notice `target` can never be called by a session (this manager, the factory, an escrowed token).
+    error ForbiddenTarget(uint256 id, address target);
+    /// @notice Guard `guard` refused the call of session `id`, with its own revert data `reason`.
+    error GuardRejected(uint256 id, address guard, bytes reason);
+    /// @notice The call of session `id` to `target` reverted with `reason`.
+    error CallFailed(uint256 id, address target, bytes reason);
+    /// @notice Call `index` of a batch of session `id` reverted with `reason`.
+    error BatchCallFailed(uint256 id, uint256 index, bytes reason);
+    /// @notice The call spent `spent` of `token`, more than the `approved` amount.
+    error SwapOverspent(uint256 id, address token, uint256 approved, uint256 spent);
+    /// @notice The call returned `received` of the output token, less than `minReceived`.
+    error InsufficientOutput(uint256 id, address token, uint256 received, uint256 minReceived);
+    /// @notice `expiry` is not in the future (now is `nowTs`).
+    error ExpiryInPast(uint40 expiry, uint40 nowTs);
+    /// @notice A child's `expiry` is later than its parent's `parentExpiry`.
+    error ExpiryExceedsParent(uint256 parentId, uint40 expiry, uint40 parentExpiry);
+    /// @notice Spawning under `parentId` would exceed the depth cap `maxDepth`.
+    error DepthExceeded(uint256 parentId, uint8 maxDepth);
+    /// @notice A child asked for everything (`anyTarget`) or a target/selector its parent lacks.
+    error PermissionNotInParent(uint256 parentId, address target, bytes4 selector);
+    /// @notice The agent key is the zero address.
+    error ZeroAgent();
+    /// @notice `msg.value` (`received`) differs from the ETH budgets requested (`expected`).
+    error ValueMismatch(uint256 expected, uint256 received);
+    /// @notice `token` appears twice in one session's budgets.
+    error DuplicateToken(address token);
+    /// @notice A periodic allowance or a call limit was set without a period.
+    error PeriodRequired();
+    /// @notice Moving `expected` of `token` changed the manager's balance by `actual` (a token whose transfer or
+    /// balance misreports).
+    error BalanceMismatch(address token, uint256 expected, uint256 actual);
+    /// @notice An amount above 2^128 - 1.
+    error AmountTooLarge(uint256 amount);
+    /// @notice The clone was initialised already.
+    error AlreadyInitialized();
+    /// @notice More guards than `max` on one session.
+    error TooManyGuards(uint256 max);
+    /// @notice The guard address has no code.
+    error InvalidGuard(address guard);
+    /// @notice The manager accepts ETH only as funding or as the output of a metered call.
+    error UnexpectedETH(address from);
+    /// @notice A checkpoint's task counter went down (`previous` > `given`).
+    error TaskCountDecreased(uint256 id, uint64 previous, uint64 given);
+    /// @notice ETH cannot be sent with this call (a child is funded from its parent).
+    error NoValueExpected(uint256 value);
+
+    /*//////////////////////////////////////////////////////////////
+                                 EVENTS
+    //////////////////////////////////////////////////////////////*/
+
+    /// @notice Session `id` was created under `parentId` (0 for a root) for `agent`; its token went to `holder`.
+    event SessionCreated(
+        uint256 indexed id,
+        uint256 indexed parentId,
+        address indexed agent,
+        address holder,
+        uint40 expiry,
+        bytes32 label,
+        Status status
+    );
+    /// @notice `amount` of `token` was added to the escrow of session `id` (from a parent: `from` is zero).
+    event SessionFunded(uint256 indexed id, address indexed token, address indexed from, uint256 amount);
+    event SessionActivated(uint256 indexed id, address indexed by);
+    event SessionPaused(uint256 indexed id, address indexed by);
+    event SessionResumed(uint256 indexed id, address indexed by);
+    event SessionRevoked(uint256 indexed id, address indexed by);
+    event SessionCompleted(uint256 indexed id, address indexed by);
+    /// @notice Session `id` was settled: token burned, escrow returned (see EscrowReturned).
+    event SessionClosed(uint256 indexed id, address indexed by, Status status);
+    /// @notice `amount` of `token` left session `id` for session `toSession` (0 = paid out to `to`).
+    event EscrowReturned(
+        uint256 indexed id, address indexed token, uint256 indexed toSession, address to, uint256 amount
+    );
+    event AgentRotated(uint256 indexed id, address indexed previousAgent, address indexed newAgent);
+    event ExpiryUpdated(uint256 indexed id, uint40 expiry);
+    event LimitsUpdated(uint256 indexed id, address indexed token, uint128 perCallCap, uint128 periodAllowance);
+    event TimingUpdated(uint256 indexed id, uint32 maxIdle, uint32 period, uint16 maxCallsPerPeriod);
+    event PermissionSet(uint256 indexed id, address indexed target, bytes4 indexed selector, bool allowed);
+    event AnyTargetSet(uint256 indexed id, bool allowed);
+    event GuardAdded(uint256 indexed id, address indexed guard);
+    /// @notice Session `id` called `target` with `value` wei and `selector`.
+    event Executed(uint256 indexed id, address indexed target, uint256 value, bytes4 selector);
+    /// @notice Session `id` paid `amount` of `token` to `to`.
+    event TokenTransferred(uint256 indexed id, address indexed token, address indexed to, uint256 amount);
+    /// @notice Session `id` spent `amountIn` of `tokenIn` through `target` and received `amountOut` of `tokenOut`.
+    event Swapped(
+        uint256 indexed id,
+        address indexed target,
+        address tokenIn,
+        uint256 amountIn,
+        address tokenOut,
+        uint256 amountOut
+    );
+    event Checkpointed(uint256 indexed id, bytes32 root, uint64 taskCount);
+    event AllPaused(address indexed by);
+    event AllUnpaused(address indexed by);
+    /// @notice Every session created before this point is revoked; new sessions carry `epoch`.
+    event AllRevoked(address indexed by, uint32 epoch);
+    event OwnershipTransferred(address indexed previousOwner, address indexed newOwner);
+}
