@@ -42,8 +42,9 @@ contract SessionManager is SessionStore, ISessionManager {
         if (!_acceptingETH) revert UnexpectedETH(msg.sender);
     }
 
-    /// @dev Everything else is the extension's (ISessionManagerExtension), run on this storage.
-    fallback() external {
+    /// @dev Everything else is the extension's (ISessionManagerExtension), run on this storage. Payable so
+    /// `fund` can take ETH; the extension's own non-payable functions still refuse value.
+    fallback() external payable {
         address extension = EXTENSION;
         /// @solidity memory-safe-assembly
         assembly {
@@ -227,6 +228,8 @@ contract SessionManager is SessionStore, ISessionManager {
         address target,
         bytes calldata data
     ) external nonReentrant returns (uint256 spent, uint256 received) {
+        // one token in, another out: the balance deltas must not overlap
+        if (tokenIn == tokenOut) revert SameToken(tokenIn);
         Core memory c = _authorize(id, 1);
         _checkTarget(id, c, target, _selectorOf(data), tokenIn, amountIn, data);
         // the approved amount must fit the budget and caps before anything moves
@@ -398,7 +401,7 @@ contract SessionManager is SessionStore, ISessionManager {
             } else if (b.token == NATIVE) {
                 eth += amount;
             } else {
-                amount = _pull(b.token, amount);
+                amount = _pullERC20(b.token, amount);
             }
             _credit(id, b.token, amount);
             if ((b.perCallCap | b.periodAllowance) != 0) {

@@ -150,7 +150,15 @@ contract SessionManagerExtension is SessionStore, ISessionManagerExtension {
         if (c.depth == 0) {
             // a root is funded by a controller from outside
             if (!_isController(id, msg.sender)) revert NotController(id, msg.sender);
-            received = _pull(token, amount);
+            if (token == NATIVE) {
+                // the ETH sent is the amount
+                if (msg.value != amount) revert ValueMismatch(amount, msg.value);
+                received = amount;
+            } else {
+                // no stray ETH next to a token top-up
+                if (msg.value != 0) revert NoValueExpected(msg.value);
+                received = _pullERC20(token, amount);
+            }
         } else {
             // a child is funded out of its parent's unspent escrow, by the parent's agent or a controller
             uint256 parentId = _parentOf(id);

@@ -282,13 +282,8 @@ abstract contract SessionStore is ISessionTypes, SessionToken, ReentrancyGuardTr
                                INTERNAL: ESCROW
     //////////////////////////////////////////////////////////////*/
 
-    /// @dev Takes `amount` of `token` from the caller into escrow; returns what arrived.
-    function _pull(address token, uint256 amount) internal returns (uint256) {
-        if (token == NATIVE) {
-            if (msg.value != amount) revert ValueMismatch(amount, msg.value);
-            return amount;
-        }
-        if (msg.value != 0) revert NoValueExpected(msg.value);
+    /// @dev Takes `amount` of ERC-20 `token` from the caller into escrow; returns what arrived.
+    function _pullERC20(address token, uint256 amount) internal returns (uint256) {
         uint256 before = SafeTransferLib.balanceOf(token, address(this));
         SafeTransferLib.safeTransferFrom(token, msg.sender, address(this), amount);
         uint256 received = SafeTransferLib.balanceOf(token, address(this)) - before;
@@ -376,6 +371,11 @@ abstract contract SessionStore is ISessionTypes, SessionToken, ReentrancyGuardTr
     /*//////////////////////////////////////////////////////////////
                             INTERNAL: TOKEN HOOKS
     //////////////////////////////////////////////////////////////*/
+
+    /// @dev A session token sent to its own manager would make the manager its own refund address.
+    function _beforeTokenTransfer(address, address to, uint256) internal view override {
+        if (to == address(this)) revert InvalidHolder(to);
+    }
 
     function _tokenUser(uint256 id) internal view override returns (address) {
         Core memory c = _core[id];

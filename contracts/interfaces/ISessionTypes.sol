@@ -190,6 +190,10 @@ interface ISessionTypes {
     error UnexpectedETH(address from);
     /// @notice A checkpoint's task counter went down (`previous` > `given`).
     error TaskCountDecreased(uint256 id, uint64 previous, uint64 given);
+    /// @notice A session token cannot be held by `holder` (its own manager would become its refund address).
+    error InvalidHolder(address holder);
+    /// @notice A swap must take one token and give another (`token` on both sides).
+    error SameToken(address token);
     /// @notice ETH cannot be sent with this call (a child is funded from its parent).
     error NoValueExpected(uint256 value);
 
