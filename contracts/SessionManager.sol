@@ -96,8 +96,10 @@ contract SessionManager is SessionStore, ISessionManager {
     }
 
     /// @inheritdoc ISessionManager
-    /// @dev No reentrancy guard: a child is funded from its parent's escrow, so nothing here calls out.
-    function spawnChild(uint256 parentId, SessionParams calldata params) external returns (uint256 id)
+    function spawnChild(uint256 parentId, SessionParams calldata params)
+        external
+        nonReentrant
+        returns (uint256 id)
     {
         (Core memory parent, uint32 epoch) = _requireSpawner(parentId);
         (id,) = _reserveIds(1);
@@ -105,9 +107,9 @@ contract SessionManager is SessionStore, ISessionManager {
     }
 
     /// @inheritdoc ISessionManager
-    /// @dev No reentrancy guard, as for `spawnChild`.
     function spawnChildren(uint256 parentId, SessionParams[] calldata params)
         external
+        nonReentrant
         returns (uint256 firstId)
     {
         (Core memory parent, uint32 epoch) = _requireSpawner(parentId);
@@ -122,17 +124,18 @@ contract SessionManager is SessionStore, ISessionManager {
     //////////////////////////////////////////////////////////////*/
 
     /// @inheritdoc ISessionManager
-    /// @dev O(1): descendants fail the ancestor check from this block on. No loop, no transfer, no external
-    /// call (hence no reentrancy guard: revoking from inside a session's call is a controller's right).
-    function revoke(uint256 id) external {
-        Core memory c = _core[id];
-        if (c.status == Status.None) revert SessionNotFound(id);
+    /// @dev O(1): descendants fail the ancestor check from this block on. No loop, no transfer. Guarded like
+    /// every entry point, so a batch in flight cannot see its session change under it.
+    function revoke(uint256 id) external nonReentrant {
+        // a storage pointer touches only the status byte: cheaper than copying the whole core
+        Core storage c = _core[id];
+        Status status = c.status;
+        if (status == Status.None) revert SessionNotFound(id);
         // only a controller revokes
         if (!_isController(id, msg.sender)) revert NotController(id, msg.sender);
         // an ended session stays as it ended
-        if (uint8(c.status) >= uint8(Status.Completed)) revert SessionEnded(id, c.status);
+        if (uint8(status) >= uint8(Status.Completed)) revert SessionEnded(id, status);
         c.status = Status.Revoked;
-        _core[id] = c;
         emit SessionRevoked(id, msg.sender);
     }
 
