@@ -19,7 +19,7 @@ export APE_DATA_FOLDER := $(CURDIR)/.ape
 export PATH := $(CURDIR)/toolchain/bin:$(CURDIR)/node_modules/.bin:$(CURDIR)/.venv/bin:$(PATH)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup compile test demo gas bench soak clean distclean
+.PHONY: help setup compile artifacts test demo gas bench soak clean distclean
 
 help: ## List the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -51,7 +51,24 @@ $(BUILD_STAMP): $(CONTRACTS) ape-config.yaml $(VENV_STAMP) $(NPM_STAMP) $(SOLC)
 	ape compile --force
 	@touch $@
 
-setup: $(VENV_STAMP) $(NPM_STAMP) $(SOLC) $(BUILD_STAMP) ## Install Python + npm deps, register solc, compile
+# The SDK ships the ABIs + bytecode it deploys (package data, committed); refreshed after each compile.
+# The script rewrites a file only when its content changed.
+ARTIFACTS_STAMP := .build/.artifacts
+
+$(ARTIFACTS_STAMP): $(BUILD_STAMP) sdk/agent_sessions/_build_artifacts.py
+	.venv/bin/python -m agent_sessions._build_artifacts
+	@touch $@
+
+# Slither lives in its own virtualenv: its pins and Ape's must not fight.
+SLITHER_STAMP := .venv-slither/.installed
+$(SLITHER_STAMP): security/slither-requirements.txt
+	@test -x .venv-slither/bin/python || $(PYTHON) -m venv .venv-slither
+	.venv-slither/bin/pip install --quiet --disable-pip-version-check -r security/slither-requirements.txt
+	@touch $@
+
+setup: $(VENV_STAMP) $(NPM_STAMP) $(SOLC) $(BUILD_STAMP) $(ARTIFACTS_STAMP) $(SLITHER_STAMP) ## Install Python + npm deps, register solc, compile, refresh SDK artifacts
+
+artifacts: setup ## Copy ABIs + bytecode from .build/ into sdk/agent_sessions/artifacts/
 
 compile: setup ## Compile the contracts (alias of setup)
 
