@@ -252,13 +252,35 @@ contract SessionManagerExtension is SessionStore, ISessionManagerExtension {
 
     /// @inheritdoc ISessionManagerExtension
     function listSessions(uint256 fromId, uint256 limit) external view returns (SessionInfo[] memory infos) {
-        uint256 count = _count;
-        if (fromId == 0) fromId = 1;
-        uint256 n = fromId > count ? 0 : count - fromId + 1;
-        if (n > limit) n = limit;
+        (uint256 first, uint256 n) = _page(fromId, limit);
         infos = new SessionInfo[](n);
         for (uint256 i; i < n; ++i) {
-            infos[i] = getSession(fromId + i);
+            infos[i] = getSession(first + i);
+        }
+    }
+
+    /// @inheritdoc ISessionManagerExtension
+    function listSessionsPacked(uint256 fromId, uint256 limit) external view returns (bytes memory packed) {
+        (uint256 first, uint256 n) = _page(fromId, limit);
+        packed = new bytes(n * 128);
+        for (uint256 i; i < n; ++i) {
+            uint256 id = first + i;
+            Core memory c = _core[id];
+            Budget memory eth = _budgets[id][NATIVE];
+            uint256 w0 = uint256(uint160(c.agent)) | uint256(c.expiry) << 160
+                | uint256(uint8(_statusOf(id, c))) << 200 | uint256(c.flags) << 208 | uint256(c.depth) << 216
+                | uint256(c.epoch) << 224;
+            uint256 w1 = uint256(uint160(_ownerOf(id))) | uint256(_parentOf(id)) << 160;
+            uint256 w2 = uint256(eth.available) | uint256(eth.spent) << 128;
+            bytes32 w3 = _labels[id];
+            /// @solidity memory-safe-assembly
+            assembly {
+                let p := add(add(packed, 0x20), mul(i, 128))
+                mstore(p, w0)
+                mstore(add(p, 0x20), w1)
+                mstore(add(p, 0x40), w2)
+                mstore(add(p, 0x60), w3)
+            }
         }
     }
 
@@ -296,6 +318,18 @@ contract SessionManagerExtension is SessionStore, ISessionManagerExtension {
     /// @dev Same as `renderTokenURI` (the manager's own `tokenURI` forwards here).
     function tokenURI(uint256 id) public view override returns (string memory) {
         return renderTokenURI(id);
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                            INTERNAL: PAGING
+    //////////////////////////////////////////////////////////////*/
+
+    /// @dev The ids of a page: from `fromId` (0 reads as 1), at most `limit`, never past the last session.
+    function _page(uint256 fromId, uint256 limit) internal view returns (uint256 first, uint256 n) {
+        uint256 count = _count;
+        first = fromId == 0 ? 1 : fromId;
+        n = first > count ? 0 : count - first + 1;
+        if (n > limit) n = limit;
     }
 
     /*//////////////////////////////////////////////////////////////

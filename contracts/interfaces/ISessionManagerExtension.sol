@@ -82,6 +82,13 @@ interface ISessionManagerExtension is ISessionTypes {
     /// @notice Up to `limit` sessions with ids from `fromId` upwards.
     function listSessions(uint256 fromId, uint256 limit) external view returns (SessionInfo[] memory);
 
+    /// @notice A compact page for fast listing: 128 bytes per session from `fromId` (at most `limit`):
+    /// word 0 = agent [0..159] | expiry [160..199] | effective status [200..207] | flags [208..215] |
+    /// depth [216..223] | epoch [224..255]; word 1 = holder [0..159] | parent id [160..255];
+    /// word 2 = ETH available [0..127] | ETH spent [128..255]; word 3 = label.
+    /// Flags: 1 any target, 2 guards, 4 timing, 8 ETH caps, 16 closed.
+    function listSessionsPacked(uint256 fromId, uint256 limit) external view returns (bytes memory);
+
     /// @notice The budget of `token` for session `id`.
     function getBudget(uint256 id, address token) external view returns (BudgetInfo memory);
 
