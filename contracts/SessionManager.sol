@@ -380,6 +380,8 @@ contract SessionManager is SessionStore, ISessionManager {
             _permissions[_permissionKey(id, perm.target, perm.selector)] = true;
             emit PermissionSet(id, perm.target, perm.selector, true);
         }
+        // ancestors' guards are frozen by now (guards are added in draft, children spawn from active parents)
+        if (parent.flags & (_F_GUARDS | _F_ANCESTOR_GUARDS) != 0) flags |= _F_ANCESTOR_GUARDS;
         if (p.guards.length != 0) {
             flags |= _F_GUARDS;
             for (uint256 i; i < p.guards.length; ++i) {
@@ -448,7 +450,7 @@ contract SessionManager is SessionStore, ISessionManager {
         if (c.flags & _F_ANY_TARGET == 0 && !_isAllowed(id, target, selector)) {
             revert TargetNotAllowed(id, target, selector);
         }
-        if (c.flags & _F_GUARDS == 0 && c.depth == 0) return;
+        if (c.flags & (_F_GUARDS | _F_ANCESTOR_GUARDS) == 0) return;
         // the guards of the session and of every ancestor are asked
         uint256 cur = id;
         Core memory k = c;

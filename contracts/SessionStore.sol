@@ -29,6 +29,7 @@ abstract contract SessionStore is ISessionTypes, SessionToken, ReentrancyGuardTr
     uint8 internal constant _F_TIMING = 4; // `_timing` in use (idle timeout, period, call limit)
     uint8 internal constant _F_NATIVE_CAPS = 8; // the ETH budget has a per-call cap or periodic allowance
     uint8 internal constant _F_CLOSED = 16; // settled: token burned, escrow returned
+    uint8 internal constant _F_ANCESTOR_GUARDS = 32; // some ancestor has guards (frozen once it is active)
 
     /*//////////////////////////////////////////////////////////////
                                    STORAGE
