@@ -1,0 +1,296 @@
+"""Gas snapshot: deploys the system on the local Anvil, runs named scenarios, writes each transaction's gasUsed
+to gas-snapshot.json (sorted keys) and prints it against the targets of ../shared/DESIGN.md.
+
+Exits non-zero when a gated operation is over its target, so `make gas` fails loudly.
+
+Every number is the `gasUsed` of one mined transaction (intrinsic 21,000 and calldata included). Steady-state
+keys are measured the way they recur in real use: the holder already owns a session token, the payee already
+holds a balance, the session's budget word is already non-zero. First-time costs (a storage slot going from
+zero to non-zero, +17,100 gas each) have their own keys, so nothing is hidden.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from ape import accounts, chain, project
+from ape.cli import ConnectedProviderCommand, verbosity_option
+from rich.table import Table
+
+from scripts._common import (
+    DAY,
+    ETHER,
+    NATIVE,
+    NO_SELECTOR,
+    budget,
+    created_id,
+    deploy_system,
+    eth_value,
+    make_console,
+    session_params,
+)
+
+#: Gated targets (DESIGN.md, "Numbers we hold ourselves to"): over -> exit code 1.
+TARGETS = {
+    "create root session (ETH budget)": 150_000,
+    "spawn child session": 140_000,
+    "execute ETH transfer": 55_000,
+    "revoke": 35_000,
+    "revoke with 50 descendants": 35_000,
+}
+#: Shown for comparison only (first-time or deeper variants of a gated operation); never fail the run.
+INFO_TARGETS = {
+    "create first root session (new holder)": 150_000,
+    "spawn first child (new holder)": 140_000,
+    "execute ETH transfer (child, depth 1)": 55_000,
+    "execute with allowlist": 55_000,
+}
+#: What a plain transfer must cost on any EVM: a sanity check of the measurement itself.
+REFERENCE = {"plain ETH transfer": 21_000}
+
+BATCH = 100
+
+
+class GasRecorder:
+    """Keeps operation name -> gasUsed in the order the scenarios ran."""
+
+    def __init__(self) -> None:
+        self.gas: dict[str, int] = {}
+
+    def record(self, name: str, receipt, divide_by: int = 1) -> None:
+        # a failed transaction would still report gas: refuse it
+        assert not receipt.failed, f"{name}: transaction failed"
+        assert name not in self.gas, f"{name}: recorded twice"
+        self.gas[name] = receipt.gas_used // divide_by
+
+
+def run_scenarios() -> dict[str, int]:
+    """Runs every scenario on a fresh deployment and returns operation -> gasUsed."""
+    owner, agent, sub_agent, payee, other, holder = accounts.test_accounts[:6]
+    g = GasRecorder()
+
+    # one expiry for everything: a child's may not be later than its parent's
+    expiry = chain.pending_timestamp + 30 * DAY
+
+    # --- references: what the EVM charges without us ----------------------------------------------------
+    # plain ETH transfer: EOA -> an EOA that already exists (has a balance), no calldata.
+    g.record("plain ETH transfer", owner.transfer(payee, 1))
+
+    tusd = project.TestToken.deploy("Test USD", "TUSD", 18, sender=owner)
+    oth = project.TestToken.deploy("Other", "OTH", 18, sender=owner)
+    for t in (tusd, oth):
+        t.mint(owner, 10**30, sender=owner)
+    tusd.mint(holder, ETHER, sender=owner)
+    tusd.mint(payee, ETHER, sender=owner)
+    # plain ERC20 transfer: OpenZeppelin ERC20 between two accounts that both hold a balance already.
+    g.record("plain ERC20 transfer", tusd.transfer(holder, ETHER, sender=owner))
+
+    # --- deployment ------------------------------------------------------------------------------------
+    # deploy manager: the owner's first manager clone (EIP-1167 + CREATE2, initialize, registry push).
+    system = deploy_system(project, owner)
+    manager = system.manager
+    g.record("deploy manager", system.deploy_receipt)
+    for t in (tusd, oth):
+        t.approve(manager, 2**256 - 1, sender=owner)  # infinite: OZ never writes it back on transferFrom
+
+    def create(params, name: str | None = None) -> int:
+        receipt = manager.createSession(params, value=eth_value(params), sender=owner)
+        if name:
+            g.record(name, receipt)
+        return created_id(manager, receipt)
+
+    def spawn(parent: int, params, sender, name: str | None = None) -> int:
+        receipt = manager.spawnChild(parent, params, sender=sender)
+        if name:
+            g.record(name, receipt)
+        return created_id(manager, receipt)
+
+    def eth_root(eth: int = ETHER, **kwargs):
+        return session_params(agent, expiry=expiry, budgets=[budget(NATIVE, eth)], any_target=True, **kwargs)
+
+    # --- creating root sessions ------------------------------------------------------------------------
+    # create first root session (new holder): the owner's first session token (its ERC-721 balance slot
+    # goes from zero), ETH budget, anyTarget.
+    first_root = create(eth_root(), "create first root session (new holder)")
+    # create root session (ETH budget): the owner's second root, same params. This is the gated one.
+    root = create(eth_root(), "create root session (ETH budget)")
+
+    def eth_erc20_root():
+        return session_params(
+            agent, expiry=expiry, any_target=True,
+            budgets=[budget(NATIVE, ETHER), budget(tusd, 1_000 * ETHER)],
+        )
+
+    # create root session (ETH + ERC20 budget, first ERC20 escrow): the first time the manager escrows TUSD
+    # (its TUSD balance and the escrowed-token flag go from zero).
+    create(eth_erc20_root(), "create root session (ETH + ERC20 budget, first ERC20 escrow)")
+    # create root session (ETH + ERC20 budget): steady state, TUSD already escrowed by the manager.
+    token_root = create(eth_erc20_root(), "create root session (ETH + ERC20 budget)")
+
+    # --- children --------------------------------------------------------------------------------------
+    def child_params():
+        return session_params(sub_agent, expiry=expiry, budgets=[budget(NATIVE, ETHER // 10)],
+                              any_target=True)
+
+    # spawn first child (new holder): the root's agent spawns its first child; the token it receives is its
+    # first (ERC-721 balance slot from zero). ETH budget reserved out of the root.
+    spawn(root, child_params(), agent, "spawn first child (new holder)")
+    # spawn child session: the same agent spawns its second child with an ETH budget. The gated one.
+    child = spawn(root, child_params(), agent, "spawn child session")
+
+    # --- acting ----------------------------------------------------------------------------------------
+    before = payee.balance
+    # execute ETH transfer: the agent sends 0.01 ETH to an existing EOA through a root session with
+    # anyTarget (no caps, no guards, no timing). First call of the session, but its budget word is already
+    # non-zero, so every later call costs the same.
+    g.record("execute ETH transfer", manager.execute(root, payee, ETHER // 100, b"", sender=agent))
+    assert payee.balance - before == ETHER // 100
+    # execute ETH transfer (child, depth 1): the same through a child (one ancestor checked).
+    g.record("execute ETH transfer (child, depth 1)",
+             manager.execute(child, payee, ETHER // 100, b"", sender=sub_agent))
+    # execute with allowlist: a root without anyTarget whose allowlist holds (payee, 0x00000000).
+    allow_root = create(session_params(agent, expiry=expiry, budgets=[budget(NATIVE, ETHER)],
+                                       permissions=[(payee, NO_SELECTOR)]))
+    g.record("execute with allowlist", manager.execute(allow_root, payee, ETHER // 100, b"", sender=agent))
+    # transfer ERC20 from session: metered TUSD payment to a payee that already holds TUSD.
+    g.record("transfer ERC20 from session",
+             manager.transferToken(token_root, tusd, payee, 10 * ETHER, sender=agent))
+
+    # swap via DEX: TUSD -> OTH through MockDex (approve, call, reset, charge, credit). Measured on the
+    # session's second swap: the first one also registers OTH as a new token of the session and of the
+    # manager (two slots from zero).
+    dex = project.MockDex.deploy(sender=owner)
+    oth.mint(dex, 10**27, sender=owner)
+    swap_data = dex.swap.encode_input(tusd, 10 * ETHER, oth, manager)
+    manager.swap(token_root, tusd, 10 * ETHER, oth, 10 * ETHER, dex, swap_data, sender=agent)
+    g.record("swap via DEX",
+             manager.swap(token_root, tusd, 10 * ETHER, oth, 10 * ETHER, dex, swap_data, sender=agent))
+
+    # checkpoint: the agent's second anchor on a session (its checkpoint slots are already non-zero, as
+    # for every periodic anchor after the first).
+    manager.checkpoint(root, b"\x01" * 32, 1, sender=agent)
+    g.record("checkpoint", manager.checkpoint(root, b"\x02" * 32, 2, sender=agent))
+
+    # --- lifecycle -------------------------------------------------------------------------------------
+    # pause / resume: the owner (holder) pauses a root, then resumes it (extension, via the fallback).
+    g.record("pause", manager.pause(root, sender=owner))
+    g.record("resume", manager.resume(root, sender=owner))
+    # rotate agent: the owner hands a root to a new agent key (extension).
+    g.record("rotate agent", manager.rotateAgent(token_root, other, sender=owner))
+
+    # revoke: the owner revokes a root without descendants.
+    g.record("revoke", manager.revoke(first_root, sender=owner))
+    # close (root, ETH refund): the owner settles that revoked root; its unspent 1 ETH is paid to the holder.
+    g.record("close (root, ETH refund)", manager.close(first_root, sender=owner))
+
+    # complete: the agent declares a root done; it settles at once (token burned, unspent ETH paid to the
+    # holder).
+    done = create(eth_root())
+    g.record("complete", manager.complete(done, sender=agent))
+
+    # revoke with 50 descendants: a root over a chain 8 deep (the depth cap) plus 6 children with 6
+    # grandchildren each (8 + 6 + 36 = 50). Revoking the root is O(1): the cost must not depend on them.
+    tree_root = create(session_params(agent, expiry=expiry, any_target=True))
+    first_descendant = manager.sessionCount() + 1
+    node, spawner = tree_root, agent
+    for _ in range(8):
+        node = spawn(node, session_params(sub_agent, expiry=expiry, any_target=True), spawner)
+        spawner = sub_agent
+    deepest = node
+    leaf = [session_params(sub_agent, expiry=expiry, any_target=True)] * 6
+    first_child = manager.sessionCount() + 1
+    manager.spawnChildren(tree_root, leaf, sender=agent)
+    for c in range(first_child, first_child + 6):
+        manager.spawnChildren(c, leaf, sender=sub_agent)
+    assert manager.sessionCount() - first_descendant + 1 == 50
+    assert manager.getSession(deepest).depth == 8
+    g.record("revoke with 50 descendants", manager.revoke(tree_root, sender=owner))
+    assert manager.statusOf(deepest) == 5  # Revoked through its ancestors
+
+    # create sessions batch of 100 (per session): one createSessions of 100 ETH-funded roots by an owner
+    # that already holds tokens, divided by 100 (the transaction's 21,000 is spread over the batch).
+    batch = [eth_root(ETHER // 100)] * BATCH
+    g.record("create sessions batch of 100 (per session)",
+             manager.createSessions(batch, value=BATCH * (ETHER // 100), sender=owner), divide_by=BATCH)
+
+    # revoke all: the owner bumps the epoch, ending every session at once (extension). Last on purpose.
+    g.record("revoke all", manager.revokeAll(sender=owner))
+    assert manager.statusOf(child) == 5
+
+    return g.gas
+
+
+def load_snapshot(path: Path) -> dict[str, int]:
+    try:
+        return {k: int(v) for k, v in json.loads(path.read_text()).items()}
+    except (FileNotFoundError, ValueError):
+        return {}
+
+
+def write_snapshot(path: Path, gas: dict[str, int]) -> None:
+    path.write_text(json.dumps(gas, indent=2, sort_keys=True) + "\n")
+
+
+def render(gas: dict[str, int], previous: dict[str, int]) -> tuple[Table, list[str]]:
+    """The rich table and the gated operations that are over target."""
+    table = Table(title="Gas per operation (gasUsed, Anvil)", title_justify="left")
+    table.add_column("operation")
+    table.add_column("gas", justify="right")
+    table.add_column("target", justify="right")
+    table.add_column("verdict")
+    if previous:
+        table.add_column("vs snapshot", justify="right")
+    over = []
+    for name, used in gas.items():
+        target, verdict = "", ""
+        if name in TARGETS:
+            limit = TARGETS[name]
+            target = f"≤ {limit:,}"
+            if used <= limit:
+                verdict = "[green]✓ within[/]"
+            else:
+                verdict = f"[bold red]✗ over by {used - limit:,}[/]"
+                over.append(name)
+        elif name in INFO_TARGETS:
+            limit = INFO_TARGETS[name]
+            target = f"[dim](≤ {limit:,})[/]"
+            verdict = ("[dim]within, not gated[/]" if used <= limit
+                       else f"[yellow]over by {used - limit:,}, not gated[/]")
+        elif name in REFERENCE:
+            target = f"[dim]= {REFERENCE[name]:,}[/]"
+            verdict = "[green]✓ reference[/]" if used == REFERENCE[name] else "[bold red]✗ unexpected[/]"
+        row = [name, f"{used:,}", target, verdict]
+        if previous:
+            old = previous.get(name)
+            row.append("new" if old is None else ("=" if old == used else f"{used - old:+,}"))
+        table.add_row(*row)
+    return table, over
+
+
+@click.command(cls=ConnectedProviderCommand)
+@verbosity_option(default="WARNING")  # one INFO line per transaction otherwise (-v INFO to see them)
+@click.option("--snapshot", "snapshot_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Where to write the snapshot (default: gas-snapshot.json at the project root).")
+@click.option("--json", "as_json", is_flag=True, help="Print the snapshot as JSON instead of a table.")
+def cli(snapshot_path: Path | None, as_json: bool):
+    """Measure gas of named operations on the local Anvil and write gas-snapshot.json."""
+    if not chain.provider.network.is_local:
+        raise click.UsageError("the gas snapshot runs on a local network (test accounts, fresh deployment)")
+    path = snapshot_path or project.path / "gas-snapshot.json"
+    previous = load_snapshot(path)
+    gas = run_scenarios()
+    write_snapshot(path, gas)
+
+    table, over = render(gas, previous)
+    if as_json:
+        click.echo(json.dumps(gas, indent=2, sort_keys=True))
+    else:
+        console = make_console()
+        console.print(table)
+        console.print(f"wrote {path}")
+    if any(gas[name] != expected for name, expected in REFERENCE.items()):
+        raise click.ClickException("reference transfer did not cost 21,000: the measurement is off")
+    if over:
+        raise click.ClickException(f"over target: {', '.join(over)}")
