@@ -3,6 +3,7 @@ pragma solidity ^0.8.28;
 
 import {LibClone} from "solady/utils/LibClone.sol";
 import {ISessionFactory} from "./interfaces/ISessionFactory.sol";
+import {SessionExecutor} from "./SessionExecutor.sol";
 import {SessionManager} from "./SessionManager.sol";
 
 /// @title SessionFactory
@@ -22,7 +23,7 @@ contract SessionFactory is ISessionFactory {
     /// @param extension A deployed SessionManagerExtension (the cold half every manager delegates to).
     constructor(address extension) {
         // the implementation records this factory as the only caller of `initialize`
-        implementation = address(new SessionManager(extension));
+        implementation = address(new SessionManager(extension, address(new SessionExecutor())));
     }
 
     /*//////////////////////////////////////////////////////////////

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {LibClone} from "solady/utils/LibClone.sol";
 import {SafeTransferLib} from "solady/utils/SafeTransferLib.sol";
 import {ISessionManager} from "./interfaces/ISessionManager.sol";
 import {ISessionManagerExtension} from "./interfaces/ISessionManagerExtension.sol";
+import {ISessionExecutor} from "./interfaces/ISessionExecutor.sol";
 import {ISessionGuard} from "./interfaces/ISessionGuard.sol";
 import {SessionStore} from "./SessionStore.sol";
 
@@ -17,14 +19,17 @@ contract SessionManager is SessionStore, ISessionManager {
     address public immutable FACTORY;
     /// @notice Where unknown selectors are delegated (SessionManagerExtension).
     address public immutable EXTENSION;
+    /// @notice The SessionExecutor every manager clones (salt 0) to make its sessions' calls from.
+    address public immutable EXECUTOR_IMPLEMENTATION;
 
     /*//////////////////////////////////////////////////////////////
                               CONSTRUCTION
     //////////////////////////////////////////////////////////////*/
 
-    constructor(address extension) {
+    constructor(address extension, address executorImplementation) {
         FACTORY = msg.sender;
         EXTENSION = extension;
+        EXECUTOR_IMPLEMENTATION = executorImplementation;
     }
 
     /// @inheritdoc ISessionManager
@@ -34,6 +39,8 @@ contract SessionManager is SessionStore, ISessionManager {
         // once
         if (_owner != address(0)) revert AlreadyInitialized();
         _owner = owner_;
+        // the account this manager's sessions call from (see ISessionExecutor)
+        LibClone.cloneDeterministic(EXECUTOR_IMPLEMENTATION, bytes32(0));
         emit OwnershipTransferred(address(0), owner_);
     }
 
@@ -124,6 +131,26 @@ contract SessionManager is SessionStore, ISessionManager {
     //////////////////////////////////////////////////////////////*/
 
     /// @inheritdoc ISessionManager
+    function pause(uint256 id) external nonReentrant {
+        Core memory c = _requireLiveController(id);
+        // only an active session pauses
+        if (c.status != Status.Active) revert SessionNotActive(id, c.status);
+        c.status = Status.Paused;
+        _core[id] = c;
+        emit SessionPaused(id, msg.sender);
+    }
+
+    /// @inheritdoc ISessionManager
+    function resume(uint256 id) external nonReentrant {
+        Core memory c = _requireLiveController(id);
+        // only a paused session resumes
+        if (c.status != Status.Paused) revert SessionNotPaused(id, c.status);
+        c.status = Status.Active;
+        _core[id] = c;
+        emit SessionResumed(id, msg.sender);
+    }
+
+    /// @inheritdoc ISessionManager
     /// @dev O(1): descendants fail the ancestor check from this block on. No loop, no transfer. Guarded like
     /// every entry point, so a batch in flight cannot see its session change under it.
     function revoke(uint256 id) external nonReentrant {
@@ -137,30 +164,6 @@ contract SessionManager is SessionStore, ISessionManager {
         if (uint8(status) >= uint8(Status.Completed)) revert SessionEnded(id, status);
         c.status = Status.Revoked;
         emit SessionRevoked(id, msg.sender);
-    }
-
-    /// @inheritdoc ISessionManager
-    function complete(uint256 id) external nonReentrant {
-        Core memory c = _core[id];
-        if (c.status == Status.None) revert SessionNotFound(id);
-        // the agent or a controller declares the work done
-        if (msg.sender != c.agent && !_isController(id, msg.sender)) revert NotAgentOrController(id, msg.sender);
-        Status status = _statusOf(id, c);
-        if (!_isLiveStatus(status)) revert SessionEnded(id, status);
-        emit SessionCompleted(id, msg.sender);
-        _close(id, c, Status.Completed);
-    }
-
-    /// @inheritdoc ISessionManager
-    function close(uint256 id) external nonReentrant {
-        _closeEnded(id, false);
-    }
-
-    /// @inheritdoc ISessionManager
-    function closeMany(uint256[] calldata ids) external nonReentrant {
-        for (uint256 i; i < ids.length; ++i) {
-            _closeEnded(ids[i], true);
-        }
     }
 
     /*//////////////////////////////////////////////////////////////
@@ -178,7 +181,7 @@ contract SessionManager is SessionStore, ISessionManager {
         _checkTarget(id, c, target, selector, NATIVE, value, data);
         if (value != 0) _spend(id, c, NATIVE, value);
         bool ok;
-        (ok, result) = target.call{value: value}(data);
+        (ok, result) = _invoke(target, value, data);
         if (!ok) revert CallFailed(id, target, result);
         emit Executed(id, target, value, selector);
     }
@@ -196,7 +199,7 @@ contract SessionManager is SessionStore, ISessionManager {
             bytes4 selector = _selectorOf(call_.data);
             _checkTarget(id, c, call_.target, selector, NATIVE, call_.value, call_.data);
             if (call_.value != 0) _spend(id, c, NATIVE, call_.value);
-            (bool ok, bytes memory result) = call_.target.call{value: call_.value}(call_.data);
+            (bool ok, bytes memory result) = _invoke(call_.target, call_.value, call_.data);
             if (!ok) revert BatchCallFailed(id, i, result);
             results[i] = result;
             emit Executed(id, call_.target, call_.value, selector);
@@ -239,7 +242,7 @@ contract SessionManager is SessionStore, ISessionManager {
         _spendCheck(id, c, tokenIn, amountIn);
         uint256 inBefore = _balance(tokenIn);
         uint256 outBefore = _balance(tokenOut);
-        _callWithAllowance(id, tokenIn, amountIn, tokenOut, target, data);
+        _swapThroughExecutor(id, tokenIn, amountIn, tokenOut, target, data);
         spent = inBefore - _balance(tokenIn);
         received = _balance(tokenOut) - outBefore;
         // charge what actually left, never more than approved
@@ -249,6 +252,18 @@ contract SessionManager is SessionStore, ISessionManager {
         // the proceeds stay in the session's escrow
         if (received != 0) _credit(id, tokenOut, received);
         emit Swapped(id, target, tokenIn, spent, tokenOut, received);
+    }
+
+    /// @inheritdoc ISessionManager
+    function checkpoint(uint256 id, bytes32 root, uint64 taskCount) external nonReentrant {
+        _authorize(id, 0);
+        Checkpoint storage cp = _checkpoints[id];
+        // the task counter never goes back
+        if (taskCount < cp.taskCount) revert TaskCountDecreased(id, cp.taskCount, taskCount);
+        cp.root = root;
+        cp.taskCount = taskCount;
+        cp.at = uint40(block.timestamp);
+        emit Checkpointed(id, root, taskCount);
     }
 
     /*//////////////////////////////////////////////////////////////
@@ -307,6 +322,11 @@ contract SessionManager is SessionStore, ISessionManager {
         _checkAgent(id, c, caller, 1);
         _checkTarget(id, c, target, _selectorOf(data), NATIVE, value, data);
         if (value != 0) _spendCheck(id, c, NATIVE, value);
+    }
+
+    /// @inheritdoc ISessionManager
+    function executor() external view returns (address) {
+        return _executor();
     }
 
     /// @inheritdoc ISessionManager
@@ -519,8 +539,9 @@ contract SessionManager is SessionStore, ISessionManager {
         }
     }
 
-    /// @dev Approve (or send as value) -> call -> reset, with ETH accepted back only during the call.
-    function _callWithAllowance(
+    /// @dev Hands `amountIn` to the executor, which approves, calls, resets and sends everything back; ETH
+    /// may flow back to this manager only during that call.
+    function _swapThroughExecutor(
         uint256 id,
         address tokenIn,
         uint256 amountIn,
@@ -528,86 +549,36 @@ contract SessionManager is SessionStore, ISessionManager {
         address target,
         bytes calldata data
     ) internal {
+        address executor_ = _executor();
         uint256 value;
         if (tokenIn == NATIVE) value = amountIn;
-        else SafeTransferLib.safeApprove(tokenIn, target, amountIn);
-        if (tokenOut == NATIVE) _acceptingETH = true;
-        (bool ok, bytes memory result) = target.call{value: value}(data);
-        if (!ok) revert CallFailed(id, target, result);
+        else SafeTransferLib.safeTransfer(tokenIn, executor_, amountIn);
+        _acceptingETH = true;
+        (bool ok, bytes memory result) = executor_.call{value: value}(
+            abi.encodeCall(ISessionExecutor.swap, (tokenIn, amountIn, tokenOut, target, data))
+        );
         _acceptingETH = false;
-        // no standing allowance survives the call
-        if (tokenIn != NATIVE) SafeTransferLib.safeApprove(tokenIn, target, 0);
+        if (!ok) revert CallFailed(id, target, result);
+    }
+
+    /// @dev A session's call: a plain value transfer (no calldata) goes straight from here; anything with
+    /// calldata goes out from the executor, so it can never make the escrow-holding manager approve or
+    /// authorise anything.
+    function _invoke(address target, uint256 value, bytes calldata data)
+        internal
+        returns (bool ok, bytes memory result)
+    {
+        if (data.length == 0) return target.call{value: value}("");
+        return _executor().call{value: value}(abi.encodeCall(ISessionExecutor.run, (target, data)));
+    }
+
+    /// @dev This manager's executor: the CREATE2 clone it deployed in `initialize`.
+    function _executor() internal view returns (address) {
+        return LibClone.predictDeterministicAddress(EXECUTOR_IMPLEMENTATION, bytes32(0), address(this));
     }
 
     function _selectorOf(bytes calldata data) internal pure returns (bytes4) {
         return data.length >= 4 ? bytes4(data[:4]) : bytes4(0);
     }
 
-    /*//////////////////////////////////////////////////////////////
-                             INTERNAL: LIFECYCLE
-    //////////////////////////////////////////////////////////////*/
-
-    /// @dev Closes `id` if it ended; with `skipClosed`, an already closed id is a no-op.
-    function _closeEnded(uint256 id, bool skipClosed) internal {
-        Core memory c = _core[id];
-        if (c.status == Status.None) revert SessionNotFound(id);
-        if (c.flags & _F_CLOSED != 0) {
-            if (skipClosed) return;
-            revert SessionAlreadyClosed(id);
-        }
-        Status status = _statusOf(id, c);
-        // a live session is ended by revoke or complete first
-        if (_isLiveStatus(status)) revert SessionNotEnded(id, status);
-        _close(id, c, status);
-    }
-
-    /// @dev Freezes the final status, burns the token and returns every unspent escrow: to the nearest
-    /// unclosed ancestor, else to the root's holder (recorded when the root closed).
-    function _close(uint256 id, Core memory c, Status finalStatus) internal {
-        c.status = finalStatus;
-        c.flags |= _F_CLOSED;
-        _core[id] = c;
-
-        uint256 dest = c.depth == 0 ? 0 : _parentOf(id);
-        uint256 root = id;
-        while (dest != 0 && _core[dest].flags & _F_CLOSED != 0) {
-            root = dest;
-            dest = _parentOf(dest);
-        }
-        address payee;
-        if (dest == 0) {
-            if (c.depth == 0) {
-                payee = _ownerOf(id);
-                _settledTo[id] = payee;
-            } else {
-                while (_core[root].depth != 0) root = _parentOf(root);
-                payee = _settledTo[root];
-            }
-        }
-        _burn(id);
-        emit UpdateUser(id, address(0), 0);
-
-        _returnEscrow(id, NATIVE, dest, payee);
-        address[] storage erc20s = _erc20s[id];
-        for (uint256 i; i < erc20s.length; ++i) {
-            _returnEscrow(id, erc20s[i], dest, payee);
-        }
-        emit SessionClosed(id, msg.sender, finalStatus);
-    }
-
-    function _returnEscrow(uint256 id, address token, uint256 dest, address payee) internal {
-        Budget storage b = _budgets[id][token];
-        uint256 amount = b.available;
-        if (amount == 0) return;
-        b.available = 0;
-        if (dest != 0) {
-            _credit(dest, token, amount);
-        } else if (token == NATIVE) {
-            // forced so a payee that rejects ETH cannot strand it
-            SafeTransferLib.forceSafeTransferETH(payee, amount);
-        } else {
-            SafeTransferLib.safeTransfer(token, payee, amount);
-        }
-        emit EscrowReturned(id, token, dest, dest == 0 ? payee : address(0), amount);
-    }
 }

@@ -3,6 +3,7 @@ pragma solidity ^0.8.28;
 
 import {Base64} from "solady/utils/Base64.sol";
 import {LibString} from "solady/utils/LibString.sol";
+import {SafeTransferLib} from "solady/utils/SafeTransferLib.sol";
 import {ISessionManagerExtension} from "./interfaces/ISessionManagerExtension.sol";
 import {SessionStore} from "./SessionStore.sol";
 
@@ -174,36 +175,32 @@ contract SessionManagerExtension is SessionStore, ISessionManagerExtension {
         emit SessionFunded(id, token, c.depth == 0 ? msg.sender : address(0), received);
     }
 
+    /*//////////////////////////////////////////////////////////////
+                                  SETTLEMENT
+    //////////////////////////////////////////////////////////////*/
+
     /// @inheritdoc ISessionManagerExtension
-    function pause(uint256 id) external nonReentrant {
-        Core memory c = _requireLiveController(id);
-        // only an active session pauses
-        if (c.status != Status.Active) revert SessionNotActive(id, c.status);
-        c.status = Status.Paused;
-        _core[id] = c;
-        emit SessionPaused(id, msg.sender);
+    function complete(uint256 id) external nonReentrant {
+        Core memory c = _core[id];
+        if (c.status == Status.None) revert SessionNotFound(id);
+        // the agent or a controller declares the work done
+        if (msg.sender != c.agent && !_isController(id, msg.sender)) revert NotAgentOrController(id, msg.sender);
+        Status status = _statusOf(id, c);
+        if (!_isLiveStatus(status)) revert SessionEnded(id, status);
+        emit SessionCompleted(id, msg.sender);
+        _close(id, c, Status.Completed);
     }
 
     /// @inheritdoc ISessionManagerExtension
-    function resume(uint256 id) external nonReentrant {
-        Core memory c = _requireLiveController(id);
-        // only a paused session resumes
-        if (c.status != Status.Paused) revert SessionNotPaused(id, c.status);
-        c.status = Status.Active;
-        _core[id] = c;
-        emit SessionResumed(id, msg.sender);
+    function close(uint256 id) external nonReentrant {
+        _closeEnded(id, false);
     }
 
     /// @inheritdoc ISessionManagerExtension
-    function checkpoint(uint256 id, bytes32 root, uint64 taskCount) external nonReentrant {
-        _authorize(id, 0);
-        Checkpoint storage cp = _checkpoints[id];
-        // the task counter never goes back
-        if (taskCount < cp.taskCount) revert TaskCountDecreased(id, cp.taskCount, taskCount);
-        cp.root = root;
-        cp.taskCount = taskCount;
-        cp.at = uint40(block.timestamp);
-        emit Checkpointed(id, root, taskCount);
+    function closeMany(uint256[] calldata ids) external nonReentrant {
+        for (uint256 i; i < ids.length; ++i) {
+            _closeEnded(ids[i], true);
+        }
     }
 
     /*//////////////////////////////////////////////////////////////
@@ -318,6 +315,74 @@ contract SessionManagerExtension is SessionStore, ISessionManagerExtension {
     /// @dev Same as `renderTokenURI` (the manager's own `tokenURI` forwards here).
     function tokenURI(uint256 id) public view override returns (string memory) {
         return renderTokenURI(id);
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                             INTERNAL: SETTLEMENT
+    //////////////////////////////////////////////////////////////*/
+
+    /// @dev Closes `id` if it ended; with `skipClosed`, an already closed id is a no-op.
+    function _closeEnded(uint256 id, bool skipClosed) internal {
+        Core memory c = _core[id];
+        if (c.status == Status.None) revert SessionNotFound(id);
+        if (c.flags & _F_CLOSED != 0) {
+            if (skipClosed) return;
+            revert SessionAlreadyClosed(id);
+        }
+        Status status = _statusOf(id, c);
+        // a live session is ended by revoke or complete first
+        if (_isLiveStatus(status)) revert SessionNotEnded(id, status);
+        _close(id, c, status);
+    }
+
+    /// @dev Freezes the final status, burns the token and returns every unspent escrow: to the nearest
+    /// unclosed ancestor, else to the root's holder (recorded when the root closed).
+    function _close(uint256 id, Core memory c, Status finalStatus) internal {
+        c.status = finalStatus;
+        c.flags |= _F_CLOSED;
+        _core[id] = c;
+
+        uint256 dest = c.depth == 0 ? 0 : _parentOf(id);
+        uint256 root = id;
+        while (dest != 0 && _core[dest].flags & _F_CLOSED != 0) {
+            root = dest;
+            dest = _parentOf(dest);
+        }
+        address payee;
+        if (dest == 0) {
+            if (c.depth == 0) {
+                payee = _ownerOf(id);
+                _settledTo[id] = payee;
+            } else {
+                while (_core[root].depth != 0) root = _parentOf(root);
+                payee = _settledTo[root];
+            }
+        }
+        _burn(id);
+        emit UpdateUser(id, address(0), 0);
+
+        _returnEscrow(id, NATIVE, dest, payee);
+        address[] storage erc20s = _erc20s[id];
+        for (uint256 i; i < erc20s.length; ++i) {
+            _returnEscrow(id, erc20s[i], dest, payee);
+        }
+        emit SessionClosed(id, msg.sender, finalStatus);
+    }
+
+    function _returnEscrow(uint256 id, address token, uint256 dest, address payee) internal {
+        Budget storage b = _budgets[id][token];
+        uint256 amount = b.available;
+        if (amount == 0) return;
+        b.available = 0;
+        if (dest != 0) {
+            _credit(dest, token, amount);
+        } else if (token == NATIVE) {
+            // forced so a payee that rejects ETH cannot strand it
+            SafeTransferLib.forceSafeTransferETH(payee, amount);
+        } else {
+            SafeTransferLib.safeTransfer(token, payee, amount);
+        }
+        emit EscrowReturned(id, token, dest, dest == 0 ? payee : address(0), amount);
     }
 
     /*//////////////////////////////////////////////////////////////

@@ -167,8 +167,11 @@ def make_session(manager, owner, agent, params):
 def make_child(manager, agent, params):
     """Spawns a child of `parent` (by default sent by the parent's agent) and returns its id."""
 
-    def make(parent: int, *, child_agent, eth: int = 0, sender=None, **kwargs):
-        p = params(child_agent, eth=eth, **kwargs)
+    def make(parent: int, *, child_agent, eth: int = 0, sender=None, expiry: int | None = None, **kwargs):
+        # a child may not outlive its parent: default to the parent's expiry
+        if expiry is None:
+            expiry = manager.getSession(parent).expiry
+        p = params(child_agent, eth=eth, expiry=expiry, **kwargs)
         receipt = manager.spawnChild(parent, p, sender=sender or agent)
         return receipt.events.filter(manager.SessionCreated)[0].id
 

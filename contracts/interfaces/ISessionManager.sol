@@ -40,27 +40,22 @@ interface ISessionManager is ISessionTypes {
                                   LIFECYCLE
     //////////////////////////////////////////////////////////////*/
 
+    /// @notice Pauses session `id` (and so its descendants). Controller only.
+    function pause(uint256 id) external;
+
+    /// @notice Resumes a paused session. Controller only.
+    function resume(uint256 id) external;
+
     /// @notice Ends session `id` and, through the ancestor check, its whole subtree. O(1), controller only.
     /// The escrow stays until `close`.
     function revoke(uint256 id) external;
-
-    /// @notice Ends session `id` as done and settles it at once. Agent or controller.
-    function complete(uint256 id) external;
-
-    /// @notice Settles an ended session (revoked, completed, expired, revoked by epoch or under an ended
-    /// ancestor): burns its token and returns its unspent escrow to its nearest unclosed ancestor, or for a
-    /// root (or when every ancestor is closed) to the holder of the root token. Anyone may call it: the funds
-    /// can only go to that fixed destination.
-    function close(uint256 id) external;
-
-    /// @notice `close` for many sessions; skips ids already closed.
-    function closeMany(uint256[] calldata ids) external;
 
     /*//////////////////////////////////////////////////////////////
                                     ACTING
     //////////////////////////////////////////////////////////////*/
 
-    /// @notice Calls `target` with `value` wei and `data` on behalf of session `id`. Agent only.
+    /// @notice Calls `target` with `value` wei and `data` on behalf of session `id`. Agent only. A plain
+    /// transfer (empty `data`) is sent by the manager; a call with calldata is made from `executor()`.
     function execute(uint256 id, address target, uint256 value, bytes calldata data)
         external
         returns (bytes memory result);
@@ -83,6 +78,9 @@ interface ISessionManager is ISessionTypes {
         address target,
         bytes calldata data
     ) external returns (uint256 spent, uint256 received);
+
+    /// @notice Anchors the agent's off-chain state root and task counter (never decreasing). Agent only.
+    function checkpoint(uint256 id, bytes32 root, uint64 taskCount) external;
 
     /*//////////////////////////////////////////////////////////////
                                     VIEWS
@@ -120,6 +118,9 @@ interface ISessionManager is ISessionTypes {
     function preflight(uint256 id, address caller, address target, uint256 value, bytes calldata data)
         external
         view;
+
+    /// @notice The account this manager's sessions make calls with calldata from (see ISessionExecutor).
+    function executor() external view returns (address);
 
     /// @notice Whether the manager has ever escrowed `token` (such tokens are forbidden targets).
     function isEscrowToken(address token) external view returns (bool);

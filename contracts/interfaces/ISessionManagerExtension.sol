@@ -60,14 +60,21 @@ interface ISessionManagerExtension is ISessionTypes {
     /// the parent's unspent escrow for a child. Called by a controller (or the parent's agent for a child).
     function fund(uint256 id, address token, uint256 amount) external payable;
 
-    /// @notice Pauses session `id` (and so its descendants). Controller only.
-    function pause(uint256 id) external;
+    /*//////////////////////////////////////////////////////////////
+                                  SETTLEMENT
+    //////////////////////////////////////////////////////////////*/
 
-    /// @notice Resumes a paused session. Controller only.
-    function resume(uint256 id) external;
+    /// @notice Ends session `id` as done and settles it at once. Agent or controller.
+    function complete(uint256 id) external;
 
-    /// @notice Anchors the agent's off-chain state root and task counter (never decreasing). Agent only.
-    function checkpoint(uint256 id, bytes32 root, uint64 taskCount) external;
+    /// @notice Settles an ended session (revoked, completed, expired, revoked by epoch or under an ended
+    /// ancestor): burns its token and returns its unspent escrow to its nearest unclosed ancestor, or for a
+    /// root (or when every ancestor is closed) to the holder of the root token. Anyone may call it: the funds
+    /// can only go to that fixed destination.
+    function close(uint256 id) external;
+
+    /// @notice `close` for many sessions; skips ids already closed.
+    function closeMany(uint256[] calldata ids) external;
 
     /*//////////////////////////////////////////////////////////////
                                     VIEWS
