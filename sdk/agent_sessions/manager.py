@@ -1,0 +1,422 @@
+"""``Manager``: one owner's SessionManager clone, every operation and view of ``IAgentSessions``.
+
+Transactions take ``sender`` (a ``Sender``, an eth-account ``LocalAccount`` or a private key) and pass
+``**txn_kwargs`` (gas, nonce, fees, timeout) through to the ``Sender``. Reverts, whether caught by the gas
+estimate before signing or replayed from a mined receipt, are raised as typed exceptions from ``errors``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
+
+from ._abi import artifact_abi
+from ._pipeline import TxRequest, run_pipeline
+from .contract import Contract
+from .errors import RPCError, SessionError, decode_revert
+from .listing import SessionFilter, iter_states
+from .models import (
+    NATIVE,
+    Budget,
+    Call,
+    GlobalState,
+    Permission,
+    SessionParams,
+    SessionState,
+    Status,
+    checksum,
+    selector_of,
+)
+from .results import CheckResult, Receipt
+from .session import Session
+from .units import parse_amount, parse_duration
+
+if TYPE_CHECKING:
+    from .client import AgentSessions
+
+__all__ = ["Manager"]
+
+SessionRef = int | Session
+
+
+def _params(value: SessionParams | dict[str, Any]) -> SessionParams:
+    return value if isinstance(value, SessionParams) else SessionParams.model_validate(value)
+
+
+def _bytes32(value: bytes | str) -> bytes:
+    raw = bytes.fromhex(value.removeprefix("0x")) if isinstance(value, str) else bytes(value)
+    if len(raw) != 32:
+        raise ValueError(f"expected 32 bytes, got {len(raw)}")
+    return raw
+
+
+def _data(value: bytes | str) -> bytes:
+    return bytes.fromhex(value.removeprefix("0x")) if isinstance(value, str) else bytes(value)
+
+
+class Manager(Contract):
+    """A SessionManager clone bound to the full ``IAgentSessions`` ABI."""
+
+    def __init__(self, client: AgentSessions, address: str) -> None:
+        super().__init__(client, address, artifact_abi("IAgentSessions"), name="Manager")
+
+    # ============================================================================================================
+    # creation
+    # ============================================================================================================
+
+    def _needs_now(self, params: Iterable[SessionParams]) -> int | None:
+        return self.client.now() if any(isinstance(p.expiry, timedelta) for p in params) else None
+
+    def _created(self, receipt: Receipt) -> list[Session]:
+        return [Session(self, e.args["id"]) for e in self.events(receipt, "SessionCreated")]
+
+    def create_session(self, params: SessionParams | dict[str, Any], sender: Any, **txn_kwargs: Any) -> Session:
+        """Open a root session funded by ``sender`` (the manager owner): ETH budget sent as value, ERC-20
+        budgets pulled with ``transferFrom`` (approve the manager first)."""
+        p = _params(params)
+        receipt = self.transact("createSession", p.to_tuple(self._needs_now([p])), sender=sender,
+                                value=p.eth_value, **txn_kwargs)
+        return self._created(receipt)[0]
+
+    def create_sessions(
+        self,
+        params: Sequence[SessionParams | dict[str, Any]],
+        sender: Any,
+        *,
+        chunk_size: int = 100,
+        **txn_kwargs: Any,
+    ) -> list[Session]:
+        """Open many root sessions, ``chunk_size`` per ``createSessions`` transaction. Every chunk is checked by
+        a gas estimate before any is signed (the first revert is raised, nothing sent); the chunks then go out
+        pipelined (consecutive nonces, one batch) and are confirmed together."""
+        if chunk_size < 1:
+            raise ValueError("chunk_size must be at least 1")
+        parsed = [_params(p) for p in params]
+        if not parsed:
+            return []
+        now = self._needs_now(parsed)
+        wallet = self.client.sender(sender)
+        fn = self.fn("createSessions")
+        chunks = [parsed[i : i + chunk_size] for i in range(0, len(parsed), chunk_size)]
+        calls = [(fn.encode([p.to_tuple(now) for p in chunk]), sum(p.eth_value for p in chunk)) for chunk in chunks]
+        gas = txn_kwargs.pop("gas", None) or txn_kwargs.pop("gas_limit", None)
+        timeout = txn_kwargs.pop("timeout", None)
+        txn_kwargs.pop("wait", None)
+        fee_kwargs = self.client.fee_kwargs(txn_kwargs)
+        if gas is None:
+            limits = self._estimate_many(wallet, [(self.address, data, value) for data, value in calls])
+        else:
+            limits = [gas] * len(calls)
+        requests = [TxRequest(wallet, self.address, data, value, limit) for (data, value), limit in zip(calls, limits)]
+        outcomes = run_pipeline(self.client.rpc, requests, fee_kwargs=fee_kwargs,
+                                timeout=timeout or wallet.receipt_timeout)
+        sessions: list[Session] = []
+        for outcome in outcomes:
+            if outcome.error is not None:
+                raise outcome.error
+            assert outcome.receipt is not None
+            sessions.extend(self._created(outcome.receipt))
+        return sessions
+
+    def _estimate_many(self, wallet: Any, txs: Sequence[tuple[str, bytes, int]]) -> list[int]:
+        """Gas limits for several transactions in one batch request; the first revert is raised."""
+        calls = []
+        for to, data, value in txs:
+            tx: dict[str, Any] = {"from": wallet.address, "to": to, "data": "0x" + data.hex()}
+            if value:
+                tx["value"] = hex(value)
+            calls.append(("eth_estimateGas", [tx]))
+        results: list[Any] = []
+        per_batch = max(1, (256 * 1024) // max(1, max(len(data) for _, data, _ in txs)))
+        for start in range(0, len(calls), per_batch):  # nodes cap request bodies: keep each batch small
+            results.extend(self.client.rpc.batch(calls[start : start + per_batch]))
+        limits = []
+        for result in results:
+            if isinstance(result, RPCError):
+                revert = result.revert_data
+                raise decode_revert(revert) if revert is not None else result
+            limits.append(wallet.gas_limit(int(result, 16)))
+        return limits
+
+    def spawn_child(self, parent: SessionRef, params: SessionParams | dict[str, Any], sender: Any,
+                    **txn_kwargs: Any) -> Session:
+        """Open a child of ``parent``, its budgets reserved out of the parent's unspent escrow. ``sender`` is the
+        parent's agent or a controller; the child's token goes to it."""
+        p = _params(params)
+        receipt = self.transact("spawnChild", int(parent), p.to_tuple(self._needs_now([p])), sender=sender,
+                                **txn_kwargs)
+        return self._created(receipt)[0]
+
+    def spawn_children(self, parent: SessionRef, params: Sequence[SessionParams | dict[str, Any]], sender: Any,
+                       **txn_kwargs: Any) -> list[Session]:
+        """Open many children of ``parent`` in one transaction."""
+        parsed = [_params(p) for p in params]
+        now = self._needs_now(parsed)
+        receipt = self.transact("spawnChildren", int(parent), [p.to_tuple(now) for p in parsed], sender=sender,
+                                **txn_kwargs)
+        return self._created(receipt)
+
+    # ============================================================================================================
+    # acting (agent)
+    # ============================================================================================================
+
+    def execute(self, session: SessionRef, target: Any, value: int | str = 0, data: bytes | str = b"", *,
+                sender: Any, **txn_kwargs: Any) -> Receipt:
+        """Call ``target`` with ``value`` wei and ``data`` on behalf of ``session`` (``sender`` = its agent)."""
+        return self.transact("execute", int(session), checksum(target), parse_amount(value), _data(data),
+                             sender=sender, **txn_kwargs)
+
+    def execute_batch(self, session: SessionRef, calls: Iterable[Call | dict[str, Any] | Sequence[Any]], *,
+                      sender: Any, **txn_kwargs: Any) -> Receipt:
+        """Execute ``calls`` in order; any failure reverts all (``BatchCallFailed`` with the index)."""
+        parsed = []
+        for c in calls:
+            if isinstance(c, Call):
+                parsed.append(c)
+            elif isinstance(c, dict):
+                parsed.append(Call.model_validate(c))
+            else:
+                items = list(c)
+                items += [0, b""][len(items) - 1 :]  # (target,), (target, value) or (target, value, data)
+                parsed.append(Call(target=items[0], value=items[1], data=items[2]))
+        return self.transact("executeBatch", int(session), [c.to_tuple() for c in parsed], sender=sender,
+                             **txn_kwargs)
+
+    def transfer_token(self, session: SessionRef, token: Any, to: Any, amount: int | str, *, sender: Any,
+                       **txn_kwargs: Any) -> Receipt:
+        """Pay ``amount`` of ``token`` (ERC-20 or NATIVE) from the session's escrow to ``to`` (metered)."""
+        return self.transact("transferToken", int(session), checksum(token), checksum(to), parse_amount(amount),
+                             sender=sender, **txn_kwargs)
+
+    def swap(self, session: SessionRef, token_in: Any, amount_in: int | str, token_out: Any,
+             min_amount_out: int | str, target: Any, data: bytes | str, *, sender: Any, **txn_kwargs: Any) -> Receipt:
+        """Approve-call-reset through ``target``: charges what actually left, credits what came back."""
+        return self.transact("swap", int(session), checksum(token_in), parse_amount(amount_in), checksum(token_out),
+                             parse_amount(min_amount_out), checksum(target), _data(data), sender=sender,
+                             **txn_kwargs)
+
+    def checkpoint(self, session: SessionRef, root: bytes | str, task_count: int, *, sender: Any,
+                   **txn_kwargs: Any) -> Receipt:
+        """Anchor an off-chain state root and task counter (agent only; the counter never goes down)."""
+        return self.transact("checkpoint", int(session), _bytes32(root), task_count, sender=sender, **txn_kwargs)
+
+    # ============================================================================================================
+    # lifecycle and editing (controllers)
+    # ============================================================================================================
+
+    def activate(self, session: SessionRef, sender: Any, **txn_kwargs: Any) -> Receipt:
+        return self.transact("activate", int(session), sender=sender, **txn_kwargs)
+
+    def pause(self, session: SessionRef, sender: Any, **txn_kwargs: Any) -> Receipt:
+        return self.transact("pause", int(session), sender=sender, **txn_kwargs)
+
+    def resume(self, session: SessionRef, sender: Any, **txn_kwargs: Any) -> Receipt:
+        return self.transact("resume", int(session), sender=sender, **txn_kwargs)
+
+    def revoke(self, session: SessionRef, sender: Any, **txn_kwargs: Any) -> Receipt:
+        """End ``session`` and its whole subtree (O(1)); its escrow stays until ``close``."""
+        return self.transact("revoke", int(session), sender=sender, **txn_kwargs)
+
+    def complete(self, session: SessionRef, sender: Any, **txn_kwargs: Any) -> Receipt:
+        """End ``session`` as done and settle it at once (agent or controller)."""
+        return self.transact("complete", int(session), sender=sender, **txn_kwargs)
+
+    def close(self, session: SessionRef, sender: Any, **txn_kwargs: Any) -> Receipt:
+        """Settle an ended session: burn its token, return its escrow up the tree (anyone may call)."""
+        return self.transact("close", int(session), sender=sender, **txn_kwargs)
+
+    def close_many(self, sessions: Iterable[SessionRef], sender: Any, **txn_kwargs: Any) -> Receipt:
+        """``close`` for many; already closed ones are skipped."""
+        return self.transact("closeMany", [int(s) for s in sessions], sender=sender, **txn_kwargs)
+
+    def fund(self, session: SessionRef, token: Any, amount: int | str, sender: Any, **txn_kwargs: Any) -> Receipt:
+        """Top up ``session``: a root from ``sender`` (ETH sent as value, ERC-20 pulled), a child from its
+        parent's unspent escrow."""
+        token = checksum(token)
+        amount = parse_amount(amount)
+        value = 0
+        if token == NATIVE and self.state(int(session)).parent_id == 0:
+            value = amount
+        return self.transact("fund", int(session), token, amount, sender=sender, value=value, **txn_kwargs)
+
+    def rotate_agent(self, session: SessionRef, new_agent: Any, sender: Any, **txn_kwargs: Any) -> Receipt:
+        """Replace the agent key; the old key stops working in the same block."""
+        return self.transact("rotateAgent", int(session), checksum(new_agent), sender=sender, **txn_kwargs)
+
+    def update_limits(self, session: SessionRef, token: Any, per_call_cap: int | str = 0,
+                      period_allowance: int | str = 0, sender: Any = None, **txn_kwargs: Any) -> Receipt:
+        return self.transact("updateLimits", int(session), checksum(token), parse_amount(per_call_cap),
+                             parse_amount(period_allowance), sender=_required(sender), **txn_kwargs)
+
+    def update_expiry(self, session: SessionRef, expiry: datetime | timedelta | int | str, sender: Any,
+                      **txn_kwargs: Any) -> Receipt:
+        """Move the expiry: a datetime, unix seconds, or a duration from the chain's now ("2d")."""
+        if isinstance(expiry, str):
+            expiry = timedelta(seconds=parse_duration(expiry))
+        if isinstance(expiry, timedelta):
+            ts = self.client.now() + int(expiry.total_seconds())
+        elif isinstance(expiry, datetime):
+            ts = int(expiry.timestamp())
+        else:
+            ts = int(expiry)
+        return self.transact("updateExpiry", int(session), ts, sender=sender, **txn_kwargs)
+
+    def set_permissions(self, session: SessionRef, permissions: Iterable[Permission | Any], allowed: bool = True,
+                        sender: Any = None, **txn_kwargs: Any) -> Receipt:
+        """Allow (or with ``allowed=False`` remove) allowlist entries of a draft session. Entries are
+        ``Permission``s, ``(target, selector)`` pairs, or bare targets (every selector)."""
+        perms = [p if isinstance(p, Permission) else _permission(p) for p in permissions]
+        return self.transact("setPermissions", int(session), [p.to_tuple() for p in perms], allowed,
+                             sender=_required(sender), **txn_kwargs)
+
+    def set_any_target(self, session: SessionRef, allowed: bool, sender: Any, **txn_kwargs: Any) -> Receipt:
+        return self.transact("setAnyTarget", int(session), allowed, sender=sender, **txn_kwargs)
+
+    def add_guard(self, session: SessionRef, guard: Any, sender: Any, **txn_kwargs: Any) -> Receipt:
+        return self.transact("addGuard", int(session), checksum(guard), sender=sender, **txn_kwargs)
+
+    def update_timing(self, session: SessionRef, max_idle: int | str = 0, period: int | str = 0,
+                      max_calls_per_period: int = 0, sender: Any = None, **txn_kwargs: Any) -> Receipt:
+        """Idle timeout, period length and calls per period of a draft session (durations: seconds or "1d")."""
+        return self.transact("updateTiming", int(session), parse_duration(max_idle), parse_duration(period),
+                             max_calls_per_period, sender=_required(sender), **txn_kwargs)
+
+    def transfer_session(self, session: SessionRef, to: Any, sender: Any, **txn_kwargs: Any) -> Receipt:
+        """Move the session token (and with it control of the session) from its holder to ``to``."""
+        holder = self.holder(session)
+        return self.transact("transferFrom", holder, checksum(to), int(session), sender=sender, **txn_kwargs)
+
+    # --- owner-wide -----------------------------------------------------------------------------------------
+
+    def pause_all(self, sender: Any, **txn_kwargs: Any) -> Receipt:
+        """Emergency stop: no session of this manager can act until ``unpause_all``."""
+        return self.transact("pauseAll", sender=sender, **txn_kwargs)
+
+    def unpause_all(self, sender: Any, **txn_kwargs: Any) -> Receipt:
+        return self.transact("unpauseAll", sender=sender, **txn_kwargs)
+
+    def revoke_all(self, sender: Any, **txn_kwargs: Any) -> Receipt:
+        """Revoke every existing session in one O(1) transaction (new sessions are unaffected)."""
+        return self.transact("revokeAll", sender=sender, **txn_kwargs)
+
+    def transfer_ownership(self, new_owner: Any, sender: Any, **txn_kwargs: Any) -> Receipt:
+        return self.transact("transferOwnership", checksum(new_owner), sender=sender, **txn_kwargs)
+
+    # ============================================================================================================
+    # views
+    # ============================================================================================================
+
+    def owner(self) -> str:
+        return checksum(self.call("owner"))
+
+    def count(self) -> int:
+        """Sessions ever created; ids run from 1 to this."""
+        return int(self.call("sessionCount"))
+
+    def state(self, session: SessionRef) -> SessionState:
+        """``getSession`` as a model (raises ``SessionNotFound``)."""
+        return SessionState.from_chain(self.call("getSession", int(session)))
+
+    def session(self, session: SessionRef) -> Session:
+        """Session ``id`` with a fresh snapshot."""
+        return Session(self, int(session), self.state(session))
+
+    def sessions(self, ids: Iterable[SessionRef], *, chunk_size: int = 200) -> list[Session]:
+        """Many sessions by id, ``getSessions`` in chunks sent as one JSON-RPC batch."""
+        id_list = [int(i) for i in ids]
+        fn = self.fn("getSessions")
+        chunks = [id_list[i : i + chunk_size] for i in range(0, len(id_list), chunk_size)]
+        results = self.client.rpc.batch(
+            [("eth_call", [{"to": self.address, "data": "0x" + fn.encode(c).hex()}, "latest"]) for c in chunks]
+        )
+        out: list[Session] = []
+        for result in results:
+            if isinstance(result, RPCError):
+                revert = result.revert_data
+                raise decode_revert(revert) if revert is not None else result
+            (infos,) = fn.decode_output(bytes.fromhex(result[2:]))
+            out.extend(Session(self, info[0], SessionState.from_chain(info)) for info in infos)
+        return out
+
+    def iter_sessions(self, *, page_size: int = 200, start: int = 1, status: Status | str | Iterable[Any] | None = None,
+                      label: str | None = None, agent: Any = None, parent: SessionRef | None = None,
+                      holder: Any = None, closed: bool | None = None) -> Iterator[Session]:
+        """Page through every session (``listSessions``, ``page_size`` per call, pages fetched in JSON-RPC
+        batches), yielding those that match the filters."""
+        wanted = SessionFilter.build(status=status, label=label, agent=agent, parent=parent, holder=holder,
+                                     closed=closed)
+        for state in iter_states(self, page_size=page_size, start=start):
+            if wanted.matches(state):
+                yield Session(self, state.id, state)
+
+    def list_sessions(self, *, page_size: int = 200, start: int = 1,
+                      status: Status | str | Iterable[Any] | None = None, label: str | None = None,
+                      agent: Any = None, parent: SessionRef | None = None, holder: Any = None,
+                      closed: bool | None = None) -> list[Session]:
+        """``iter_sessions`` as a list."""
+        return list(self.iter_sessions(page_size=page_size, start=start, status=status, label=label, agent=agent,
+                                       parent=parent, holder=holder, closed=closed))
+
+    def status(self, session: SessionRef) -> Status:
+        return Status(self.call("statusOf", int(session)))
+
+    def remaining(self, session: SessionRef, token: Any = NATIVE) -> int:
+        return int(self.call("remaining", int(session), checksum(token)))
+
+    def budget(self, session: SessionRef, token: Any = NATIVE) -> Budget:
+        return Budget.from_chain(self.call("getBudget", int(session), checksum(token)))
+
+    def check(self, session: SessionRef, target: Any, value: int | str = 0, data: bytes | str = b"", *,
+              caller: Any = None) -> CheckResult:
+        """Would ``caller`` (default: the session's agent) pass ``execute(session, target, value, data)`` now?
+        Sends nothing; the error is the typed exception the call would raise."""
+        who = checksum(caller) if caller is not None else self.state(session).agent
+        ok, reason = self.call("check", int(session), who, checksum(target), parse_amount(value), _data(data))
+        return CheckResult(ok=True) if ok else CheckResult(ok=False, error=decode_revert(reason))
+
+    def is_controller(self, session: SessionRef, account: Any) -> bool:
+        return bool(self.call("isController", int(session), checksum(account)))
+
+    def is_allowed(self, session: SessionRef, target: Any, selector: str | bytes = "0x00000000") -> bool:
+        return bool(self.call("isAllowed", int(session), checksum(target), bytes.fromhex(selector_of(selector)[2:])))
+
+    def guards_of(self, session: SessionRef) -> list[str]:
+        return [checksum(g) for g in self.call("guardsOf", int(session))]
+
+    def global_state(self) -> GlobalState:
+        epoch, paused = self.call("globalState")
+        return GlobalState(epoch=epoch, paused_all=paused)
+
+    def token_uri(self, session: SessionRef) -> dict[str, Any]:
+        """The on-chain token metadata, decoded from its base64 JSON data URI."""
+        uri: str = self.call("tokenURI", int(session))
+        prefix = "data:application/json;base64,"
+        if not uri.startswith(prefix):
+            raise SessionError(f"unexpected tokenURI format: {uri[:40]!r}")
+        return json.loads(base64.b64decode(uri[len(prefix):]))
+
+    def holder(self, session: SessionRef) -> str:
+        """Holder of the session token (raises for a closed session: its token is burned)."""
+        return checksum(self.call("ownerOf", int(session)))
+
+    def user_of(self, session: SessionRef) -> str:
+        """ERC-4907 user: the agent while the session is active, else the zero address."""
+        return checksum(self.call("userOf", int(session)))
+
+    def is_escrow_token(self, token: Any) -> bool:
+        return bool(self.call("isEscrowToken", checksum(token)))
+
+
+def _permission(value: Any) -> Permission:
+    if isinstance(value, (tuple, list)):
+        target, selector = value
+        return Permission(target=target, selector=selector)
+    return Permission(target=value)
+
+
+def _required(sender: Any) -> Any:
+    if sender is None:
+        raise TypeError("sender is required: the key that signs this transaction")
+    return sender

@@ -1,0 +1,97 @@
+"""Off-chain session memory anchored on-chain: anchor, verify, and tampering detected."""
+
+import sqlite3
+
+import pytest
+from eth_utils import keccak
+
+from agent_sessions import SessionContext, TaskCountDecreased
+from agent_sessions.context import merkle_root
+
+
+@pytest.fixture
+def db(tmp_path):
+    return tmp_path / "context.sqlite"
+
+
+def test_anchor_then_verify_matches_the_chain(make_session, agent_key, db):
+    session = make_session()
+    ctx = SessionContext(session, db)
+    ctx.put("goal", {"buy": "ETH", "max": 3})
+    ctx.put("notes", ["a", "b"])
+    assert ctx.add_task({"step": "quote"}) == 1
+    assert ctx.add_task({"step": "swap"}) == 2
+    assert not ctx.verify()  # nothing anchored yet
+    ctx.anchor(sender=agent_key)
+    assert ctx.verify()
+    assert session.refresh().checkpoint_root == "0x" + ctx.state_root().hex()
+    assert session.task_count == 2
+
+
+def test_memory_survives_a_restart_and_still_verifies(make_session, agent_key, db, manager):
+    session = make_session()
+    first = SessionContext(session, db)
+    first.put("k", 1)
+    first.add_task("t")
+    first.anchor(sender=agent_key)
+    first.close()
+    again = SessionContext(manager.session(session.id), db)
+    assert again.get("k") == 1 and again.tasks() == ["t"] and again.items() == {"k": 1}
+    assert again.verify()
+
+
+def test_tampering_with_a_stored_record_breaks_verification(make_session, agent_key, db):
+    session = make_session()
+    ctx = SessionContext(session, db)
+    ctx.put("balance", 100)
+    ctx.add_task({"paid": 5})
+    ctx.anchor(sender=agent_key)
+    assert ctx.verify()
+    with sqlite3.connect(db) as raw:
+        raw.execute("UPDATE records SET value = '1000000' WHERE key = 'balance'")
+    assert ctx.get("balance") == 1000000
+    assert not ctx.verify()
+
+
+def test_tampering_with_the_task_log_breaks_verification(make_session, agent_key, db):
+    session = make_session()
+    ctx = SessionContext(session, db)
+    ctx.add_task("a")
+    ctx.add_task("b")
+    ctx.anchor(sender=agent_key)
+    with sqlite3.connect(db) as raw:
+        raw.execute("DELETE FROM tasks WHERE seq = 2")
+    assert not ctx.verify()
+
+
+def test_contexts_are_kept_apart_by_session(make_session, agent_key, db):
+    one, two = SessionContext(make_session(), db), SessionContext(make_session(), db)
+    one.put("x", 1)
+    assert two.get("x") is None and two.state_root() == b"\x00" * 32
+    one.delete("x")
+    assert one.items() == {}
+
+
+def test_task_counter_cannot_go_back_on_chain(make_session, agent_key, db):
+    session = make_session()
+    ctx = SessionContext(session, db)
+    for i in range(3):
+        ctx.add_task(i)
+    ctx.anchor(sender=agent_key)
+    fresh = SessionContext(session, ":memory:")
+    fresh.add_task(0)
+    with pytest.raises(TaskCountDecreased) as info:
+        fresh.anchor(sender=agent_key)
+    assert (info.value.previous, info.value.given) == (3, 1)
+
+
+def test_state_root_is_deterministic_and_order_independent(make_session):
+    session = make_session()
+    a, b = SessionContext(session, ":memory:"), SessionContext(session, ":memory:")
+    a.put("x", {"b": 1, "a": 2})
+    a.put("y", 2)
+    b.put("y", 2)
+    b.put("x", {"a": 2, "b": 1})
+    assert a.state_root() == b.state_root() != b"\x00" * 32
+    leaves = [keccak(text=str(i)) for i in range(3)]
+    assert merkle_root(leaves) == keccak(keccak(leaves[0] + leaves[1]) + leaves[2])
