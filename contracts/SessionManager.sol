@@ -6,7 +6,6 @@ import {SafeTransferLib} from "solady/utils/SafeTransferLib.sol";
 import {ISessionManager} from "./interfaces/ISessionManager.sol";
 import {ISessionManagerExtension} from "./interfaces/ISessionManagerExtension.sol";
 import {ISessionExecutor} from "./interfaces/ISessionExecutor.sol";
-import {ISessionGuard} from "./interfaces/ISessionGuard.sol";
 import {SessionStore} from "./SessionStore.sol";
 
 /// @title SessionManager
@@ -162,6 +161,10 @@ contract SessionManager is SessionStore, ISessionManager {
         if (!_isController(id, msg.sender)) revert NotController(id, msg.sender);
         // an ended session stays as it ended
         if (uint8(status) >= uint8(Status.Completed)) revert SessionEnded(id, status);
+        // an expired one too (expiry shares the word just read; the idle clock is read only if in use)
+        if (block.timestamp >= c.expiry || (c.flags & _F_TIMING != 0 && _timedOut(id, c))) {
+            revert SessionEnded(id, Status.Expired);
+        }
         c.status = Status.Revoked;
         emit SessionRevoked(id, msg.sender);
     }
@@ -276,29 +279,13 @@ contract SessionManager is SessionStore, ISessionManager {
     }
 
     /// @inheritdoc ISessionManager
-    function sessionCount() external view returns (uint256) {
-        return _count;
+    function executor() external view returns (address) {
+        return _executor();
     }
 
-    /// @inheritdoc ISessionManager
-    function statusOf(uint256 id) external view returns (Status) {
-        return _statusOf(id, _core[id]);
-    }
-
-    /// @inheritdoc ISessionManager
-    function remaining(uint256 id, address token) external view returns (uint256) {
-        return _budgets[id][token].available;
-    }
-
-    /// @inheritdoc ISessionManager
-    function isController(uint256 id, address account) external view returns (bool) {
-        return _isController(id, account);
-    }
-
-    /// @inheritdoc ISessionManager
-    function isAllowed(uint256 id, address target, bytes4 selector) external view returns (bool) {
-        return _isAllowed(id, target, selector);
-    }
+    /*//////////////////////////////////////////////////////////////
+                                  PREFLIGHT
+    //////////////////////////////////////////////////////////////*/
 
     /// @inheritdoc ISessionManager
     function check(uint256 id, address caller, address target, uint256 value, bytes calldata data)
@@ -322,21 +309,6 @@ contract SessionManager is SessionStore, ISessionManager {
         _checkAgent(id, c, caller, 1);
         _checkTarget(id, c, target, _selectorOf(data), NATIVE, value, data);
         if (value != 0) _spendCheck(id, c, NATIVE, value);
-    }
-
-    /// @inheritdoc ISessionManager
-    function executor() external view returns (address) {
-        return _executor();
-    }
-
-    /// @inheritdoc ISessionManager
-    function isEscrowToken(address token) external view returns (bool) {
-        return _escrowed[token];
-    }
-
-    /// @inheritdoc ISessionManager
-    function globalState() external view returns (uint32 epoch, bool pausedAll) {
-        return (_epoch, _pausedAll);
     }
 
     /*//////////////////////////////////////////////////////////////
@@ -400,8 +372,12 @@ contract SessionManager is SessionStore, ISessionManager {
             _permissions[_permissionKey(id, perm.target, perm.selector)] = true;
             emit PermissionSet(id, perm.target, perm.selector, true);
         }
-        // ancestors' guards are frozen by now (guards are added in draft, children spawn from active parents)
+        // ancestors' guards and call limits are frozen by now (edited in draft; children spawn from active
+        // parents), so a child records once whether it must look them up
         if (parent.flags & (_F_GUARDS | _F_ANCESTOR_GUARDS) != 0) flags |= _F_ANCESTOR_GUARDS;
+        if (parentId != 0 && (parent.flags & _F_ANCESTOR_CALL_LIMIT != 0 || _limitsCalls(parentId, parent))) {
+            flags |= _F_ANCESTOR_CALL_LIMIT;
+        }
         if (p.guards.length != 0) {
             flags |= _F_GUARDS;
             for (uint256 i; i < p.guards.length; ++i) {
@@ -421,8 +397,8 @@ contract SessionManager is SessionStore, ISessionManager {
             if (b.periodAllowance != 0 && p.period == 0) revert PeriodRequired();
             uint256 amount = b.amount;
             if (parentId != 0) {
-                // reserved out of the parent's unspent escrow, never shared
-                _debit(parentId, b.token, amount);
+                // reserved out of the parent's unspent escrow, never shared, within the parent's caps
+                _reserve(parentId, parent, b.token, amount);
             } else if (b.token == NATIVE) {
                 eth += amount;
             } else {
@@ -454,90 +430,6 @@ contract SessionManager is SessionStore, ISessionManager {
     /*//////////////////////////////////////////////////////////////
                                INTERNAL: ACTING
     //////////////////////////////////////////////////////////////*/
-
-    /// @dev Forbidden targets, the allowlist and the guards of the session and its ancestors.
-    function _checkTarget(
-        uint256 id,
-        Core memory c,
-        address target,
-        bytes4 selector,
-        address token,
-        uint256 amount,
-        bytes memory data
-    ) internal view {
-        // never the manager, the factory or an escrowed token: those would bypass the metering
-        if (target == address(this) || target == FACTORY || _escrowed[target]) revert ForbiddenTarget(id, target);
-        if (c.flags & _F_ANY_TARGET == 0 && !_isAllowed(id, target, selector)) {
-            revert TargetNotAllowed(id, target, selector);
-        }
-        if (c.flags & (_F_GUARDS | _F_ANCESTOR_GUARDS) == 0) return;
-        // the guards of the session and of every ancestor are asked
-        uint256 cur = id;
-        Core memory k = c;
-        while (true) {
-            if (k.flags & _F_GUARDS != 0) {
-                address[] storage guards = _guards[cur];
-                for (uint256 i; i < guards.length; ++i) {
-                    _askGuard(guards[i], id, c.agent, target, token, amount, data);
-                }
-            }
-            if (k.depth == 0) break;
-            cur = _parentOf(cur);
-            k = _core[cur];
-        }
-    }
-
-    function _askGuard(
-        address guard,
-        uint256 id,
-        address agent,
-        address target,
-        address token,
-        uint256 amount,
-        bytes memory data
-    ) internal view {
-        try ISessionGuard(guard).checkCall(address(this), id, agent, target, token, amount, data) returns (
-            bool ok
-        ) {
-            if (!ok) revert GuardRejected(id, guard, "");
-        } catch (bytes memory reason) {
-            revert GuardRejected(id, guard, reason);
-        }
-    }
-
-    /// @dev Charges `amount` of `token` to session `id` after checking budget and caps.
-    function _spend(uint256 id, Core memory c, address token, uint256 amount) internal {
-        (Budget memory b, Window memory w, bool windowed) = _spendCheck(id, c, token, amount);
-        b.available -= uint128(amount);
-        b.spent += uint128(amount);
-        _budgets[id][token] = b;
-        if (windowed) _windows[id][token] = w;
-    }
-
-    /// @dev The view half of `_spend`: returns the budget and window as they would be before the charge.
-    function _spendCheck(uint256 id, Core memory c, address token, uint256 amount)
-        internal
-        view
-        returns (Budget memory b, Window memory w, bool windowed)
-    {
-        b = _budgets[id][token];
-        // never more than the unspent escrow
-        if (amount > b.available) revert BudgetExceeded(id, token, amount, b.available);
-        if (token == NATIVE && c.flags & _F_NATIVE_CAPS == 0) return (b, w, false);
-        Caps memory k = _caps[id][token];
-        // per-call cap
-        if (k.perCall != 0 && amount > k.perCall) revert PerCallCapExceeded(id, token, amount, k.perCall);
-        if (k.perPeriod != 0) {
-            w = _windows[id][token];
-            uint64 index = uint64(_windowIndex(_timing[id]));
-            if (w.index != index) (w.index, w.spent) = (index, 0);
-            uint256 left = k.perPeriod - w.spent;
-            // allowance of the current period window
-            if (amount > left) revert PeriodAllowanceExceeded(id, token, amount, left);
-            w.spent += uint128(amount);
-            windowed = true;
-        }
-    }
 
     /// @dev Hands `amountIn` to the executor, which approves, calls, resets and sends everything back; ETH
     /// may flow back to this manager only during that call.
@@ -572,13 +464,13 @@ contract SessionManager is SessionStore, ISessionManager {
         return _executor().call{value: value}(abi.encodeCall(ISessionExecutor.run, (target, data)));
     }
 
+    function _factory() internal view override returns (address) {
+        return FACTORY;
+    }
+
     /// @dev This manager's executor: the CREATE2 clone it deployed in `initialize`.
     function _executor() internal view returns (address) {
         return LibClone.predictDeterministicAddress(EXECUTOR_IMPLEMENTATION, bytes32(0), address(this));
-    }
-
-    function _selectorOf(bytes calldata data) internal pure returns (bytes4) {
-        return data.length >= 4 ? bytes4(data[:4]) : bytes4(0);
     }
 
 }

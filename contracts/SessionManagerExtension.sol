@@ -5,6 +5,7 @@ import {Base64} from "solady/utils/Base64.sol";
 import {LibString} from "solady/utils/LibString.sol";
 import {SafeTransferLib} from "solady/utils/SafeTransferLib.sol";
 import {ISessionManagerExtension} from "./interfaces/ISessionManagerExtension.sol";
+import {ISessionManager} from "./interfaces/ISessionManager.sol";
 import {SessionStore} from "./SessionStore.sol";
 
 /// @title SessionManagerExtension
@@ -141,7 +142,7 @@ contract SessionManagerExtension is SessionStore, ISessionManagerExtension {
     }
 
     /*//////////////////////////////////////////////////////////////
-                            FUNDING AND LIFECYCLE
+                                  FUNDING
     //////////////////////////////////////////////////////////////*/
 
     /// @inheritdoc ISessionManagerExtension
@@ -162,13 +163,16 @@ contract SessionManagerExtension is SessionStore, ISessionManagerExtension {
             }
         } else {
             // a child is funded out of its parent's unspent escrow, by the parent's agent or a controller
+            // (the parent's money: the child's own holder is not enough)
             uint256 parentId = _parentOf(id);
-            if (msg.sender != _core[parentId].agent && !_isController(id, msg.sender)) {
-                revert NotAgentOrController(id, msg.sender);
+            Core memory parent = _core[parentId];
+            if (msg.sender != parent.agent && !_isController(parentId, msg.sender)) {
+                revert NotAgentOrController(parentId, msg.sender);
             }
             // no ETH from outside for a child
             if (msg.value != 0) revert NoValueExpected(msg.value);
-            _debit(parentId, token, amount);
+            // within the parent's caps, like a spawn
+            _reserve(parentId, parent, token, amount);
             received = amount;
         }
         _credit(id, token, received);
@@ -201,6 +205,45 @@ contract SessionManagerExtension is SessionStore, ISessionManagerExtension {
         for (uint256 i; i < ids.length; ++i) {
             _closeEnded(ids[i], true);
         }
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                                    STATE
+    //////////////////////////////////////////////////////////////*/
+
+    /// @inheritdoc ISessionManagerExtension
+    function statusOf(uint256 id) external view returns (Status) {
+        return _statusOf(id, _core[id]);
+    }
+
+    /// @inheritdoc ISessionManagerExtension
+    function remaining(uint256 id, address token) external view returns (uint256) {
+        return _budgets[id][token].available;
+    }
+
+    /// @inheritdoc ISessionManagerExtension
+    function isController(uint256 id, address account) external view returns (bool) {
+        return _isController(id, account);
+    }
+
+    /// @inheritdoc ISessionManagerExtension
+    function isAllowed(uint256 id, address target, bytes4 selector) external view returns (bool) {
+        return _isAllowed(id, target, selector);
+    }
+
+    /// @inheritdoc ISessionManagerExtension
+    function isEscrowToken(address token) external view returns (bool) {
+        return _escrowed[token];
+    }
+
+    /// @inheritdoc ISessionManagerExtension
+    function globalState() external view returns (uint32 epoch, bool pausedAll) {
+        return (_epoch, _pausedAll);
+    }
+
+    /// @inheritdoc ISessionManagerExtension
+    function sessionCount() external view returns (uint256) {
+        return _count;
     }
 
     /*//////////////////////////////////////////////////////////////
@@ -388,6 +431,11 @@ contract SessionManagerExtension is SessionStore, ISessionManagerExtension {
     /*//////////////////////////////////////////////////////////////
                             INTERNAL: PAGING
     //////////////////////////////////////////////////////////////*/
+
+    /// @dev The factory, read from the manager's own code (immutables are not visible through delegatecall).
+    function _factory() internal view override returns (address) {
+        return ISessionManager(address(this)).FACTORY();
+    }
 
     /// @dev The ids of a page: from `fromId` (0 reads as 1), at most `limit`, never past the last session.
     function _page(uint256 fromId, uint256 limit) internal view returns (uint256 first, uint256 n) {

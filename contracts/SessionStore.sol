@@ -2,6 +2,7 @@
 pragma solidity ^0.8.28;
 
 import {SafeTransferLib} from "solady/utils/SafeTransferLib.sol";
+import {ISessionGuard} from "./interfaces/ISessionGuard.sol";
 import {ReentrancyGuardTransient} from "solady/utils/ReentrancyGuardTransient.sol";
 import {ISessionTypes} from "./interfaces/ISessionTypes.sol";
 import {SessionToken} from "./SessionToken.sol";
@@ -30,6 +31,7 @@ abstract contract SessionStore is ISessionTypes, SessionToken, ReentrancyGuardTr
     uint8 internal constant _F_NATIVE_CAPS = 8; // the ETH budget has a per-call cap or periodic allowance
     uint8 internal constant _F_CLOSED = 16; // settled: token burned, escrow returned
     uint8 internal constant _F_ANCESTOR_GUARDS = 32; // some ancestor has guards (frozen once it is active)
+    uint8 internal constant _F_ANCESTOR_CALL_LIMIT = 64; // some ancestor limits calls per period (counts ours)
 
     /*//////////////////////////////////////////////////////////////
                                    STORAGE
@@ -307,14 +309,6 @@ abstract contract SessionStore is ISessionTypes, SessionToken, ReentrancyGuardTr
         b.available = uint128(available);
     }
 
-    /// @dev Moves `amount` of `token` out of the unspent escrow of `id` (a reservation for a child).
-    function _debit(uint256 id, address token, uint256 amount) internal {
-        Budget storage b = _budgets[id][token];
-        uint256 available = b.available;
-        if (amount > available) revert BudgetExceeded(id, token, amount, available);
-        b.available = uint128(available - amount);
-    }
-
     /// @dev Whether session `id` already lists ERC-20 `token`.
     function _holds(uint256 id, address token) internal view returns (bool) {
         address[] storage erc20s = _erc20s[id];
@@ -333,6 +327,40 @@ abstract contract SessionStore is ISessionTypes, SessionToken, ReentrancyGuardTr
         c = _core[id];
         (Timing memory t, bool timed) = _checkAgent(id, c, msg.sender, calls);
         if (timed) _timing[id] = t;
+        if (c.flags & _F_ANCESTOR_CALL_LIMIT != 0 && calls != 0) _countAncestorCalls(id, calls);
+    }
+
+    /// @dev The factory that deployed this manager (an immutable of the manager's code).
+    function _factory() internal view virtual returns (address);
+
+    /// @dev Whether session `id` (core `c`) limits its calls per period.
+    function _limitsCalls(uint256 id, Core memory c) internal view returns (bool) {
+        return c.flags & _F_TIMING != 0 && _timing[id].maxCalls != 0;
+    }
+
+    /// @dev A call limit bounds a whole subtree: every ancestor that limits calls counts ours too.
+    function _countAncestorCalls(uint256 id, uint256 calls) internal {
+        uint256 cur = _parentOf(id);
+        while (cur != 0) {
+            Core memory k = _core[cur];
+            if (k.flags & _F_TIMING != 0) {
+                Timing memory t = _timing[cur];
+                if (t.maxCalls != 0) {
+                    _countCalls(cur, t, calls);
+                    _timing[cur] = t;
+                }
+            }
+            cur = k.depth == 0 ? 0 : _parentOf(cur);
+        }
+    }
+
+    /// @dev Adds `calls` to the current window of `t` (session `id`), reverting past its limit.
+    function _countCalls(uint256 id, Timing memory t, uint256 calls) internal view {
+        uint32 window = uint32(_windowIndex(t));
+        if (window != t.callsWindow) (t.callsWindow, t.calls) = (window, 0);
+        // calls per period window
+        if (uint256(t.calls) + calls > t.maxCalls) revert CallLimitExceeded(id, t.maxCalls);
+        t.calls += uint16(calls);
     }
 
     /// @dev The view half of `_authorize`: agent, liveness (own, ancestors, epoch, pause-all, time) and the
@@ -356,17 +384,121 @@ abstract contract SessionStore is ISessionTypes, SessionToken, ReentrancyGuardTr
             if (t.maxIdle != 0 && block.timestamp >= uint256(t.lastActive) + t.maxIdle) {
                 revert SessionNotActive(id, Status.Expired);
             }
-            if (t.maxCalls != 0) {
-                uint32 window = uint32(_windowIndex(t));
-                if (window != t.callsWindow) (t.callsWindow, t.calls) = (window, 0);
-                // calls per period window
-                if (uint256(t.calls) + calls > t.maxCalls) revert CallLimitExceeded(id, t.maxCalls);
-                t.calls += uint16(calls);
-            }
+            if (t.maxCalls != 0) _countCalls(id, t, calls);
             t.lastActive = uint40(block.timestamp);
         }
         // every ancestor must be able to act too
         if (c.depth != 0 && !_ancestorsActive(id)) revert SessionNotActive(id, _statusOf(id, c));
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                              INTERNAL: TARGETS
+    //////////////////////////////////////////////////////////////*/
+
+    /// @dev Forbidden targets, the allowlist and the guards of the session and its ancestors.
+    function _checkTarget(
+        uint256 id,
+        Core memory c,
+        address target,
+        bytes4 selector,
+        address token,
+        uint256 amount,
+        bytes memory data
+    ) internal view {
+        // never the manager, the factory or an escrowed token: those would bypass the metering
+        if (target == address(this) || target == _factory() || _escrowed[target]) revert ForbiddenTarget(id, target);
+        if (c.flags & _F_ANY_TARGET == 0 && !_isAllowed(id, target, selector)) {
+            revert TargetNotAllowed(id, target, selector);
+        }
+        if (c.flags & (_F_GUARDS | _F_ANCESTOR_GUARDS) == 0) return;
+        // the guards of the session and of every ancestor are asked
+        uint256 cur = id;
+        Core memory k = c;
+        while (true) {
+            if (k.flags & _F_GUARDS != 0) {
+                address[] storage guards = _guards[cur];
+                for (uint256 i; i < guards.length; ++i) {
+                    _askGuard(guards[i], id, c.agent, target, token, amount, data);
+                }
+            }
+            if (k.depth == 0) break;
+            cur = _parentOf(cur);
+            k = _core[cur];
+        }
+    }
+
+    /// @dev Asks one guard. Low-level, so a guard that reverts, returns nothing, returns garbage or `false` is
+    /// reported as GuardRejected with whatever it answered, never as an opaque decoding failure.
+    function _askGuard(
+        address guard,
+        uint256 id,
+        address agent,
+        address target,
+        address token,
+        uint256 amount,
+        bytes memory data
+    ) internal view {
+        (bool ok, bytes memory answer) = guard.staticcall(
+            abi.encodeCall(ISessionGuard.checkCall, (address(this), id, agent, target, token, amount, data))
+        );
+        if (!ok || answer.length != 32 || uint256(bytes32(answer)) != 1) revert GuardRejected(id, guard, answer);
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                              INTERNAL: CALLDATA
+    //////////////////////////////////////////////////////////////*/
+
+    function _selectorOf(bytes calldata data) internal pure returns (bytes4) {
+        return data.length >= 4 ? bytes4(data[:4]) : bytes4(0);
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                              INTERNAL: CHARGING
+    //////////////////////////////////////////////////////////////*/
+
+    /// @dev Charges `amount` of `token` to session `id` after checking budget and caps.
+    function _spend(uint256 id, Core memory c, address token, uint256 amount) internal {
+        _charge(id, c, token, amount, true);
+    }
+
+    /// @dev Sets `amount` of `token` aside from `id` for a child. It counts against the per-call cap and the
+    /// period allowance exactly like a spend (else an agent could shed its limits by funding a child for its
+    /// own key), but not as `spent`: unspent funds come back when the child is closed.
+    function _reserve(uint256 id, Core memory c, address token, uint256 amount) internal {
+        _charge(id, c, token, amount, false);
+    }
+
+    function _charge(uint256 id, Core memory c, address token, uint256 amount, bool spend) internal {
+        (Budget memory b, Window memory w, bool windowed) = _spendCheck(id, c, token, amount);
+        b.available -= uint128(amount);
+        if (spend) b.spent += uint128(amount);
+        _budgets[id][token] = b;
+        if (windowed) _windows[id][token] = w;
+    }
+
+    /// @dev The view half of `_spend`: returns the budget and window as they would be before the charge.
+    function _spendCheck(uint256 id, Core memory c, address token, uint256 amount)
+        internal
+        view
+        returns (Budget memory b, Window memory w, bool windowed)
+    {
+        b = _budgets[id][token];
+        // never more than the unspent escrow
+        if (amount > b.available) revert BudgetExceeded(id, token, amount, b.available);
+        if (token == NATIVE && c.flags & _F_NATIVE_CAPS == 0) return (b, w, false);
+        Caps memory k = _caps[id][token];
+        // per-call cap
+        if (k.perCall != 0 && amount > k.perCall) revert PerCallCapExceeded(id, token, amount, k.perCall);
+        if (k.perPeriod != 0) {
+            w = _windows[id][token];
+            uint64 index = uint64(_windowIndex(_timing[id]));
+            if (w.index != index) (w.index, w.spent) = (index, 0);
+            uint256 left = k.perPeriod - w.spent;
+            // allowance of the current period window
+            if (amount > left) revert PeriodAllowanceExceeded(id, token, amount, left);
+            w.spent += uint128(amount);
+            windowed = true;
+        }
     }
 
     /*//////////////////////////////////////////////////////////////

@@ -30,7 +30,9 @@ interface ISessionManager is ISessionTypes {
     function createSessions(SessionParams[] calldata params) external payable returns (uint256 firstId);
 
     /// @notice Opens a child of `parentId`, its budgets reserved out of the parent's unspent escrow. Called by
-    /// the parent's agent or a controller of the parent; the child's token goes to the caller.
+    /// the parent's agent or a controller of the parent; the child's token goes to the caller. A reservation
+    /// counts against the parent's per-call cap and period allowance like a spend, and a parent's call limit
+    /// counts its descendants' calls too, so no agent sheds its limits through a child.
     function spawnChild(uint256 parentId, SessionParams calldata params) external returns (uint256 id);
 
     /// @notice Opens many children of `parentId` in one transaction.
@@ -83,29 +85,8 @@ interface ISessionManager is ISessionTypes {
     function checkpoint(uint256 id, bytes32 root, uint64 taskCount) external;
 
     /*//////////////////////////////////////////////////////////////
-                                    VIEWS
+                                  PREFLIGHT
     //////////////////////////////////////////////////////////////*/
-
-    /// @notice Sets the owner of a fresh clone. Only the factory, once.
-    function initialize(address owner_) external;
-
-    /// @notice The owner of this manager: creates root sessions, pauses or revokes everything.
-    function owner() external view returns (address);
-
-    /// @notice Number of sessions ever created; ids run from 1 to this.
-    function sessionCount() external view returns (uint256);
-
-    /// @notice Effective status of session `id`.
-    function statusOf(uint256 id) external view returns (Status);
-
-    /// @notice Unspent escrow of `token` held for session `id` itself.
-    function remaining(uint256 id, address token) external view returns (uint256);
-
-    /// @notice Whether `account` controls session `id` (holds it or controls an ancestor).
-    function isController(uint256 id, address account) external view returns (bool);
-
-    /// @notice Whether `target`/`selector` is on the allowlist of session `id` (exact or ANY_SELECTOR).
-    function isAllowed(uint256 id, address target, bytes4 selector) external view returns (bool);
 
     /// @notice Whether `caller` could `execute(id, target, value, data)` now, and if not the ABI-encoded
     /// custom error the call would revert with. Sends nothing.
@@ -119,12 +100,20 @@ interface ISessionManager is ISessionTypes {
         external
         view;
 
+    /*//////////////////////////////////////////////////////////////
+                                    VIEWS
+    //////////////////////////////////////////////////////////////*/
+
+    /// @notice Sets the owner of a fresh clone. Only the factory, once.
+    function initialize(address owner_) external;
+
+    /// @notice The owner of this manager: creates root sessions, pauses or revokes everything.
+    function owner() external view returns (address);
+
+    /// @notice The factory that deployed this manager (never a valid call target).
+    function FACTORY() external view returns (address);
+
     /// @notice The account this manager's sessions make calls with calldata from (see ISessionExecutor).
     function executor() external view returns (address);
 
-    /// @notice Whether the manager has ever escrowed `token` (such tokens are forbidden targets).
-    function isEscrowToken(address token) external view returns (bool);
-
-    /// @notice Manager-wide state: revoke-all epoch and pause-all flag.
-    function globalState() external view returns (uint32 epoch, bool pausedAll);
 }

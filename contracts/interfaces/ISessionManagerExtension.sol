@@ -53,11 +53,12 @@ interface ISessionManagerExtension is ISessionTypes {
     function rotateAgent(uint256 id, address newAgent) external;
 
     /*//////////////////////////////////////////////////////////////
-                            FUNDING AND LIFECYCLE
+                                  FUNDING
     //////////////////////////////////////////////////////////////*/
 
-    /// @notice Adds `amount` of `token` to session `id`: from the caller for a root (send ETH as value), from
-    /// the parent's unspent escrow for a child. Called by a controller (or the parent's agent for a child).
+    /// @notice Adds `amount` of `token` to session `id`: for a root from the caller, a controller (send ETH as
+    /// value); for a child out of its parent's unspent escrow, by the parent's agent or a controller of the
+    /// parent, within the parent's per-call cap and period allowance (like a spawn).
     function fund(uint256 id, address token, uint256 amount) external payable;
 
     /*//////////////////////////////////////////////////////////////
@@ -75,6 +76,31 @@ interface ISessionManagerExtension is ISessionTypes {
 
     /// @notice `close` for many sessions; skips ids already closed.
     function closeMany(uint256[] calldata ids) external;
+
+    /*//////////////////////////////////////////////////////////////
+                                    STATE
+    //////////////////////////////////////////////////////////////*/
+
+    /// @notice Effective status of session `id`.
+    function statusOf(uint256 id) external view returns (Status);
+
+    /// @notice Unspent escrow of `token` held for session `id` itself.
+    function remaining(uint256 id, address token) external view returns (uint256);
+
+    /// @notice Whether `account` controls session `id` (holds it or controls an ancestor).
+    function isController(uint256 id, address account) external view returns (bool);
+
+    /// @notice Whether `target`/`selector` is on the allowlist of session `id` (exact or ANY_SELECTOR).
+    function isAllowed(uint256 id, address target, bytes4 selector) external view returns (bool);
+
+    /// @notice Whether the manager has ever escrowed `token` (such tokens are forbidden targets).
+    function isEscrowToken(address token) external view returns (bool);
+
+    /// @notice Manager-wide state: revoke-all epoch and pause-all flag.
+    function globalState() external view returns (uint32 epoch, bool pausedAll);
+
+    /// @notice Number of sessions ever created; ids run from 1 to this.
+    function sessionCount() external view returns (uint256);
 
     /*//////////////////////////////////////////////////////////////
                                     VIEWS

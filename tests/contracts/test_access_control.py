@@ -345,7 +345,9 @@ def test_access(
                 assert log.by == caller.address
         return
 
-    args = {"caller": caller} if expected in (NMO, NF) else {"id": sid, "caller": caller}
+    # funding a child spends its parent's escrow: a refusal names the parent
+    error_id = manager.getSession(sid).parentId if (fn, subject) == ("fund", "child") else sid
+    args = {"caller": caller} if expected in (NMO, NF) else {"id": error_id, "caller": caller}
     with reverts(getattr(manager, expected), **args):
         _call(fn, sid, caller, **kwargs)
 

@@ -711,15 +711,16 @@ def test_fund_child_with_eth_value_reverts(manager, agent, family):
 
 
 def test_fund_child_by_stranger_reverts(manager, stranger, family):
-    _, child = family
-    with ape.reverts(manager.NotAgentOrController, id=child, caller=stranger):
+    """Refused in the name of the parent: it is the parent's escrow that would move."""
+    parent, child = family
+    with ape.reverts(manager.NotAgentOrController, id=parent, caller=stranger):
         manager.fund(child, NATIVE, 1, sender=stranger)
 
 
 def test_fund_child_by_its_own_agent_reverts(manager, sub_agent, family):
-    """The child's agent is neither the parent's agent nor a controller of the child."""
-    _, child = family
-    with ape.reverts(manager.NotAgentOrController, id=child, caller=sub_agent):
+    """The child's agent is neither the parent's agent nor a controller of the parent."""
+    parent, child = family
+    with ape.reverts(manager.NotAgentOrController, id=parent, caller=sub_agent):
         manager.fund(child, NATIVE, 1, sender=sub_agent)
 
 
