@@ -19,10 +19,10 @@ export APE_DATA_FOLDER := $(CURDIR)/.ape
 export PATH := $(CURDIR)/toolchain/bin:$(CURDIR)/node_modules/.bin:$(CURDIR)/.venv/bin:$(PATH)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup compile artifacts test demo gas bench soak clean distclean
+.PHONY: help setup compile artifacts test demo gas bench soak node node-stop clean distclean
 
 help: ## List the targets
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
 # Stamps live inside the directories they describe, so deleting .venv/ or
 # node_modules/ re-triggers the install.
@@ -86,6 +86,40 @@ bench: setup ## Run scripts/bench.py
 
 soak: setup ## Run scripts/soak.py
 	ape run soak
+
+# A persistent local chain for `ape run deploy|spawn|sessions`: Ape's foundry provider connects to an Anvil
+# already listening at its host (127.0.0.1:8545 unless APE_FOUNDRY_HOST says otherwise) instead of starting a
+# throw-away one per command. Same accounts, fees and hardfork as the Anvil Ape starts; the chain state is
+# saved to .anvil/local.json every 10 s and on stop, and loaded again by the next `make node`.
+NODE_PORT ?= 8545
+NODE_DIR := .anvil
+NODE_STATE := $(NODE_DIR)/local.json
+NODE_PID := $(NODE_DIR)/anvil.pid
+NODE_LOG := $(NODE_DIR)/anvil.log
+
+node: $(NPM_STAMP) ## Start a persistent Anvil on 127.0.0.1:8545 (state in .anvil/local.json) for `ape run`
+	@mkdir -p $(NODE_DIR)
+	@if [ -f $(NODE_PID) ] && kill -0 "$$(cat $(NODE_PID))" 2>/dev/null; then \
+		echo "Anvil already running (pid $$(cat $(NODE_PID))) on 127.0.0.1:$(NODE_PORT)"; exit 0; fi; \
+	if (exec 3<>/dev/tcp/127.0.0.1/$(NODE_PORT)) 2>/dev/null; then \
+		echo "port $(NODE_PORT) is taken by another process" >&2; exit 1; fi; \
+	nohup anvil --host 127.0.0.1 --port $(NODE_PORT) --state $(NODE_STATE) --state-interval 10 \
+		--hardfork prague --steps-tracing --block-base-fee-per-gas 0 --gas-price 0 \
+		>$(NODE_LOG) 2>&1 & echo $$! >$(NODE_PID); \
+	for i in $$(seq 50); do \
+		if (exec 3<>/dev/tcp/127.0.0.1/$(NODE_PORT)) 2>/dev/null; then \
+			echo "Anvil running on 127.0.0.1:$(NODE_PORT) (pid $$(cat $(NODE_PID)), state $(NODE_STATE), log $(NODE_LOG))"; \
+			exit 0; fi; \
+		sleep 0.2; done; \
+	echo "Anvil did not start; see $(NODE_LOG)" >&2; exit 1
+
+node-stop: ## Stop the Anvil of `make node` (its state is saved to .anvil/local.json)
+	@if [ -f $(NODE_PID) ] && kill -0 "$$(cat $(NODE_PID))" 2>/dev/null; then \
+		kill "$$(cat $(NODE_PID))"; \
+		for i in $$(seq 50); do kill -0 "$$(cat $(NODE_PID))" 2>/dev/null || break; sleep 0.1; done; \
+		echo "Anvil stopped; state saved in $(NODE_STATE)"; \
+	else echo "no Anvil of make node is running"; fi
+	@rm -f $(NODE_PID)
 
 clean: ## Remove build outputs, caches and install stamps (keeps .venv/, node_modules/)
 	rm -rf .build .ape .solcx contracts/.cache .pytest_cache .hypothesis $(VENV_STAMP) $(NPM_STAMP)

@@ -14,6 +14,16 @@ Python SDK for the Agent Sessions contracts, over plain web3.py + eth-account (n
     session.execute(recipient, "0.1 ether", sender=agent_key)
 """
 
+from .admin import Deployment, NotDeployed, ensure_manager, find_manager, find_managers, update_session
+from .audit import AuditReport, TokenAudit, audit
+from .chains import (
+    ChainHandle,
+    ChainSet,
+    LocalAnvil,
+    canonical_factory_address,
+    ensure_deployment,
+    open_chains,
+)
 from .client import AgentSessions, Factory, salt_bytes
 from .concurrency import AgentPool, Job, JobResult, run_agents
 from .context import SessionContext
@@ -79,6 +89,7 @@ from .errors import (
     ZeroAgent,
     decode_revert,
 )
+from .fleet import FleetError, FleetReport, spawn_fleet
 from .listing import Inventory, SessionFilter
 from .manager import Manager
 from .models import (
@@ -97,6 +108,8 @@ from .models import (
 )
 from .results import CheckResult, Receipt
 from .session import Session
+from .spec import FleetSpec, SpecError, SpecIssue, load_spec, parse_spec
+from .tokens import TokenBook, TokenInfo
 from ._transport import Sender
 from .units import format_amount, parse_amount, parse_duration
 
@@ -118,6 +131,33 @@ __all__ = [
     "run_agents",
     "SessionContext",
     "salt_bytes",
+    # chains and fleets
+    "ChainHandle",
+    "ChainSet",
+    "LocalAnvil",
+    "canonical_factory_address",
+    "ensure_deployment",
+    "open_chains",
+    "FleetSpec",
+    "SpecError",
+    "SpecIssue",
+    "load_spec",
+    "parse_spec",
+    "FleetError",
+    "FleetReport",
+    "spawn_fleet",
+    # owner chores, audit, token names
+    "Deployment",
+    "NotDeployed",
+    "ensure_manager",
+    "find_manager",
+    "find_managers",
+    "update_session",
+    "AuditReport",
+    "TokenAudit",
+    "audit",
+    "TokenBook",
+    "TokenInfo",
     # models
     "ANY_SELECTOR",
     "NATIVE",

@@ -195,6 +195,28 @@ class AgentSessions:
     def factory(self, address: Any) -> Factory:
         return Factory(self, checksum(address))
 
+    # --- canonical deployment (see chains.py) ---------------------------------------------------------------
+
+    def canonical_factory_address(self) -> str:
+        """Where the canonical factory lives on every chain: CREATE2 through the deterministic deployer, so a
+        pure function of the shipped bytecode."""
+        from .chains import canonical_factory_address
+
+        return canonical_factory_address(self)
+
+    def canonical_factory(self) -> Factory | None:
+        """The canonical factory if it is deployed on this chain, else None (reads code only, sends nothing)."""
+        from .chains import canonical_factory_address, has_code
+
+        address = canonical_factory_address(self)
+        return Factory(self, address) if has_code(self, address) else None
+
+    def ensure_factory(self, sender: Any, **txn_kwargs: Any) -> Factory:
+        """The canonical factory, deployed first (paid by ``sender``) when this chain lacks it. Idempotent."""
+        from .chains import ensure_deployment
+
+        return ensure_deployment(self, sender, **txn_kwargs)
+
     def manager(self, address: Any) -> Manager:
         return Manager(self, checksum(address))
 
