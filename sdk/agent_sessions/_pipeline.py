@@ -6,6 +6,13 @@ sending everything, and only then polling receipts (hundreds per batch request) 
 pace; the client's cost drops to signing and JSON. Nonces are reserved per key under the key's lock, so
 keys never clash; a transaction the node refuses outright gets its nonce filled by a 0-ETH self-transfer so
 the key's later transactions are not stuck behind a gap.
+
+Faults: a batch (or an item) whose answer is lost is resent with the same bytes (``Rpc.batch``); a send still
+in doubt after that, or answered "nonce too low", is settled by asking the node for its hash: known means sent
+(a retry of ours got in), unknown after "nonce too low" means another transaction took the nonce (refused),
+anything else is reported as ``SendUnconfirmed`` with the hash. Receipts are accepted only for the hash they
+were asked for; failed polls are retried until the timeout, and a request still unconfirmed then gets its own
+``ReceiptTimeout`` (the others keep their outcomes).
 """
 
 from __future__ import annotations
@@ -18,7 +25,17 @@ from typing import Any, Mapping, Sequence
 
 from ._rpc import Rpc
 from ._signing import SignedTx
-from ._transport import _ALREADY_KNOWN, _NONCE_USED, Sender, explain_failure
+from ._transport import (
+    _ALREADY_KNOWN,
+    _NONCE_USED,
+    RECHECK_INTERVAL,
+    SendUnconfirmed,
+    _NonceUsed,
+    Sender,
+    TransactionReplaced,
+    _receipt_hash,
+    explain_failure,
+)
 from .errors import ReceiptTimeout, RPCError, SessionError, TransactionFailed, TransientRPCError
 from .results import Receipt
 
@@ -56,19 +73,28 @@ class Outcome:
 
 
 def _sign_all(requests: Sequence[TxRequest], fee_kwargs: Mapping[str, Any]) -> list[SignedTx]:
-    """Sign every request, reserving each key's nonces as one consecutive run."""
+    """Sign every request, reserving each key's nonces as one consecutive run (fees are fetched first: nothing
+    that can fail on the network happens between reserving and signing)."""
     by_sender: dict[str, list[int]] = {}
     for i, request in enumerate(requests):
         by_sender.setdefault(request.sender.address, []).append(i)
     signed: list[SignedTx | None] = [None] * len(requests)
     for indexes in by_sender.values():
         sender = requests[indexes[0]].sender
+        fees = sender._resolve_fees(fee_kwargs)
         with sender.lock:
             first = sender.reserve(len(indexes))
-            for offset, i in enumerate(indexes):
-                r = requests[i]
-                tx = sender.unsigned(r.to, r.data, r.value, gas=r.gas, nonce=first + offset, **fee_kwargs)
-                signed[i] = sender.sign(tx)
+            try:
+                for offset, i in enumerate(indexes):
+                    r = requests[i]
+                    tx = sender.unsigned(r.to, r.data, r.value, gas=r.gas, nonce=first + offset, **fees)
+                    signed[i] = sender.sign(tx)
+            except BaseException:
+                if sender._nonce == first + len(indexes):  # give the run back: nothing was sent
+                    sender._nonce = first
+                else:
+                    sender._nonce = None
+                raise
     return [s for s in signed if s is not None]
 
 
@@ -89,7 +115,7 @@ def _repair(requests: Sequence[TxRequest], signed: Sequence[SignedTx], refused: 
     for i, error in refused.items():
         sender = requests[i].sender
         message = error.rpc_message.lower()
-        if isinstance(error, TransientRPCError) or any(m in message for m in _NONCE_USED):
+        if isinstance(error, (TransientRPCError, _NonceUsed)) or any(m in message for m in _NONCE_USED):
             sender.resync()
             continue
         try:
@@ -99,28 +125,89 @@ def _repair(requests: Sequence[TxRequest], signed: Sequence[SignedTx], refused: 
             sender.resync()
 
 
-def _send(rpc: Rpc, signed: Sequence[SignedTx], batch: Sequence[int]) -> dict[int, RPCError]:
-    """Send one batch of signed transactions; returns the refusals by index ("already known" is success)."""
+def _lookup(rpc: Rpc, hashes: Sequence[str]) -> list[bool | None]:
+    """Does the node have each transaction (pending or mined)? None where it could not be asked."""
+    try:
+        results = rpc.batch([("eth_getTransactionByHash", [h]) for h in hashes])
+    except RPCError:
+        return [None] * len(hashes)
+    return [None if isinstance(r, RPCError) else r is not None for r in results]
+
+
+def _send(rpc: Rpc, signed: Sequence[SignedTx],
+          batch: Sequence[int]) -> tuple[dict[int, RPCError], dict[int, SendUnconfirmed]]:
+    """Send one batch of signed transactions. Returns the refusals (the node said no: nothing sent) and the
+    unconfirmed sends (in doubt after every retry), by index; everything else is in the node's hands."""
     try:
         results = rpc.batch([("eth_sendRawTransaction", [signed[i].raw_hex]) for i in batch])
     except RPCError as exc:
         results = [exc] * len(batch)
     refused: dict[int, RPCError] = {}
+    doubtful: dict[int, RPCError] = {}
     for i, result in zip(batch, results):
-        if isinstance(result, RPCError) and not any(m in result.rpc_message.lower() for m in _ALREADY_KNOWN):
-            refused[i] = result
-    return refused
+        if isinstance(result, RPCError):
+            message = result.rpc_message.lower()
+            if any(m in message for m in _ALREADY_KNOWN):
+                continue
+            if isinstance(result, TransientRPCError) or any(m in message for m in _NONCE_USED):
+                doubtful[i] = result  # lost answers, or a retry of ours that got in before: ask for the hash
+            else:
+                refused[i] = result
+        elif isinstance(result, str) and result.lower() != signed[i].hash.lower():
+            doubtful[i] = TransientRPCError(f"the node answered with hash {result}", method="eth_sendRawTransaction")
+    unconfirmed: dict[int, SendUnconfirmed] = {}
+    if doubtful:
+        known = _lookup(rpc, [signed[i].hash for i in doubtful])
+        for (i, error), found in zip(doubtful.items(), known):
+            if found:
+                continue  # it is in
+            if found is False and not isinstance(error, TransientRPCError):
+                # "nonce too low" (or a pending one holds it) and not ours: another transaction took the nonce
+                tx = signed[i]
+                refused[i] = _NonceUsed(
+                    f"nonce {tx.tx.nonce} of {tx.sender} is taken by another transaction ({error.rpc_message}); "
+                    f"{tx.hash} was not sent", code=error.code, data=error.data, method=error.method)
+            else:
+                unconfirmed[i] = SendUnconfirmed(error, signed[i].hash, signed[i].tx.nonce, found)
+    return refused, unconfirmed
+
+
+def _recheck(rpc: Rpc, requests: Sequence[TxRequest], signed: Sequence[SignedTx],
+             inflight: Mapping[str, int]) -> dict[int, RPCError]:
+    """Outstanding transactions the node no longer has (dropped from its pool, or their nonce went to another
+    transaction) are sent again, same bytes. Returns the ones that can never be mined now, with their error."""
+    hashes = list(inflight)
+    lost = [inflight[h] for h, known in zip(hashes, _lookup(rpc, hashes)) if known is False]
+    if not lost:
+        return {}
+    refused, _ = _send(rpc, signed, lost)  # unconfirmed ones stay outstanding: checked again later
+    out: dict[int, RPCError] = {}
+    for i, error in refused.items():
+        if isinstance(error, _NonceUsed) or any(m in error.rpc_message.lower() for m in _NONCE_USED):
+            out[i] = TransactionReplaced(signed[i].hash, signed[i].tx.nonce, signed[i].sender)
+        else:
+            out[i] = error
+    _repair(requests, signed, refused)
+    return out
 
 
 def _poll(rpc: Rpc, hashes: Sequence[str], batch_size: int) -> dict[str, Receipt]:
+    """Receipts found for ``hashes``; a failed poll finds nothing this round (the caller's timeout bounds it)."""
     found: dict[str, Receipt] = {}
     for start in range(0, len(hashes), batch_size):
         chunk = hashes[start : start + batch_size]
-        for h, raw in zip(chunk, rpc.batch([("eth_getTransactionReceipt", [h]) for h in chunk])):
-            if isinstance(raw, RPCError):
-                raise raw
-            if raw:
-                found[h] = Receipt.from_rpc(raw)
+        try:
+            results = rpc.batch([("eth_getTransactionReceipt", [h]) for h in chunk])
+        except RPCError as exc:
+            log.debug("receipt poll failed (%s); polling again", exc)
+            continue
+        for h, raw in zip(chunk, results):
+            if isinstance(raw, RPCError) or not raw:
+                continue
+            if _receipt_hash(raw) != h.lower():
+                log.warning("ignored a receipt for %s given for %s", _receipt_hash(raw), h)
+                continue
+            found[h] = Receipt.from_rpc(raw)
     return found
 
 
@@ -203,11 +290,11 @@ def send_signed(
     window = window_gas or _block_gas_limit(rpc) // 2
     order = _round_robin(requests)
     nudge = _Nudge(rpc, stall)
-    refused: dict[int, RPCError] = {}
+    refused: dict[int, SessionError] = {}
     inflight: dict[str, int] = {}  # hash -> request index
     inflight_gas = 0
     cursor = 0
-    last_progress = last_nudge = time.monotonic()
+    last_progress = last_nudge = last_recheck = time.monotonic()
     delay = 0.001
     while cursor < len(order) or inflight:
         # send while the window has room (always at least one transaction when nothing is outstanding)
@@ -225,12 +312,15 @@ def send_signed(
                 cursor += 1
             if not batch:
                 break
-            rejected = _send(rpc, signed, batch)
+            rejected, unsure = _send(rpc, signed, batch)
             if rejected:
                 refused.update(rejected)
                 _repair(requests, signed, rejected)
+            for i, error in unsure.items():
+                refused[i] = error
+                requests[i].sender.resync()  # its nonce may or may not be taken: ask the node next time
             for i in batch:
-                if i in rejected:
+                if i in rejected or i in unsure:
                     inflight_gas -= requests[i].gas
                 else:
                     inflight[signed[i].hash] = i
@@ -247,12 +337,26 @@ def send_signed(
             last_progress, delay = now, 0.001
             continue
         if now - last_progress > timeout:
-            raise ReceiptTimeout(next(iter(inflight)), timeout)
+            for h, i in inflight.items():  # each gets its own error; the others keep their outcomes
+                refused[i] = ReceiptTimeout(h, timeout)
+            inflight.clear()
+            break
         if now - last_progress > stall and now - last_nudge > stall:
             nudge()
             last_nudge = now
+        if now - last_progress > RECHECK_INTERVAL and now - last_recheck > RECHECK_INTERVAL:
+            last_recheck = now
+            for i, error in _recheck(rpc, requests, signed, inflight).items():
+                refused[i] = error
+                del inflight[signed[i].hash]
+                inflight_gas -= requests[i].gas
+                last_progress = now
         time.sleep(delay)
         delay = min(delay * 1.5, 0.05)
+    for i in order[cursor:]:  # left unsent by a timeout: their reserved nonces are given back to the node
+        refused[i] = RPCError(f"not sent: no receipt came for earlier transactions within {timeout:g} s",
+                              method="eth_sendRawTransaction")
+        requests[i].sender.resync()
     for i, refusal in refused.items():
         outcomes[i].error = refusal
     failed = [o for o in outcomes if o.receipt is not None and not o.receipt.ok]

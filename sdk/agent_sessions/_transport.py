@@ -8,8 +8,17 @@ The one rule that keeps money safe: a retry resends the *same* signed bytes (sam
 signed transaction for a nonce that may already be taken. A new signature only ever goes out with a nonce
 the node has confirmed free.
 
+When a send fails in a way that leaves its fate unknown (every attempt timed out, or the answers were lost),
+the Sender asks the node whether it has the transaction (by hash) before it reports anything: found, the send
+succeeded; not found, ``SendUnconfirmed`` names the transaction so the caller can look it up before deciding to
+act again. It never signs a new transaction for the action in that state, and forgets its local nonce so the
+next one comes from the node.
+
 Receipts are polled tightly (1 ms, backing off to 50 ms): Anvil answers ``eth_sendRawTransaction`` before
-it mines, and web3's 100 ms poll would cap a sequential sender at ~10 tx/s.
+it mines, and web3's 100 ms poll would cap a sequential sender at ~10 tx/s. Transient failures while polling
+are waited out until the receipt timeout, and an answer for another transaction is ignored. While waiting, the
+Sender checks every second that the node still has the transaction: one the node dropped is sent again (same
+bytes); one whose nonce went to another transaction raises ``TransactionReplaced`` (it will never be mined).
 """
 
 from __future__ import annotations
@@ -17,7 +26,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from .errors import (
     ReceiptTimeout,
@@ -31,7 +40,15 @@ from ._rpc import Rpc
 from ._signing import SignedTx, Signer, UnsignedTx
 from .results import Receipt
 
-__all__ = ["TXN_KWARGS", "FeeOracle", "Sender", "explain_failure", "wait_for_receipt"]
+__all__ = [
+    "TXN_KWARGS",
+    "FeeOracle",
+    "SendUnconfirmed",
+    "Sender",
+    "TransactionReplaced",
+    "explain_failure",
+    "wait_for_receipt",
+]
 
 log = logging.getLogger(__name__)
 
@@ -51,10 +68,52 @@ TXN_KWARGS = (
 
 _NONCE_USED = ("nonce too low", "replacement transaction underpriced", "nonce has already been used")
 _ALREADY_KNOWN = ("already known", "already imported", "known transaction")
+#: Nonce clashes (another client took the nonce) survived by one call before it gives up.
+_CLASH_ATTEMPTS = 5
+
+
+#: Seconds between checks, while waiting for a receipt, that the node still holds the transaction.
+RECHECK_INTERVAL = 1.0
 
 
 class _NonceUsed(RPCError):
     """The nonce was taken by another transaction (sent elsewhere with this key)."""
+
+
+class SendUnconfirmed(TransientRPCError):
+    """Sending failed transiently on every attempt and the node could not confirm it has the transaction.
+
+    ``reached`` is False when the node says it does not know the hash (most likely never sent, though a delayed
+    copy could still arrive), None when even that could not be asked. Look ``tx_hash`` up before acting again:
+    the SDK itself never signs a second transaction for the action."""
+
+    def __init__(self, cause: RPCError, tx_hash: str, nonce: int, reached: bool | None) -> None:
+        self.tx_hash = tx_hash
+        self.nonce = nonce
+        self.reached = reached
+        self.cause = cause
+        fate = ("the node does not know it, so it was most likely not sent" if reached is False
+                else "it may have reached the node")
+        super().__init__(
+            f"{cause.rpc_message}; transaction {tx_hash} (nonce {nonce}) is unconfirmed: {fate}. Look it up by "
+            f"hash before sending the same action again",
+            code=cause.code, data=cause.data, method=cause.method or "eth_sendRawTransaction",
+        )
+
+
+class TransactionReplaced(RPCError):
+    """The transaction left the node's pool and its nonce now belongs to another transaction of the same key
+    (a replacement, or a send from elsewhere): it will never be mined, so its action did not happen."""
+
+    def __init__(self, tx_hash: str, nonce: int, sender: str) -> None:
+        self.tx_hash = tx_hash
+        self.nonce = nonce
+        self.sender = sender
+        super().__init__(
+            f"transaction {tx_hash} was replaced: nonce {nonce} of {sender} went to another transaction, so it "
+            f"will never be mined (its action did not happen)",
+            method="eth_sendRawTransaction",
+        )
 
 
 class FeeOracle:
@@ -81,6 +140,8 @@ class FeeOracle:
         try:
             history = self.rpc.request("eth_feeHistory", [1, "latest", []])
             base = int(history["baseFeePerGas"][-1], 16)
+        except TransientRPCError:
+            raise  # the node is unwell, not legacy: do not switch to legacy transactions over it
         except (RPCError, KeyError, IndexError, TypeError):
             return (0, 0, int(self.rpc.request("eth_gasPrice"), 16))
         try:
@@ -227,25 +288,39 @@ class Sender:
 
     def submit(self, signed: SignedTx) -> str:
         """Send signed bytes (retrying transient failures with the same bytes); returns the hash. A node that
-        already has this exact transaction counts as success."""
+        already has this exact transaction counts as success. When every attempt failed transiently, or the
+        node says the nonce is taken, the node is asked for the hash: found means sent; otherwise
+        ``SendUnconfirmed`` (transient) or ``_NonceUsed`` (the nonce went to another transaction)."""
         try:
             self.rpc.request("eth_sendRawTransaction", [signed.raw_hex])
+        except TransientRPCError as exc:
+            known = self._lookup(signed.hash)
+            if known:
+                return signed.hash  # an attempt got in; only its answer was lost
+            raise SendUnconfirmed(exc, signed.hash, signed.tx.nonce, known) from None
         except RPCError as exc:
             message = exc.rpc_message.lower()
             if any(m in message for m in _ALREADY_KNOWN):
                 return signed.hash
             if any(m in message for m in _NONCE_USED):
-                if self._known(signed.hash):
+                known = self._lookup(signed.hash)
+                if known:
                     return signed.hash  # an earlier attempt of these same bytes got in
+                if known is None:  # cannot tell ours from another: never sign anew on a guess
+                    raise SendUnconfirmed(exc, signed.hash, signed.tx.nonce, None) from None
                 raise _NonceUsed(exc.rpc_message, code=exc.code, data=exc.data, method=exc.method) from None
             raise
         return signed.hash
 
-    def _known(self, tx_hash: str) -> bool:
+    def _lookup(self, tx_hash: str) -> bool | None:
+        """Does the node have ``tx_hash`` (pending or mined)? None when it cannot be asked."""
         try:
             return self.rpc.request("eth_getTransactionByHash", [tx_hash]) is not None
         except RPCError:
-            return False
+            return None
+
+    def _known(self, tx_hash: str) -> bool:
+        return bool(self._lookup(tx_hash))
 
     def transact(
         self,
@@ -280,27 +355,43 @@ class Sender:
         signed = self._sign_and_submit(to, data, value, gas, nonce, fee_kwargs)
         if not wait:
             return signed.hash
-        receipt = self.wait(signed.hash, timeout)
+        receipt = self._await(signed, self.receipt_timeout if timeout is None else timeout)
         if not receipt.ok:
             raise explain_failure(self.rpc, signed, receipt)
         return receipt
 
+    def _resolve_fees(self, fee_kwargs: Mapping[str, Any]) -> dict[str, Any]:
+        """Fee fields with the oracle's values filled in, fetched *before* a nonce is reserved (a fee lookup
+        that fails after the reservation would leave a hole in this key's nonces)."""
+        fees = dict(fee_kwargs)
+        if fees.get("gas_price") is None and (fees.get("max_fee_per_gas") is None
+                                              or fees.get("max_priority_fee_per_gas") is None):
+            max_fee, tip, legacy = self.fees.fees()
+            if legacy is not None and fees.get("max_fee_per_gas") is None:
+                fees["gas_price"] = legacy
+            if fees.get("max_priority_fee_per_gas") is None:
+                fees["max_priority_fee_per_gas"] = tip
+            if fees.get("max_fee_per_gas") is None:
+                fees["max_fee_per_gas"] = max(max_fee, fees["max_priority_fee_per_gas"])
+        return fees
+
     def _sign_and_submit(
         self, to: str | None, data: bytes, value: int, gas: int, nonce: int | None, fee_kwargs: Mapping[str, Any]
     ) -> SignedTx:
+        fees = self._resolve_fees(fee_kwargs)
         if nonce is not None:  # the caller manages this nonce
-            signed = self.sign(self.unsigned(to, data, value, gas=gas, nonce=nonce, **fee_kwargs))
+            signed = self.sign(self.unsigned(to, data, value, gas=gas, nonce=nonce, **fees))
             self.submit(signed)
             return signed
         with self.lock:
-            for attempt in range(3):
+            for attempt in range(_CLASH_ATTEMPTS):
                 nonce = self.reserve()
-                signed = self.sign(self.unsigned(to, data, value, gas=gas, nonce=nonce, **fee_kwargs))
                 try:
+                    signed = self.sign(self.unsigned(to, data, value, gas=gas, nonce=nonce, **fees))
                     self.submit(signed)
                     return signed
                 except _NonceUsed:
-                    # the node confirmed this nonce is taken: a fresh one is safe to sign for
+                    # the node confirmed this nonce is taken by another transaction: a fresh one is safe
                     log.info("%s: nonce %d already used, resyncing", self.address, nonce)
                     self._nonce = None
                 except TransientRPCError:
@@ -308,10 +399,21 @@ class Sender:
                     raise
                 except RPCError:
                     # refused outright (funds, fees...): the nonce was not consumed
-                    if self._nonce == nonce + 1:
-                        self._nonce = nonce
+                    self._release(nonce)
                     raise
-            raise RPCError(f"nonce kept clashing for {self.address}", method="eth_sendRawTransaction")
+                except BaseException:
+                    self._nonce = None  # signing failed, or interrupted mid-send: ask the node next time
+                    raise
+            raise RPCError(f"nonce kept clashing for {self.address} ({_CLASH_ATTEMPTS} attempts): another "
+                           f"client is sending with this key; nothing was sent for this call",
+                           method="eth_sendRawTransaction")
+
+    def _release(self, nonce: int) -> None:
+        """Give back the last reserved ``nonce`` (nothing went out with it); resync if others followed."""
+        if self._nonce == nonce + 1:
+            self._nonce = nonce
+        else:
+            self._nonce = None
 
     def fill_gap(self, nonce: int) -> str:
         """Occupy ``nonce`` with a 0-ETH transfer to self, after the node refused the transaction signed for it
@@ -324,17 +426,62 @@ class Sender:
     def wait(self, tx_hash: str, timeout: float | None = None) -> Receipt:
         return wait_for_receipt(self.rpc, tx_hash, self.receipt_timeout if timeout is None else timeout)
 
+    def _await(self, signed: SignedTx, timeout: float) -> Receipt:
+        """``wait`` for a transaction this Sender signed: while no receipt comes, check every
+        ``RECHECK_INTERVAL`` that the node still holds it; resend it (same bytes) if the node lost it, raise
+        ``TransactionReplaced`` if its nonce went to another transaction."""
+        recheck = time.monotonic() + RECHECK_INTERVAL
 
-def wait_for_receipt(rpc: Rpc, tx_hash: str, timeout: float = 120.0) -> Receipt:
-    """Poll ``eth_getTransactionReceipt``: 1 ms first, backing off to 50 ms."""
+        def between_polls() -> None:
+            nonlocal recheck
+            if time.monotonic() >= recheck:
+                self._recheck(signed)
+                recheck = time.monotonic() + RECHECK_INTERVAL
+
+        return wait_for_receipt(self.rpc, signed.hash, timeout, between_polls=between_polls)
+
+    def _recheck(self, signed: SignedTx) -> None:
+        if self._lookup(signed.hash) is not False:
+            return  # still there (or the node cannot say): keep waiting
+        try:
+            self.submit(signed)  # the node lost it: the same bytes again
+            log.info("%s: transaction %s had left the node's pool; sent it again", self.address, signed.hash)
+        except _NonceUsed:
+            with self.lock:
+                self._nonce = None
+            raise TransactionReplaced(signed.hash, signed.tx.nonce, self.address) from None
+        except TransientRPCError:
+            pass  # try again at the next check
+        except RPCError:
+            with self.lock:
+                self._nonce = None  # refused now (e.g. its fee fell below the base fee): its nonce is free
+            raise
+
+
+def _receipt_hash(raw: Any) -> str:
+    return str(raw.get("transactionHash", "")).lower() if isinstance(raw, dict) else ""
+
+
+def wait_for_receipt(rpc: Rpc, tx_hash: str, timeout: float = 120.0, *,
+                     between_polls: Callable[[], None] | None = None) -> Receipt:
+    """Poll ``eth_getTransactionReceipt``: 1 ms first, backing off to 50 ms. Transient failures count as "not
+    yet" until ``timeout`` (``ReceiptTimeout``, chained to the last failure); an answer that is not this
+    transaction's receipt is ignored."""
     deadline = time.monotonic() + timeout
     delay = 0.001
+    last_error: RPCError | None = None
     while True:
-        raw = rpc.request("eth_getTransactionReceipt", [tx_hash])
+        try:
+            raw = rpc.request("eth_getTransactionReceipt", [tx_hash])
+        except TransientRPCError as exc:
+            raw, last_error = None, exc
         if raw:
-            return Receipt.from_rpc(raw)
+            if _receipt_hash(raw) == tx_hash.lower():
+                return Receipt.from_rpc(raw)
+            log.warning("ignored a receipt for %s while waiting for %s", _receipt_hash(raw), tx_hash)
         if time.monotonic() > deadline:
-            raise ReceiptTimeout(tx_hash, timeout)
+            raise ReceiptTimeout(tx_hash, timeout) from last_error
+        if between_polls is not None:
+            between_polls()
         time.sleep(delay)
         delay = min(delay * 1.5, 0.05)
-
