@@ -80,6 +80,7 @@ from .errors import (
     SwapOverspent,
     TargetNotAllowed,
     TaskCountDecreased,
+    TokenNotEscrowed,
     TooManyGuards,
     TransactionFailed,
     TransientRPCError,
@@ -87,6 +88,7 @@ from .errors import (
     UnknownRevert,
     ValueMismatch,
     ZeroAgent,
+    ZeroAmount,
     decode_revert,
 )
 from .fleet import FleetError, FleetReport, spawn_fleet
@@ -232,9 +234,11 @@ __all__ = [
     "SwapOverspent",
     "TargetNotAllowed",
     "TaskCountDecreased",
+    "TokenNotEscrowed",
     "TooManyGuards",
     "UnexpectedETH",
     "ValueMismatch",
     "ZeroAgent",
+    "ZeroAmount",
     "decode_revert",
 ]

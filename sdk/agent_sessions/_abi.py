@@ -14,6 +14,7 @@ from importlib import resources
 from typing import Any, Iterable, Mapping, Sequence
 
 import eth_abi
+from eth_abi.exceptions import EncodingError
 from eth_utils import keccak, to_checksum_address
 from eth_utils.abi import collapse_if_tuple
 
@@ -70,6 +71,7 @@ class Function:
     input_types: tuple[str, ...]
     output_types: tuple[str, ...]
     mutability: str
+    input_names: tuple[str, ...] = ()
 
     @classmethod
     def from_abi(cls, item: Mapping[str, Any]) -> Function:
@@ -81,13 +83,24 @@ class Function:
             input_types=tuple(_types(item.get("inputs", []))),
             output_types=tuple(_types(item.get("outputs", []))),
             mutability=item.get("stateMutability", "nonpayable"),
+            input_names=tuple(p.get("name") or f"argument {i}" for i, p in enumerate(item.get("inputs", []))),
         )
 
     def encode(self, *args: Any) -> bytes:
-        """Calldata: selector followed by the ABI-encoded arguments."""
+        """Calldata: selector followed by the ABI-encoded arguments. An argument eth-abi cannot encode raises
+        ``ValueError`` naming it (the SDK validates first; this is the net under direct ``Contract`` use)."""
         if len(args) != len(self.input_types):
             raise TypeError(f"{self.signature} takes {len(self.input_types)} arguments, got {len(args)}")
-        return self.selector + eth_abi.encode(self.input_types, args)
+        try:
+            return self.selector + eth_abi.encode(self.input_types, args)
+        except EncodingError as exc:
+            names = self.input_names or tuple(f"argument {i}" for i in range(len(args)))
+            for name, abi_type, arg in zip(names, self.input_types, args):
+                try:
+                    eth_abi.encode([abi_type], [arg])
+                except EncodingError as inner:
+                    raise ValueError(f"{name} of {self.name} ({abi_type}): {inner}") from None
+            raise ValueError(f"{self.signature}: {exc}") from None
 
     def decode_output(self, data: bytes) -> tuple[Any, ...]:
         return tuple(eth_abi.decode(self.output_types, data))

@@ -24,6 +24,7 @@ from ._abi import artifact_abi, load_artifact
 from ._rpc import Rpc
 from ._signing import to_account
 from ._transport import FeeOracle, Sender
+from ._validate import amount
 from .contract import Contract
 from .errors import ChainMismatch, SessionError
 from .listing import Inventory
@@ -68,7 +69,8 @@ class Factory(Contract):
         (defaults to ``owner`` when that is a key)."""
         if sender is None:
             sender = owner
-        receipt = self.transact("deployManager", checksum(owner), salt_bytes(salt), sender=sender, **txn_kwargs)
+        receipt = self.transact("deployManager", checksum(owner, "owner"), salt_bytes(salt), sender=sender,
+                                **txn_kwargs)
         (event,) = self.events(receipt, "ManagerDeployed")
         return Manager(self.client, event.args["manager"])
 
@@ -126,7 +128,11 @@ class AgentSessions:
             return key
         if key is None:
             raise TypeError("sender is required: the key that signs this transaction")
-        account = to_account(key)
+        try:
+            account = to_account(key)
+        except ValueError:  # a malformed private key: never echo it
+            raise ValueError(f"sender: the {type(key).__name__} given is not a signing key (a LocalAccount, a "
+                             "Sender or a 32-byte private key)") from None
         with self._senders_lock:
             existing = self._senders.get(account.address)
             if existing is None:
@@ -161,7 +167,8 @@ class AgentSessions:
 
     def transfer(self, sender: Any, to: Any, value: int, **txn_kwargs: Any) -> Receipt:
         """Plain ETH transfer (e.g. to give agent keys gas money); gas is estimated (a contract may receive)."""
-        result = self.sender(sender).transact(checksum(to), b"", value, **txn_kwargs)
+        wei = amount(value, "value", symbol="ETH")
+        result = self.sender(sender).transact(checksum(to, "to"), b"", wei, **txn_kwargs)
         assert isinstance(result, Receipt)
         return result
 

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from ._pipeline import TxRequest, run_pipeline
+from ._validate import amount, hex_bytes, session_id
 from .errors import RPCError, SessionError, decode_revert
 from .models import checksum
 from .results import Receipt
-from .units import parse_amount
 
 if TYPE_CHECKING:
     from ._transport import Sender
@@ -78,7 +78,8 @@ class AgentPool:
         client = self.manager.client
         senders = [client.sender(job.agent) for job in job_list]
         encoded = [
-            self._fn.encode(int(j.session), checksum(j.target), parse_amount(j.value), bytes(j.data))
+            self._fn.encode(session_id(j.session), checksum(j.target, "target"), amount(j.value, "value", symbol="ETH"),
+                            hex_bytes(j.data, "data"))
             for j in job_list
         ]
         limits, early = self._gas(job_list, senders, encoded)
@@ -107,8 +108,8 @@ class AgentPool:
             if job.gas is not None:
                 limits[i] = job.gas
                 continue
-            key = (int(job.session), senders[i].address, checksum(job.target), bytes(job.data[:4]),
-                   parse_amount(job.value) > 0)
+            key = (session_id(job.session), senders[i].address, checksum(job.target), hex_bytes(job.data, "data")[:4],
+                   amount(job.value, "value", symbol="ETH") > 0)
             shapes.setdefault(key, []).append(i)
         firsts = [members[0] for members in shapes.values()]
         estimates = self._estimate(firsts, senders, encoded)

@@ -74,6 +74,7 @@ __all__ = [
     "SwapOverspent",
     "TargetNotAllowed",
     "TaskCountDecreased",
+    "TokenNotEscrowed",
     "TooManyGuards",
     "TransactionFailed",
     "TransientRPCError",
@@ -81,6 +82,7 @@ __all__ = [
     "UnknownRevert",
     "ValueMismatch",
     "ZeroAgent",
+    "ZeroAmount",
     "decode_revert",
     "error_class",
 ]
@@ -449,6 +451,17 @@ class InvalidHolder(InvalidParams):
 class SameToken(InvalidParams):
     fields = ("token",)
     template = "a swap must take one token and give another, not {token} on both sides"
+
+
+class ZeroAmount(InvalidParams):
+    fields = ()
+    template = "a payment of zero: pass an amount above 0"
+
+
+class TokenNotEscrowed(InvalidParams):
+    fields = ("token",)
+    template = ("{token} was never escrowed by the manager's owner, so it cannot be a swap's output (ETH or an "
+                "escrowed token only)")
 
 
 class NoValueExpected(InvalidParams):

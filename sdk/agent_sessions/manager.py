@@ -12,6 +12,7 @@ import json
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
 
+from . import _validate as v
 from ._abi import artifact_abi
 from ._pipeline import TxRequest, run_pipeline
 from .contract import Contract
@@ -31,7 +32,7 @@ from .models import (
 )
 from .results import CheckResult, Receipt
 from .session import Session
-from .units import parse_amount, parse_duration
+from .units import parse_duration
 
 if TYPE_CHECKING:
     from .client import AgentSessions
@@ -45,15 +46,22 @@ def _params(value: SessionParams | dict[str, Any]) -> SessionParams:
     return value if isinstance(value, SessionParams) else SessionParams.model_validate(value)
 
 
-def _bytes32(value: bytes | str) -> bytes:
-    raw = bytes.fromhex(value.removeprefix("0x")) if isinstance(value, str) else bytes(value)
-    if len(raw) != 32:
-        raise ValueError(f"expected 32 bytes, got {len(raw)}")
-    return raw
+def _sid(value: SessionRef, field: str = "session") -> int:
+    return v.session_id(value, field)
 
 
-def _data(value: bytes | str) -> bytes:
-    return bytes.fromhex(value.removeprefix("0x")) if isinstance(value, str) else bytes(value)
+def _data(value: bytes | str, field: str = "data") -> bytes:
+    return v.hex_bytes(value, field)
+
+
+def _eth(value: int | str, field: str) -> int:
+    """An ETH amount (wei; ETH units only) as uint256."""
+    return v.amount(value, field, symbol="ETH")
+
+
+def _token_amount(token: str, value: int | str, field: str, bits: int = 256) -> int:
+    """An amount of ``token`` (checksummed): ETH units only for NATIVE."""
+    return v.amount(value, field, bits=bits, symbol=v.symbol_of(token))
 
 
 class Manager(Contract):
@@ -145,7 +153,7 @@ class Manager(Contract):
         """Open a child of ``parent``, its budgets reserved out of the parent's unspent escrow. ``sender`` is the
         parent's agent or a controller; the child's token goes to it."""
         p = _params(params)
-        receipt = self.transact("spawnChild", int(parent), p.to_tuple(self._needs_now([p])), sender=sender,
+        receipt = self.transact("spawnChild", _sid(parent, "parent"), p.to_tuple(self._needs_now([p])), sender=sender,
                                 **txn_kwargs)
         return self._created(receipt)[0]
 
@@ -154,8 +162,8 @@ class Manager(Contract):
         """Open many children of ``parent`` in one transaction."""
         parsed = [_params(p) for p in params]
         now = self._needs_now(parsed)
-        receipt = self.transact("spawnChildren", int(parent), [p.to_tuple(now) for p in parsed], sender=sender,
-                                **txn_kwargs)
+        receipt = self.transact("spawnChildren", _sid(parent, "parent"), [p.to_tuple(now) for p in parsed],
+                                sender=sender, **txn_kwargs)
         return self._created(receipt)
 
     # ============================================================================================================
@@ -165,8 +173,8 @@ class Manager(Contract):
     def execute(self, session: SessionRef, target: Any, value: int | str = 0, data: bytes | str = b"", *,
                 sender: Any, **txn_kwargs: Any) -> Receipt:
         """Call ``target`` with ``value`` wei and ``data`` on behalf of ``session`` (``sender`` = its agent)."""
-        return self.transact("execute", int(session), checksum(target), parse_amount(value), _data(data),
-                             sender=sender, **txn_kwargs)
+        return self.transact("execute", _sid(session), checksum(target, "target"), _eth(value, "value"), _data(data),
+                             sender=_required(sender), **txn_kwargs)
 
     def execute_batch(self, session: SessionRef, calls: Iterable[Call | dict[str, Any] | Sequence[Any]], *,
                       sender: Any, **txn_kwargs: Any) -> Receipt:
@@ -181,112 +189,123 @@ class Manager(Contract):
                 items = list(c)
                 items += [0, b""][len(items) - 1 :]  # (target,), (target, value) or (target, value, data)
                 parsed.append(Call(target=items[0], value=items[1], data=items[2]))
-        return self.transact("executeBatch", int(session), [c.to_tuple() for c in parsed], sender=sender,
+        return self.transact("executeBatch", _sid(session), [c.to_tuple() for c in parsed], sender=sender,
                              **txn_kwargs)
 
     def transfer_token(self, session: SessionRef, token: Any, to: Any, amount: int | str, *, sender: Any,
                        **txn_kwargs: Any) -> Receipt:
         """Pay ``amount`` of ``token`` (ERC-20 or NATIVE) from the session's escrow to ``to`` (metered)."""
-        return self.transact("transferToken", int(session), checksum(token), checksum(to), parse_amount(amount),
-                             sender=sender, **txn_kwargs)
+        token = checksum(token, "token")
+        return self.transact("transferToken", _sid(session), token, checksum(to, "to"),
+                             _token_amount(token, amount, "amount"), sender=_required(sender), **txn_kwargs)
 
     def swap(self, session: SessionRef, token_in: Any, amount_in: int | str, token_out: Any,
              min_amount_out: int | str, target: Any, data: bytes | str, *, sender: Any, **txn_kwargs: Any) -> Receipt:
         """Approve-call-reset through ``target``: charges what actually left, credits what came back."""
-        return self.transact("swap", int(session), checksum(token_in), parse_amount(amount_in), checksum(token_out),
-                             parse_amount(min_amount_out), checksum(target), _data(data), sender=sender,
-                             **txn_kwargs)
+        token_in, token_out = checksum(token_in, "token_in"), checksum(token_out, "token_out")
+        return self.transact("swap", _sid(session), token_in, _token_amount(token_in, amount_in, "amount_in"),
+                             token_out, _token_amount(token_out, min_amount_out, "min_amount_out"),
+                             checksum(target, "target"), _data(data), sender=_required(sender), **txn_kwargs)
 
     def checkpoint(self, session: SessionRef, root: bytes | str, task_count: int, *, sender: Any,
                    **txn_kwargs: Any) -> Receipt:
         """Anchor an off-chain state root and task counter (agent only; the counter never goes down)."""
-        return self.transact("checkpoint", int(session), _bytes32(root), task_count, sender=sender, **txn_kwargs)
+        return self.transact("checkpoint", _sid(session), v.fixed_bytes(root, "root", 32),
+                             v.uint(task_count, "task_count", 64), sender=_required(sender), **txn_kwargs)
 
     # ============================================================================================================
     # lifecycle and editing (controllers)
     # ============================================================================================================
 
     def activate(self, session: SessionRef, sender: Any, **txn_kwargs: Any) -> Receipt:
-        return self.transact("activate", int(session), sender=sender, **txn_kwargs)
+        return self.transact("activate", _sid(session), sender=sender, **txn_kwargs)
 
     def pause(self, session: SessionRef, sender: Any, **txn_kwargs: Any) -> Receipt:
-        return self.transact("pause", int(session), sender=sender, **txn_kwargs)
+        return self.transact("pause", _sid(session), sender=sender, **txn_kwargs)
 
     def resume(self, session: SessionRef, sender: Any, **txn_kwargs: Any) -> Receipt:
-        return self.transact("resume", int(session), sender=sender, **txn_kwargs)
+        return self.transact("resume", _sid(session), sender=sender, **txn_kwargs)
 
     def revoke(self, session: SessionRef, sender: Any, **txn_kwargs: Any) -> Receipt:
         """End ``session`` and its whole subtree (O(1)); its escrow stays until ``close``."""
-        return self.transact("revoke", int(session), sender=sender, **txn_kwargs)
+        return self.transact("revoke", _sid(session), sender=sender, **txn_kwargs)
 
     def complete(self, session: SessionRef, sender: Any, **txn_kwargs: Any) -> Receipt:
         """End ``session`` as done and settle it at once (agent or controller)."""
-        return self.transact("complete", int(session), sender=sender, **txn_kwargs)
+        return self.transact("complete", _sid(session), sender=sender, **txn_kwargs)
 
     def close(self, session: SessionRef, sender: Any, **txn_kwargs: Any) -> Receipt:
         """Settle an ended session: burn its token, return its escrow up the tree (anyone may call)."""
-        return self.transact("close", int(session), sender=sender, **txn_kwargs)
+        return self.transact("close", _sid(session), sender=sender, **txn_kwargs)
 
     def close_many(self, sessions: Iterable[SessionRef], sender: Any, **txn_kwargs: Any) -> Receipt:
         """``close`` for many; already closed ones are skipped."""
-        return self.transact("closeMany", [int(s) for s in sessions], sender=sender, **txn_kwargs)
+        return self.transact("closeMany", [_sid(s, "sessions") for s in sessions], sender=sender, **txn_kwargs)
 
     def fund(self, session: SessionRef, token: Any, amount: int | str, sender: Any, **txn_kwargs: Any) -> Receipt:
         """Top up ``session``: a root from ``sender`` (ETH sent as value, ERC-20 pulled), a child from its
         parent's unspent escrow."""
-        token = checksum(token)
-        amount = parse_amount(amount)
+        sid = _sid(session)
+        token = checksum(token, "token")
+        amount = _token_amount(token, amount, "amount")
+        _required(sender)
         value = 0
-        if token == NATIVE and self.state(int(session)).parent_id == 0:
+        if token == NATIVE and self.state(sid).parent_id == 0:
             value = amount
-        return self.transact("fund", int(session), token, amount, sender=sender, value=value, **txn_kwargs)
+        return self.transact("fund", sid, token, amount, sender=sender, value=value, **txn_kwargs)
 
     def rotate_agent(self, session: SessionRef, new_agent: Any, sender: Any, **txn_kwargs: Any) -> Receipt:
         """Replace the agent key; the old key stops working in the same block."""
-        return self.transact("rotateAgent", int(session), checksum(new_agent), sender=sender, **txn_kwargs)
+        return self.transact("rotateAgent", _sid(session), checksum(new_agent, "new_agent"), sender=sender,
+                             **txn_kwargs)
 
     def update_limits(self, session: SessionRef, token: Any, per_call_cap: int | str = 0,
                       period_allowance: int | str = 0, sender: Any = None, **txn_kwargs: Any) -> Receipt:
-        return self.transact("updateLimits", int(session), checksum(token), parse_amount(per_call_cap),
-                             parse_amount(period_allowance), sender=_required(sender), **txn_kwargs)
+        token = checksum(token, "token")
+        return self.transact("updateLimits", _sid(session), token,
+                             _token_amount(token, per_call_cap, "per_call_cap", 128),
+                             _token_amount(token, period_allowance, "period_allowance", 128),
+                             sender=_required(sender), **txn_kwargs)
 
     def update_expiry(self, session: SessionRef, expiry: datetime | timedelta | int | str, sender: Any,
                       **txn_kwargs: Any) -> Receipt:
         """Move the expiry: a datetime, unix seconds, or a duration from the chain's now ("2d")."""
-        if isinstance(expiry, str):
-            expiry = timedelta(seconds=parse_duration(expiry))
-        if isinstance(expiry, timedelta):
-            ts = self.client.now() + int(expiry.total_seconds())
-        elif isinstance(expiry, datetime):
-            ts = int(expiry.timestamp())
-        else:
-            ts = int(expiry)
-        return self.transact("updateExpiry", int(session), ts, sender=sender, **txn_kwargs)
+        sid = _sid(session)
+        v.timestamp(expiry, "expiry", now=0)  # shape and range before asking the chain for its time
+        now = self.client.now() if isinstance(expiry, (str, timedelta)) else None
+        return self.transact("updateExpiry", sid, v.timestamp(expiry, "expiry", now), sender=_required(sender),
+                             **txn_kwargs)
 
     def set_permissions(self, session: SessionRef, permissions: Iterable[Permission | Any], allowed: bool = True,
                         sender: Any = None, **txn_kwargs: Any) -> Receipt:
         """Allow (or with ``allowed=False`` remove) allowlist entries of a draft session. Entries are
         ``Permission``s, ``(target, selector)`` pairs, or bare targets (every selector)."""
         perms = [p if isinstance(p, Permission) else _permission(p) for p in permissions]
-        return self.transact("setPermissions", int(session), [p.to_tuple() for p in perms], allowed,
+        if not isinstance(allowed, bool):
+            raise ValueError(f"allowed must be a bool, not {type(allowed).__name__}")
+        return self.transact("setPermissions", _sid(session), [p.to_tuple() for p in perms], allowed,
                              sender=_required(sender), **txn_kwargs)
 
     def set_any_target(self, session: SessionRef, allowed: bool, sender: Any, **txn_kwargs: Any) -> Receipt:
-        return self.transact("setAnyTarget", int(session), allowed, sender=sender, **txn_kwargs)
+        if not isinstance(allowed, bool):
+            raise ValueError(f"allowed must be a bool, not {type(allowed).__name__}")
+        return self.transact("setAnyTarget", _sid(session), allowed, sender=sender, **txn_kwargs)
 
     def add_guard(self, session: SessionRef, guard: Any, sender: Any, **txn_kwargs: Any) -> Receipt:
-        return self.transact("addGuard", int(session), checksum(guard), sender=sender, **txn_kwargs)
+        return self.transact("addGuard", _sid(session), checksum(guard, "guard"), sender=sender, **txn_kwargs)
 
     def update_timing(self, session: SessionRef, max_idle: int | str = 0, period: int | str = 0,
                       max_calls_per_period: int = 0, sender: Any = None, **txn_kwargs: Any) -> Receipt:
         """Idle timeout, period length and calls per period of a draft session (durations: seconds or "1d")."""
-        return self.transact("updateTiming", int(session), parse_duration(max_idle), parse_duration(period),
-                             max_calls_per_period, sender=_required(sender), **txn_kwargs)
+        return self.transact("updateTiming", _sid(session), _seconds(max_idle, "max_idle"), _seconds(period, "period"),
+                             v.uint(max_calls_per_period, "max_calls_per_period", 16), sender=_required(sender),
+                             **txn_kwargs)
 
     def transfer_session(self, session: SessionRef, to: Any, sender: Any, **txn_kwargs: Any) -> Receipt:
         """Move the session token (and with it control of the session) from its holder to ``to``."""
+        to = checksum(to, "to")
         holder = self.holder(session)
-        return self.transact("transferFrom", holder, checksum(to), int(session), sender=sender, **txn_kwargs)
+        return self.transact("transferFrom", holder, to, _sid(session), sender=sender, **txn_kwargs)
 
     # --- owner-wide -----------------------------------------------------------------------------------------
 
@@ -302,7 +321,7 @@ class Manager(Contract):
         return self.transact("revokeAll", sender=sender, **txn_kwargs)
 
     def transfer_ownership(self, new_owner: Any, sender: Any, **txn_kwargs: Any) -> Receipt:
-        return self.transact("transferOwnership", checksum(new_owner), sender=sender, **txn_kwargs)
+        return self.transact("transferOwnership", checksum(new_owner, "new_owner"), sender=sender, **txn_kwargs)
 
     # ============================================================================================================
     # views
@@ -317,15 +336,15 @@ class Manager(Contract):
 
     def state(self, session: SessionRef) -> SessionState:
         """``getSession`` as a model (raises ``SessionNotFound``)."""
-        return SessionState.from_chain(self.call("getSession", int(session)))
+        return SessionState.from_chain(self.call("getSession", _sid(session)))
 
     def session(self, session: SessionRef) -> Session:
         """Session ``id`` with a fresh snapshot."""
-        return Session(self, int(session), self.state(session))
+        return Session(self, _sid(session), self.state(session))
 
     def sessions(self, ids: Iterable[SessionRef], *, chunk_size: int = 200) -> list[Session]:
         """Many sessions by id, ``getSessions`` in chunks sent as one JSON-RPC batch."""
-        id_list = [int(i) for i in ids]
+        id_list = [_sid(i, "ids") for i in ids]
         fn = self.fn("getSessions")
         chunks = [id_list[i : i + chunk_size] for i in range(0, len(id_list), chunk_size)]
         results = self.client.rpc.batch(
@@ -360,30 +379,32 @@ class Manager(Contract):
                                        parent=parent, holder=holder, closed=closed))
 
     def status(self, session: SessionRef) -> Status:
-        return Status(self.call("statusOf", int(session)))
+        return Status(self.call("statusOf", _sid(session)))
 
     def remaining(self, session: SessionRef, token: Any = NATIVE) -> int:
-        return int(self.call("remaining", int(session), checksum(token)))
+        return int(self.call("remaining", _sid(session), checksum(token, "token")))
 
     def budget(self, session: SessionRef, token: Any = NATIVE) -> Budget:
-        return Budget.from_chain(self.call("getBudget", int(session), checksum(token)))
+        return Budget.from_chain(self.call("getBudget", _sid(session), checksum(token, "token")))
 
     def check(self, session: SessionRef, target: Any, value: int | str = 0, data: bytes | str = b"", *,
               caller: Any = None) -> CheckResult:
         """Would ``caller`` (default: the session's agent) pass ``execute(session, target, value, data)`` now?
         Sends nothing; the error is the typed exception the call would raise."""
-        who = checksum(caller) if caller is not None else self.state(session).agent
-        ok, reason = self.call("check", int(session), who, checksum(target), parse_amount(value), _data(data))
+        sid, target, value, data = _sid(session), checksum(target, "target"), _eth(value, "value"), _data(data)
+        who = checksum(caller, "caller") if caller is not None else self.state(sid).agent
+        ok, reason = self.call("check", sid, who, target, value, data)
         return CheckResult(ok=True) if ok else CheckResult(ok=False, error=decode_revert(reason))
 
     def is_controller(self, session: SessionRef, account: Any) -> bool:
-        return bool(self.call("isController", int(session), checksum(account)))
+        return bool(self.call("isController", _sid(session), checksum(account, "account")))
 
     def is_allowed(self, session: SessionRef, target: Any, selector: str | bytes = "0x00000000") -> bool:
-        return bool(self.call("isAllowed", int(session), checksum(target), bytes.fromhex(selector_of(selector)[2:])))
+        selector_bytes = bytes.fromhex(selector_of(selector)[2:])
+        return bool(self.call("isAllowed", _sid(session), checksum(target, "target"), selector_bytes))
 
     def guards_of(self, session: SessionRef) -> list[str]:
-        return [checksum(g) for g in self.call("guardsOf", int(session))]
+        return [checksum(g) for g in self.call("guardsOf", _sid(session))]
 
     def global_state(self) -> GlobalState:
         epoch, paused = self.call("globalState")
@@ -391,7 +412,7 @@ class Manager(Contract):
 
     def token_uri(self, session: SessionRef) -> dict[str, Any]:
         """The on-chain token metadata, decoded from its base64 JSON data URI."""
-        uri: str = self.call("tokenURI", int(session))
+        uri: str = self.call("tokenURI", _sid(session))
         prefix = "data:application/json;base64,"
         if not uri.startswith(prefix):
             raise SessionError(f"unexpected tokenURI format: {uri[:40]!r}")
@@ -399,14 +420,14 @@ class Manager(Contract):
 
     def holder(self, session: SessionRef) -> str:
         """Holder of the session token (raises for a closed session: its token is burned)."""
-        return checksum(self.call("ownerOf", int(session)))
+        return checksum(self.call("ownerOf", _sid(session)))
 
     def user_of(self, session: SessionRef) -> str:
         """ERC-4907 user: the agent while the session is active, else the zero address."""
-        return checksum(self.call("userOf", int(session)))
+        return checksum(self.call("userOf", _sid(session)))
 
     def is_escrow_token(self, token: Any) -> bool:
-        return bool(self.call("isEscrowToken", checksum(token)))
+        return bool(self.call("isEscrowToken", checksum(token, "token")))
 
 
 def _permission(value: Any) -> Permission:
@@ -414,6 +435,15 @@ def _permission(value: Any) -> Permission:
         target, selector = value
         return Permission(target=target, selector=selector)
     return Permission(target=value)
+
+
+def _seconds(value: int | str, field: str) -> int:
+    """A duration in seconds (int, timedelta or "1d") that fits in uint32."""
+    try:
+        seconds = parse_duration(value)
+    except ValueError as exc:
+        raise ValueError(v.named(field, str(exc))) from None
+    return v.uint(seconds, field, 32)
 
 
 def _required(sender: Any) -> Any:

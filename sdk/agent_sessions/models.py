@@ -12,10 +12,11 @@ from datetime import datetime, timedelta, timezone
 from enum import IntEnum
 from typing import Annotated, Any, Iterable, Mapping, Sequence
 
-from eth_utils import is_address, keccak, to_checksum_address
+from eth_utils import keccak, to_checksum_address
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
-from .units import parse_amount, parse_duration
+from . import _validate
+from .units import parse_duration
 
 __all__ = [
     "ANY_SELECTOR",
@@ -80,14 +81,9 @@ class Status(IntEnum):
         return cls(value)
 
 
-def _checksum(value: Any) -> str:
-    if isinstance(value, (bytes, bytearray)) and len(value) == 20:
-        value = "0x" + bytes(value).hex()
-    if hasattr(value, "address") and not isinstance(value, str):  # LocalAccount, Sender, Session owners...
-        value = value.address
-    if not isinstance(value, str) or not is_address(value):
-        raise ValueError(f"{value!r} is not an address (20 bytes, 0x-prefixed hex)")
-    return to_checksum_address(value)
+def _checksum(value: Any, field: str | None = None) -> str:
+    """A checksummed address (see ``_validate.address``); ``field`` names the argument in the error."""
+    return _validate.address(value, field)
 
 
 @functools.lru_cache(maxsize=65_536)
@@ -139,11 +135,8 @@ def selector_of(value: str | bytes) -> str:
     return "0x" + body.lower()
 
 
-def _uint128(value: Any) -> int:
-    amount = parse_amount(value)
-    if amount > _UINT128:
-        raise ValueError(f"amount {amount} does not fit in uint128")
-    return amount
+def _uint128(value: Any, field: str = "amount") -> int:
+    return _validate.amount(value, field, bits=128)
 
 
 def _utc(ts: int) -> datetime:
@@ -167,6 +160,9 @@ class BudgetParams(_Frozen):
     per_call_cap: int = Field(default=0, description="Largest amount one call may spend; 0 = no cap")
     period_allowance: int = Field(default=0, description="Largest amount spent per period window; 0 = none")
     decimals: int = Field(default=18, exclude=True, description="Decimals used to read amount strings ('100 USDC')")
+    symbol: str | None = Field(default=None, exclude=True,
+                               description="The token's symbol, when known: the only unit its amounts may name "
+                                           "(ETH units for NATIVE)")
 
     @model_validator(mode="before")
     @classmethod
@@ -174,15 +170,16 @@ class BudgetParams(_Frozen):
         if isinstance(data, Mapping):
             data = dict(data)
             decimals = data.get("decimals", 18)
+            symbol = data.get("symbol") or _validate.symbol_of(data.get("token", NATIVE))
             for key in ("amount", "per_call_cap", "period_allowance"):
                 if key in data and not isinstance(data[key], int):
-                    data[key] = parse_amount(data[key], decimals)
+                    data[key] = _validate.amount(data[key], key, bits=128, decimals=decimals, symbol=symbol)
         return data
 
     @field_validator("amount", "per_call_cap", "period_allowance")
     @classmethod
-    def _fits(cls, value: int) -> int:
-        return _uint128(value)
+    def _fits(cls, value: int, info: Any) -> int:
+        return _uint128(value, info.field_name)
 
     def to_tuple(self) -> tuple[str, int, int, int]:
         return (self.token, self.amount, self.per_call_cap, self.period_allowance)
@@ -245,8 +242,8 @@ class SessionParams(_Frozen):
             return timedelta(seconds=parse_duration(value))
         if isinstance(value, bool):
             raise ValueError("expiry must be a datetime, unix seconds or a duration")
-        if isinstance(value, datetime) and value.tzinfo is None:
-            raise ValueError(f"expiry {value} has no timezone: use an aware datetime (e.g. tzinfo=timezone.utc)")
+        if isinstance(value, (datetime, int)):
+            _validate.timestamp(value, "expiry")  # aware, not negative, fits in uint40
         return value
 
     @field_validator("max_idle", "period", mode="before")
@@ -280,13 +277,7 @@ class SessionParams(_Frozen):
 
     def expiry_timestamp(self, now: int | None = None) -> int:
         """Expiry in unix seconds; a relative expiry needs ``now`` (the chain's time)."""
-        if isinstance(self.expiry, datetime):
-            return int(self.expiry.timestamp())
-        if isinstance(self.expiry, timedelta):
-            if now is None:
-                raise ValueError("a relative expiry needs the current chain time: pass now=")
-            return now + int(self.expiry.total_seconds())
-        return int(self.expiry)
+        return _validate.timestamp(self.expiry, "expiry", now)
 
     def to_tuple(self, now: int | None = None) -> tuple[Any, ...]:
         """The ABI tuple of ``SessionParams`` (field order of the struct)."""
@@ -315,14 +306,12 @@ class Call(_Frozen):
     @field_validator("value", mode="before")
     @classmethod
     def _value(cls, value: Any) -> int:
-        return parse_amount(value)
+        return _validate.amount(value, "value", symbol="ETH")
 
     @field_validator("data", mode="before")
     @classmethod
     def _data(cls, value: Any) -> bytes:
-        if isinstance(value, str):
-            return bytes.fromhex(value.removeprefix("0x"))
-        return bytes(value)
+        return _validate.hex_bytes(value, "data")
 
     def to_tuple(self) -> tuple[str, int, bytes]:
         return (self.target, self.value, self.data)

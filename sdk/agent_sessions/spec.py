@@ -1047,10 +1047,24 @@ class _Checker:
                 for token, amount in self._child_totals(child).items():
                     sums[token] += amount
                     have = budgets.get(token)
-                    if have is not None and sums[token] > have.total:
-                        self.add((*child_path, "budgets", token),
+                    if have is None:
+                        continue
+                    where = (*child_path, "budgets", token)
+                    if sums[token] > have.total:
+                        self.add(where,
                                  f"the children of {s.label!r} reserve {_show(sums[token], token, spec)} in total, "
                                  f"more than its {token} budget of {_show(have.total, token, spec)}")
+                    # a reservation counts against the parent's limits like a spend (the contract enforces it)
+                    elif have.per_call and amount > have.per_call:
+                        self.add(where,
+                                 f"reserves {_show(amount, token, spec)}, more than the per_call cap "
+                                 f"{_show(have.per_call, token, spec)} of its parent {s.label!r}: reserving for a "
+                                 "child counts as one call of the parent")
+                    elif have.per_period and sums[token] > have.per_period:
+                        self.add(where,
+                                 f"the children of {s.label!r} reserve {_show(sums[token], token, spec)} in total, "
+                                 f"more than its per_period allowance {_show(have.per_period, token, spec)}: "
+                                 "reserving for children counts against the parent's period allowance")
 
     def _child_totals(self, child: SessionSpec) -> dict[str, int]:
         out = {}

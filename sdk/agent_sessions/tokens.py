@@ -59,8 +59,10 @@ class TokenInfo:
         return format_amount(int(amount), self.decimals, self.symbol)
 
     def parse(self, amount: int | str) -> int:
-        """Base units from ``"1.5"`` / ``"1.5 TUSD"`` (this token's decimals) or an int (base units already)."""
-        return parse_amount(amount, self.decimals)
+        """Base units from ``"1.5"`` / ``"1.5 TUSD"`` (this token's decimals) or an int (base units already).
+        ETH takes ETH units only; a token whose symbol is known takes only that symbol as a unit."""
+        symbol = "ETH" if self.is_native else (self.symbol if self.known else None)
+        return parse_amount(amount, self.decimals, symbol=symbol)
 
 
 ETH = TokenInfo(NATIVE, "ETH", 18)

@@ -30,13 +30,16 @@ _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(w|d|h|m|s)", re.IGNORECASE)
 _DURATION_SECONDS = {"w": 604_800, "d": 86_400, "h": 3_600, "m": 60, "s": 1}
 
 
-def parse_amount(value: int | str | Decimal, decimals: int = 18) -> int:
+def parse_amount(value: int | str | Decimal, decimals: int = 18, *, symbol: str | None = None) -> int:
     """Base units (wei for ETH) from an int, a Decimal or a string such as ``"0.5 ether"``, ``"10 gwei"``,
     ``"100 USDC"`` or ``"1.25"``.
 
-    A named ETH unit (wei, gwei, ether, eth, ...) sets its own scale; any other symbol (``USDC``) and a bare
-    number use ``decimals`` (the token's). An ``int`` is taken as base units already. The result must be a
-    whole, non-negative number of base units, else ``ValueError`` says why.
+    A named ETH unit (wei, gwei, ether, eth, ...) sets its own scale; the token's symbol and a bare number use
+    ``decimals`` (the token's). ``symbol`` says which token the amount is of, when known: ``"ETH"`` accepts
+    ETH units only, any other symbol only itself (case-insensitive), so ``"100 FOO"`` is refused instead of
+    being read with 18 decimals. Without ``symbol`` any unit other than an ETH unit is taken as the token's.
+    An ``int`` is taken as base units already. The result must be a whole, non-negative number of base
+    units, else ``ValueError`` says why.
     """
     if isinstance(value, bool):
         raise ValueError(f"amount must be an int, str or Decimal, not bool ({value!r})")
@@ -60,8 +63,8 @@ def parse_amount(value: int | str | Decimal, decimals: int = 18) -> int:
                 f"cannot read {value!r} as an amount: expected a number and an optional unit, "
                 "e.g. '0.5 ether', '10 gwei', '100 USDC' or '1500'"
             )
-        unit = (match.group("unit") or "").lower()
-        scale = ETHER_UNITS.get(unit, decimals)
+        unit = match.group("unit") or ""
+        scale = _scale_of(unit, decimals, symbol)
         number, text = Decimal(match.group("number")), value
     else:
         raise ValueError(f"amount must be an int, str or Decimal, not {type(value).__name__}")
@@ -76,6 +79,24 @@ def parse_amount(value: int | str | Decimal, decimals: int = 18) -> int:
     if scaled != scaled.to_integral_value():
         raise ValueError(f"amount {text!r} has more than {scale} decimals, so it is not a whole number of base units")
     return int(scaled)
+
+
+def _scale_of(unit: str, decimals: int, symbol: str | None) -> int:
+    """Decimals that ``unit`` stands for, for an amount of ``symbol`` (None: not known)."""
+    if not unit:
+        return decimals
+    key = unit.lower()
+    if symbol is not None and symbol.upper() in ("ETH", "NATIVE"):
+        if key not in ETHER_UNITS:
+            raise ValueError(
+                f"unit {unit!r} is not an ETH unit ({', '.join(ETHER_UNITS)}): an ETH amount is e.g. '0.5 ether'"
+            )
+        return ETHER_UNITS[key]
+    if symbol is not None:
+        if key != symbol.lower():
+            raise ValueError(f"unit {unit!r} does not match the token's symbol {symbol!r}: write e.g. '1 {symbol}'")
+        return decimals
+    return ETHER_UNITS.get(key, decimals)
 
 
 def parse_duration(value: int | str | timedelta) -> int:

@@ -112,13 +112,14 @@ def test_transfer_token_pays_from_escrow(manager, params, owner_key, agent_key, 
 
 
 def test_swap_charges_what_left_and_credits_the_output(manager, params, owner_key, agent_key, token, token_b, dex):
-    session = manager.create_session(params(budgets={token.address: 1000}), owner_key)
+    # the output token must be one the owner has escrowed (TokenNotEscrowed otherwise): 1 unit of it escrows it
+    session = manager.create_session(params(budgets={token.address: 1000, token_b.address: 1}), owner_key)
     data = dex.encode("swap", token.address, 400, token_b.address, manager.address)
     receipt = session.swap(token.address, 400, token_b.address, 400, dex.address, data, sender=agent_key)
     (event,) = manager.events(receipt, "Swapped")
     assert (event.amountIn, event.amountOut) == (400, 400)
     assert session.remaining(token.address) == 600
-    assert session.remaining(token_b.address) == 400
+    assert session.remaining(token_b.address) == 401
 
 
 def test_fund_tops_up_roots_from_outside_and_children_from_the_parent(make_session, make_child, sub_key,

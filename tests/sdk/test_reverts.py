@@ -170,8 +170,9 @@ scenario("BatchCallFailed", BatchCallFailed,
                                            (w.target.address, 0, w.target.encode("fail", 9))],
                                           sender=w.agent_key, **kw),
          lambda w, s: {"session": s.id, "index": 1})
-scenario("InsufficientOutput", InsufficientOutput,
-         lambda w: w.manager.create_session(w.params(budgets={w.token.address: 1000}), w.owner_key),
+scenario("InsufficientOutput", InsufficientOutput,  # token_b escrowed (1 unit): a swap's output must be
+         lambda w: w.manager.create_session(w.params(budgets={w.token.address: 1000, w.token_b.address: 1}),
+                                            w.owner_key),
          lambda w, s, kw: s.swap(w.token.address, 100, w.token_b.address, 101, w.dex.address,
                                  w.dex.encode("swap", w.token.address, 100, w.token_b.address, w.manager.address),
                                  sender=w.agent_key, **kw),
