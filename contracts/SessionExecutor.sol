@@ -55,7 +55,8 @@ contract SessionExecutor is ISessionExecutor {
         payable
     {
         _onlyManager();
-        if (tokenIn != NATIVE) SafeTransferLib.safeApprove(tokenIn, target, amountIn);
+        // with retry: a token that refuses to change a non-zero allowance (USDT) is reset to zero first
+        if (tokenIn != NATIVE) SafeTransferLib.safeApproveWithRetry(tokenIn, target, amountIn);
         _swapping = true;
         (bool ok, bytes memory result) = target.call{value: msg.value}(data);
         _swapping = false;

@@ -211,6 +211,8 @@ contract SessionManager is SessionStore, ISessionManager {
 
     /// @inheritdoc ISessionManager
     function transferToken(uint256 id, address token, address to, uint256 amount) external nonReentrant {
+        // a zero payment would only make the manager call an arbitrary `token`
+        if (amount == 0) revert ZeroAmount();
         Core memory c = _authorize(id, 1);
         // the recipient is a payee: it must be allowed like a plain transfer
         _checkTarget(id, c, to, bytes4(0), token, amount, "");

@@ -453,7 +453,7 @@ contract SessionManagerExtension is SessionStore, ISessionManagerExtension {
         SessionInfo memory s = getSession(id);
         json = string.concat(
             "[",
-            _trait("label", LibString.fromSmallString(s.label)),
+            _trait("label", _labelText(s.label)),
             ",",
             _trait("status", _statusName(s.status)),
             ",",
@@ -477,6 +477,16 @@ contract SessionManagerExtension is SessionStore, ISessionManagerExtension {
             );
         }
         json = string.concat(json, "]");
+    }
+
+    /// @dev The label as (JSON-escaped) text when it is ASCII; otherwise its hex, so the JSON stays valid UTF-8.
+    function _labelText(bytes32 label) internal pure returns (string memory) {
+        for (uint256 i; i < 32; ++i) {
+            uint8 ch = uint8(label[i]);
+            if (ch == 0) break;
+            if (ch > 0x7e) return LibString.toHexString(uint256(label), 32);
+        }
+        return LibString.fromSmallString(label);
     }
 
     function _statusName(Status s) internal pure returns (string memory) {

@@ -287,6 +287,8 @@ abstract contract SessionStore is ISessionTypes, SessionToken, ReentrancyGuardTr
 
     /// @dev Takes `amount` of ERC-20 `token` from the caller into escrow; returns what arrived.
     function _pullERC20(address token, uint256 amount) internal returns (uint256) {
+        // nothing to move (and a zero budget must not mark the token as escrowed)
+        if (amount == 0) return 0;
         uint256 before = SafeTransferLib.balanceOf(token, address(this));
         SafeTransferLib.safeTransferFrom(token, msg.sender, address(this), amount);
         uint256 received = SafeTransferLib.balanceOf(token, address(this)) - before;
@@ -298,6 +300,8 @@ abstract contract SessionStore is ISessionTypes, SessionToken, ReentrancyGuardTr
 
     /// @dev Adds `amount` of `token` to the escrow of `id`, registering the token.
     function _credit(uint256 id, address token, uint256 amount) internal {
+        // nothing to hold: registering the token would make it a forbidden target for nothing
+        if (amount == 0) return;
         if (amount > type(uint128).max) revert AmountTooLarge(amount);
         Budget storage b = _budgets[id][token];
         uint256 available = b.available + amount;
@@ -471,7 +475,12 @@ abstract contract SessionStore is ISessionTypes, SessionToken, ReentrancyGuardTr
     function _charge(uint256 id, Core memory c, address token, uint256 amount, bool spend) internal {
         (Budget memory b, Window memory w, bool windowed) = _spendCheck(id, c, token, amount);
         b.available -= uint128(amount);
-        if (spend) b.spent += uint128(amount);
+        if (spend) {
+            // lifetime spending can outgrow one funding after refills: fail clearly, never wrap
+            uint256 spent = uint256(b.spent) + amount;
+            if (spent > type(uint128).max) revert AmountTooLarge(spent);
+            b.spent = uint128(spent);
+        }
         _budgets[id][token] = b;
         if (windowed) _windows[id][token] = w;
     }

@@ -68,9 +68,10 @@ interface ISessionManager is ISessionTypes {
     /// @notice Pays `amount` of ERC-20 `token` from the session's escrow to `to` (metered). Agent only.
     function transferToken(uint256 id, address token, address to, uint256 amount) external;
 
-    /// @notice Approve-call-reset for DEX-like calls: approves `target` for `amountIn` of `tokenIn` (or sends
-    /// it as value for ETH), calls it, resets the allowance to zero, charges the actual decrease of `tokenIn`
-    /// and credits the increase of `tokenOut` to the session. Agent only.
+    /// @notice Approve-call-reset for DEX-like calls, made from `executor()`: the manager hands it `amountIn` of
+    /// `tokenIn` (ETH as value), it approves `target`, calls it, resets the allowance to zero and returns every
+    /// unit of `tokenIn`/`tokenOut` it holds. The session is charged the actual decrease of `tokenIn` and
+    /// credited the increase of `tokenOut`. Agent only.
     function swap(
         uint256 id,
         address tokenIn,

@@ -74,7 +74,6 @@ __all__ = [
     "SwapOverspent",
     "TargetNotAllowed",
     "TaskCountDecreased",
-    "TokenNotEscrowed",
     "TooManyGuards",
     "TransactionFailed",
     "TransientRPCError",
@@ -458,10 +457,6 @@ class ZeroAmount(InvalidParams):
     template = "a payment of zero: pass an amount above 0"
 
 
-class TokenNotEscrowed(InvalidParams):
-    fields = ("token",)
-    template = ("{token} was never escrowed by the manager's owner, so it cannot be a swap's output (ETH or an "
-                "escrowed token only)")
 
 
 class NoValueExpected(InvalidParams):

@@ -112,7 +112,7 @@ def test_transfer_token_pays_from_escrow(manager, params, owner_key, agent_key, 
 
 
 def test_swap_charges_what_left_and_credits_the_output(manager, params, owner_key, agent_key, token, token_b, dex):
-    # the output token must be one the owner has escrowed (TokenNotEscrowed otherwise): 1 unit of it escrows it
+    # the session also holds 1 unit of the output token: the proceeds add to it
     session = manager.create_session(params(budgets={token.address: 1000, token_b.address: 1}), owner_key)
     data = dex.encode("swap", token.address, 400, token_b.address, manager.address)
     receipt = session.swap(token.address, 400, token_b.address, 400, dex.address, data, sender=agent_key)
