@@ -38,7 +38,7 @@ def test_spawn_example_creates_the_fleet_and_a_rerun_creates_nothing(run, alpha_
     assert (probe["chain"], probe["manager"], probe["parent"], probe["depth"]) == ("alpha", "ops", "trader-dex", 2)
     assert probe["status"] == "active"
     trader = data["sessions"]["trader"]
-    assert trader["budgets"][NATIVE]["per_call_cap"] == str(5 * 10**17)
+    assert trader["budgets"][NATIVE]["per_call_cap"] == str(10**18)
     ops = data["managers"]["alpha"]["ops"]
     assert client.factory(canonical_factory_address()).managers_of(keys[0].address)[0].address == ops
 
