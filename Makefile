@@ -42,12 +42,23 @@ $(SOLC):
 	@mkdir -p $(@D)
 	ln -sfn $(CURDIR)/toolchain/solc.js $@
 
+# The OpenZeppelin files the contracts import (and what they import), from the npm package.
+OZ_FILES := token/ERC20/ERC20.sol token/ERC20/IERC20.sol token/ERC20/extensions/IERC20Metadata.sol \
+	utils/Context.sol interfaces/draft-IERC6093.sol token/ERC721/IERC721.sol \
+	token/ERC721/extensions/IERC721Metadata.sol utils/introspection/IERC165.sol
+OZ_STAMP := .deps/openzeppelin-contracts/.copied
+$(OZ_STAMP): $(NPM_STAMP)
+	@rm -rf .deps/openzeppelin-contracts
+	@cd node_modules/@openzeppelin/contracts && for f in $(OZ_FILES); do \
+		mkdir -p ../../../.deps/openzeppelin-contracts/$$(dirname $$f) && cp $$f ../../../.deps/openzeppelin-contracts/$$f; done
+	@touch $@
+
 # Ape's incremental compile misses dependents (SessionFactory embeds SessionManager's bytecode and kept a
 # stale copy), so any change under contracts/ forces a full compile.
 CONTRACTS := $(shell find contracts -name '*.sol' -not -path '*/.cache/*' 2>/dev/null)
 BUILD_STAMP := .build/.compiled
 
-$(BUILD_STAMP): $(CONTRACTS) ape-config.yaml $(VENV_STAMP) $(NPM_STAMP) $(SOLC)
+$(BUILD_STAMP): $(CONTRACTS) ape-config.yaml $(VENV_STAMP) $(NPM_STAMP) $(SOLC) $(OZ_STAMP)
 	ape compile --force
 	@touch $@
 
@@ -122,7 +133,7 @@ node-stop: ## Stop the Anvil of `make node` (its state is saved to .anvil/local.
 	@rm -f $(NODE_PID)
 
 clean: ## Remove build outputs, caches and install stamps (keeps .venv/, node_modules/)
-	rm -rf .build .ape .solcx contracts/.cache .pytest_cache .hypothesis $(VENV_STAMP) $(NPM_STAMP)
+	rm -rf .build .ape .solcx .deps contracts/.cache .pytest_cache .hypothesis $(VENV_STAMP) $(NPM_STAMP)
 	find . -name __pycache__ -not -path './.venv/*' -not -path './node_modules/*' -prune -exec rm -rf {} +
 
 distclean: clean ## Also remove .venv/ and node_modules/
