@@ -51,7 +51,10 @@ _DETERMINISTIC = (
     "fee cap",
 )
 # Messages that mean "busy or broken right now": a retry may succeed.
-_TRANSIENT_HINTS = ("timeout", "timed out", "try again", "busy", "rate limit", "too many requests", "header not found")
+# "BlockOutOfRangeError": an Anvil running --prune-history can resolve "latest" to a block it has just pruned
+# while the next one is mined; asking again reads the new head.
+_TRANSIENT_HINTS = ("timeout", "timed out", "try again", "busy", "rate limit", "too many requests", "header not found",
+                    "blockoutofrangeerror")
 
 
 def classify_error(error: dict[str, Any], method: str | None = None, *, status: int | None = None) -> RPCError:
