@@ -1,36 +1,56 @@
-"""End-to-end demo on a local Anvil (started and stopped by Ape): a root session for an agent, a child for a
-sub-agent, calls within limits, a call blocked with the contract's reason, a cascading revoke, refunds.
+"""End-to-end demo: a fleet of agent sessions on two local chains, from spawning to settling.
 
     ape run demo            # or: make demo
+
+It starts two local Anvil nodes itself (on free ports of 8631-8639, not the spec's 8545/8546), spawns
+examples/fleet-20.yaml on them, and walks through what sessions are for: agents acting at once within their
+limits, an overspend refused with the contract's reason, pause and resume, a key rotation, a cascading revoke,
+completions and closes that send unspent funds back up the tree, an audit, and a dashboard frame. Every step is
+one or two SDK calls; the nodes are stopped at the end, whatever happens.
 """
 
 from __future__ import annotations
 
+import socket
+import time
+from pathlib import Path
+from typing import Any
+
 import click
-from ape import accounts, chain, project
-from ape.cli import ConnectedProviderCommand, verbosity_option
-from rich.table import Table
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from scripts._common import (
-    DAY,
-    ETHER,
-    NATIVE,
-    budget,
-    created_id,
-    deploy_system,
-    fmt_eth,
-    format_error,
-    make_console,
-    send_expecting_revert,
-    session_params,
-    status_name,
+from agent_sessions import (
+    AgentPool,
+    ContractRevert,
+    Job,
+    Manager,
+    Session,
+    audit,
+    load_spec,
+    open_chains,
+    selector_of,
+    spawn_fleet,
 )
+from agent_sessions.console import Dashboard, audit_table, error_explanation, error_line, session_tree
+from agent_sessions.throughput import dev_keys
+from agent_sessions.tokens import TokenBook
 
-console = make_console()
+REPO = Path(__file__).resolve().parent.parent
+SPEC = REPO / "examples" / "fleet-20.yaml"
+#: Ports the demo's nodes may use (the first free ones are taken).
+PORTS = range(8631, 8640)
+#: Where the lab's agents send their payments.
+ALICE = "0x00000000000000000000000000000000000A11CE"
+MILLI = 10**15  # 0.001 ETH
+
+console = Console(highlight=False)
+if not console.is_terminal:
+    console = Console(width=140, highlight=False)
 
 
 class Steps:
-    """Numbered steps: `steps("title")` prints the next heading."""
+    """``step("title")`` prints the next numbered heading."""
 
     def __init__(self) -> None:
         self.n = 0
@@ -41,118 +61,191 @@ class Steps:
         console.rule(f"[bold]Step {self.n}[/]  {title}", align="left")
 
 
-def say(text: str) -> None:
+def say(text: str = "") -> None:
     console.print(f"  {text}")
 
 
-def say_reverted(tx, reason: str) -> None:
-    say(f"sent anyway: tx {tx.txn_hash[:10]}… mined in block {tx.block}, failed ({tx.gas_used:,} gas)")
-    say(f"  reverted with [red]{reason}[/]")
+def free_ports(count: int) -> list[int]:
+    """The first ``count`` ports of ``PORTS`` nothing listens on."""
+    found = []
+    for port in PORTS:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            if sock.connect_ex(("127.0.0.1", port)) != 0:
+                found.append(port)
+        if len(found) == count:
+            return found
+    raise click.ClickException(f"need {count} free ports in {PORTS.start}-{PORTS.stop - 1}")
 
 
-@click.command(cls=ConnectedProviderCommand)
-@verbosity_option(default="WARNING")  # Ape's per-transaction INFO lines would drown the story (-v INFO)
-def cli():
-    """Walk through sessions end to end: open, spawn, execute, block, revoke, close."""
-    owner, agent, sub_agent, merchant, stranger = accounts.test_accounts[:5]
-    names = {str(owner): "owner", str(agent): "agent", str(sub_agent): "sub-agent",
-             str(merchant): "merchant", str(stranger): "stranger"}
+def refused(action: Any) -> ContractRevert:
+    """Run ``action`` (a callable that must be refused on chain) and return the typed error it raised."""
+    try:
+        action()
+    except ContractRevert as exc:
+        return exc
+    raise AssertionError("expected the contract to refuse this")
 
-    def who(address) -> str:
-        return names.get(str(address), str(address))
 
+def refunds(manager: Manager, receipt: Any, book: TokenBook, owner_names: dict[str, str]) -> list[str]:
+    """One line per ``EscrowReturned`` event of ``receipt``: what went back where."""
+    lines = []
+    for event in manager.events(receipt, "EscrowReturned"):
+        args = event.args
+        where = f"session #{args['toSession']}" if args["toSession"] else owner_names.get(args["to"], args["to"])
+        lines.append(f"#{args['id']}: {book.format(args['token'], args['amount'])} -> {where}")
+    return lines
+
+
+@click.command()
+def cli() -> None:
+    """Spawn examples/fleet-20.yaml on two local chains and walk through the life of agent sessions."""
+    started = time.perf_counter()
     step = Steps()
+    spec = load_spec(SPEC)
+    local = [name for name, chain in spec.chains.items() if chain.anvil is not None]
+    ports = dict(zip(local, free_ports(len(local))))
 
-    step("Deploy the system")
-    system = deploy_system(project, owner)
-    manager = system.manager
-    names[str(manager.address)] = "manager"
-    say(f"SessionManagerExtension  {system.extension.address}")
-    say(f"SessionFactory           {system.factory.address}")
-    say(f"SessionManager (owner's) {manager.address}  [dim](EIP-1167 clone)[/]")
+    # ------------------------------------------------------------------------------------------------------------
+    step("Start two local chains")
+    with open_chains(spec, ports=ports) as chains:
+        for name, handle in chains.items():
+            node = f"anvil pid {handle.anvil.pid}" if handle.anvil else "remote"
+            say(f"{name}: chain {handle.chain_id} at {handle.url} ({node}), factory {handle.factory.address}")
 
-    def reason(raw) -> str:
-        return format_error(manager, raw, labels=names)
+        # --------------------------------------------------------------------------------------------------------
+        step(f"Spawn the fleet of {SPEC.relative_to(REPO)}")
+        total = len(spec.sessions_flat())
+        with Progress(TextColumn("  {task.description:<24}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=console) as progress:
+            task = progress.add_task("spawning", total=total)
+            report = spawn_fleet(spec, chains,
+                                 progress=lambda done, _total, label: progress.update(task, completed=done,
+                                                                                      description=label))
+        say(report.summary())
 
-    expiry = chain.pending_timestamp + DAY
+        alpha = chains["alpha"].client
+        book = TokenBook(alpha)
+        ops, lab = report.managers["alpha"]["ops"], report.managers["alpha"]["lab"]
+        keys = {name: spec.resolve_key(name) for name in spec.keys}
+        names = {k.address: name for name, k in keys.items()}
+        s: dict[str, Session] = report.sessions
 
-    step("The owner opens a root session for the agent")
-    root_params = session_params(agent, expiry=expiry, any_target=True, label="researcher",
-                                 budgets=[budget(NATIVE, ETHER, per_call_cap=ETHER // 4)])
-    root = created_id(manager, manager.createSession(root_params, value=ETHER, sender=owner))
-    say(f"session #{root} 'researcher': agent={who(agent)}, budget {fmt_eth(ETHER)} escrowed, "
-        f"per-call cap {fmt_eth(ETHER // 4)}, any target, expires in 24 h")
-    say(f"session token #{root} minted to {who(manager.ownerOf(root))}")
+        # --------------------------------------------------------------------------------------------------------
+        step("The session tree")
+        for chain_name, managers in report.managers.items():
+            client = chains[chain_name].client
+            for manager_name, manager in managers.items():
+                console.print(session_tree(manager.list_sessions(), book=TokenBook(client), now=client.now(),
+                                           title=f"{chain_name} / {manager_name}  {manager.address}"))
 
-    step("The agent spawns a child session for a sub-agent")
-    child_params = session_params(sub_agent, expiry=expiry, any_target=True, label="shopper",
-                                  budgets=[budget(NATIVE, 3 * ETHER // 10)])
-    child = created_id(manager, manager.spawnChild(root, child_params, sender=agent))
-    say(f"session #{child} 'shopper' under #{root}: agent={who(sub_agent)}, "
-        f"{fmt_eth(3 * ETHER // 10)} reserved out of #{root}")
-    say(f"left in #{root}: {fmt_eth(manager.remaining(root, NATIVE))}; "
-        f"token #{child} held by {who(manager.ownerOf(child))}")
+        # --------------------------------------------------------------------------------------------------------
+        step("Agents at work, concurrently, within their limits")
+        workers = [f"researcher-{i}" for i in range(1, 5)] + [f"helper-{i}" for i in range(1, 5)]
+        jobs = [Job(session=s[label].id, agent=keys[label.split("-")[0]], target=ALICE, value=MILLI, tag=label)
+                for _ in range(10) for label in workers]
+        before = alpha.balance(ALICE)
+        start = time.perf_counter()
+        results = AgentPool(lab).run(jobs)
+        seconds = time.perf_counter() - start
+        ok = sum(r.ok for r in results)
+        say(f"{len(jobs)} executes by 2 agent keys over {len(workers)} sessions of the lab: {ok} ok in "
+            f"{seconds:.2f} s ({len(jobs) / seconds:,.0f} executes/s)")
+        say(f"alice received {book.format('ETH', alpha.balance(ALICE) - before)}; "
+            f"helper-1 has {book.format('ETH', s['helper-1'].remaining())} left")
+        if ok != len(jobs):
+            raise click.ClickException(f"{len(jobs) - ok} executes failed: {results[0].error}")
 
-    step("Both agents pay the merchant, within their limits")
-    before = merchant.balance
-    manager.execute(root, merchant, ETHER // 10, b"", sender=agent)
-    say(f"agent     pays {fmt_eth(ETHER // 10)} from #{root}")
-    manager.execute(child, merchant, ETHER // 20, b"", sender=sub_agent)
-    say(f"sub-agent pays {fmt_eth(ETHER // 20)} from #{child}")
-    say(f"merchant balance {fmt_eth(before)} -> {fmt_eth(merchant.balance)} "
-        f"([green]+{fmt_eth(merchant.balance - before)}[/])")
-    say(f"left: #{root} {fmt_eth(manager.remaining(root, NATIVE))}, "
-        f"#{child} {fmt_eth(manager.remaining(child, NATIVE))}; "
-        f"manager escrow {fmt_eth(manager.balance)}")
+        # --------------------------------------------------------------------------------------------------------
+        step("An overspend is blocked, with the contract's reason")
+        helper1 = s["helper-1"]
+        too_much = 10 * helper1.remaining()
+        verdict = helper1.check(ALICE, too_much)
+        say(f"check: helper-1 pays {book.format('ETH', too_much)} -> [red]{error_line(verdict.error, book)}[/]")
+        error = refused(lambda: helper1.execute(ALICE, too_much, sender=keys["helper"], gas=300_000))
+        say(f"sent anyway (fixed gas, no estimate): tx {error.tx_hash} mined and reverted")
+        say(f"  [red]{error_line(error, book)}[/]  ({type(error).__name__})")
+        say(f"  {error_explanation(error, book)}")
 
-    step("A call over budget is blocked, with the contract's reason")
-    too_much = ETHER // 2
-    ok, why = manager.check(child, sub_agent, merchant, too_much, b"")
-    say(f"check: sub-agent pays {fmt_eth(too_much)} from #{child} -> [red]{reason(why)}[/]")
-    tx = send_expecting_revert(manager, "execute", child, merchant, too_much, b"", sender=sub_agent)
-    say_reverted(tx, reason(tx.revert_data))
-    assert not ok and reason(tx.revert_data) == reason(why)
-    _, capped = manager.check(root, agent, merchant, 3 * ETHER // 10, b"")
-    say(f"check: agent pays {fmt_eth(3 * ETHER // 10)} from #{root} -> [red]{reason(capped)}[/]")
-    say(f"merchant still has {fmt_eth(merchant.balance)}")
+        # --------------------------------------------------------------------------------------------------------
+        step("Pause and resume")
+        researcher2 = s["researcher-2"]
+        researcher2.pause(sender=keys["lab"])
+        say(f"lab pauses researcher-2: researcher-2 {researcher2.status}, helper-2 {s['helper-2'].refresh().status} "
+            "(through its parent)")
+        error = refused(lambda: researcher2.execute(ALICE, MILLI, sender=keys["researcher"]))
+        say(f"researcher pays from researcher-2 -> [red]{error_line(error, book)}[/]")
+        researcher2.resume(sender=keys["lab"])
+        researcher2.execute(ALICE, MILLI, sender=keys["researcher"])
+        say(f"lab resumes it: {researcher2.status}; the same payment goes through "
+            f"({book.format('ETH', researcher2.remaining())} left)")
 
-    step("The owner revokes the root: the child dies with it")
-    manager.revoke(root, sender=owner)
-    say(f"revoke(#{root}) by owner: one O(1) transaction")
-    say(f"statusOf(#{root}) = {status_name(manager.statusOf(root))}, "
-        f"statusOf(#{child}) = {status_name(manager.statusOf(child))} [dim](through its ancestor)[/]")
-    _, dead = manager.check(child, sub_agent, merchant, ETHER // 100, b"")
-    say(f"check: sub-agent pays {fmt_eth(ETHER // 100)} from #{child} -> [red]{reason(dead)}[/]")
-    tx = send_expecting_revert(manager, "execute", child, merchant, ETHER // 100, b"", sender=sub_agent)
-    say_reverted(tx, reason(tx.revert_data))
+        # --------------------------------------------------------------------------------------------------------
+        step("Rotate an agent key")
+        researcher3 = s["researcher-3"]
+        old_key, new_key = keys["researcher"], dev_keys(1, start=8)[0]
+        receipt = researcher3.rotate_agent(new_key.address, sender=keys["lab"])
+        say(f"lab rotates researcher-3's agent {old_key.address} -> {researcher3.agent} "
+            f"(block {receipt.block_number})")
+        error = refused(lambda: researcher3.execute(ALICE, MILLI, sender=old_key))
+        say(f"old key pays from researcher-3 -> [red]{error_line(error, book)}[/]")
+        researcher3.execute(ALICE, MILLI, sender=new_key)
+        say(f"new key pays {book.format('ETH', MILLI)} from researcher-3: ok "
+            f"({book.format('ETH', researcher3.remaining())} left: budget and history stay with the session)")
 
-    step("Anyone closes the dead sessions: unspent escrow flows back")
-    owner_before = owner.balance
-    refunds: dict[int, str] = {}
-    for sid in (child, root):
-        receipt = manager.close(sid, sender=stranger)
-        for ev in receipt.events.filter(manager.EscrowReturned):
-            dest = f"session #{ev.toSession}" if ev.toSession else who(ev.to)
-            refunds[sid] = f"{fmt_eth(ev.amount)} -> {dest}"
-            say(f"close(#{sid}) by stranger: {fmt_eth(ev.amount)} returned to {dest}")
-    say(f"owner balance +{fmt_eth(owner.balance - owner_before)} [dim](the stranger paid the gas)[/]; "
-        f"manager escrow {fmt_eth(manager.balance)}")
+        # --------------------------------------------------------------------------------------------------------
+        step("Revoke a parent: its whole subtree stops (one O(1) transaction)")
+        subtree = ["trader", "trader-dex", "trader-dex-probe", "trader-ping"]
+        receipt = s["trader"].revoke(sender=keys["ops"])
+        say(f"ops revokes trader ({receipt.gas_used:,} gas, whatever the number of descendants)")
+        for label in subtree:
+            say(f"  {label:<17} #{s[label].id:<3} status {str(s[label].refresh().status).capitalize()}")
+        target = report.contracts["alpha"]["target"]
+        ping = bytes.fromhex(selector_of("ping()")[2:])
+        error = refused(lambda: s["trader-ping"].execute(target, 0, ping, sender=keys["keeper"]))
+        say(f"keeper pings from trader-ping -> [red]{error_line(error, book)}[/]")
 
-    step("Sessions at the end")
-    table = Table(show_lines=False)
-    for col in ("id", "label", "parent", "agent", "holder", "status", "closed", "ETH spent", "refund"):
-        table.add_column(col, justify="right" if col in ("id", "parent", "ETH spent") else "left")
-    for info in manager.getSessions([root, child]):
-        eth = next(b for b in info.budgets if str(b.token).lower() == NATIVE.lower())
-        table.add_row(
-            f"#{info.id}",
-            bytes(info.label).rstrip(b"\x00").decode(),
-            f"#{info.parentId}" if info.parentId else "—",
-            who(info.agent),
-            who(info.holder) if int(str(info.holder), 16) else "— (burned)",
-            status_name(info.status),
-            "yes" if info.closed else "no",
-            fmt_eth(eth.spent),
-            refunds.get(info.id, "—"),
-        )
-    console.print(table)
+        # --------------------------------------------------------------------------------------------------------
+        step("Complete sessions: unspent funds are refunded at once")
+        receipt = s["helper-4"].complete(sender=keys["helper"])
+        for line in refunds(lab, receipt, book, names):
+            say(f"helper-4 completed by its agent: refund {line} (back into its parent's budget)")
+        receipt = s["researcher-4"].complete(sender=keys["researcher"])
+        for line in refunds(lab, receipt, book, names):
+            say(f"researcher-4 completed by its agent: refund {line} (the root's holder)")
+        say(f"researcher-4 is {s['researcher-4'].refresh().status}, closed: {s['researcher-4'].closed}")
+
+        # --------------------------------------------------------------------------------------------------------
+        step("Close the dead sessions: their escrow flows back up the tree")
+        stranger = dev_keys(1, start=9)[0]
+        dead = [s[label] for label in ("trader-dex-probe", "trader-dex", "trader-ping", "trader")]
+        usdc = report.tokens["alpha"]["USDC"]
+        before_eth, before_usdc = alpha.balance(keys["ops"].address), alpha.balance(keys["ops"].address, usdc)
+        receipt = ops.close_many(dead, sender=stranger)
+        say(f"a stranger closes {', '.join(f'#{d.id}' for d in dead)} in one transaction (anyone may close)")
+        for line in refunds(ops, receipt, book, names):
+            say(f"  {line}")
+        say(f"ops got back {book.format('ETH', alpha.balance(keys['ops'].address) - before_eth)} and "
+            f"{book.format(usdc, alpha.balance(keys['ops'].address, usdc) - before_usdc)}")
+
+        # --------------------------------------------------------------------------------------------------------
+        step("Audit: every manager holds exactly what its sessions are owed")
+        reports = {(c, m): audit(manager) for c, managers in report.managers.items()
+                   for m, manager in managers.items()}
+        console.print(audit_table(reports[("alpha", "ops")]))
+        for (chain_name, manager_name), result in reports.items():
+            say(f"{chain_name}/{manager_name}: {'ok' if result.ok else 'NOT OK: ' + '; '.join(result.problems())}")
+        if not all(r.ok for r in reports.values()):
+            raise click.ClickException("audit failed")
+        say("[bold green]audit ok[/]: all managers on both chains")
+
+        # --------------------------------------------------------------------------------------------------------
+        step("The dashboard (one frame)")
+        for chain_name, managers in report.managers.items():
+            Dashboard(list(managers.values()), console=console).run(once=True)
+
+    console.print()
+    console.print(f"[bold]Demo finished in {time.perf_counter() - started:.1f} s[/]; both Anvil nodes stopped.")
+
+
+if __name__ == "__main__":
+    cli()
