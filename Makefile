@@ -83,6 +83,11 @@ artifacts: setup ## Copy ABIs + bytecode from .build/ into sdk/agent_sessions/ar
 
 compile: setup ## Compile the contracts (alias of setup)
 
+# The invariant suite runs about 10,000 operations per test run (225 examples of up to 45 steps); `make soak`
+# runs 100,000+. A failing seed is printed; replay it with INVARIANT_SEED=<seed>.
+INVARIANT_EXAMPLES ?= 225
+export INVARIANT_EXAMPLES
+
 test: setup ## Run the test suite on Anvil (PYTEST_ARGS="-k foo" to filter)
 	ape test tests/ $(PYTEST_ARGS)
 
@@ -95,7 +100,7 @@ gas: setup ## Run scripts/gas.py
 bench: setup ## Run scripts/bench.py
 	ape run bench
 
-soak: setup ## Run scripts/soak.py
+soak: setup ## Invariant suite at volume, writes soak-results.json
 	ape run soak
 
 # A persistent local chain for `ape run deploy|spawn|sessions`: Ape's foundry provider connects to an Anvil
