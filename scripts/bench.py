@@ -21,10 +21,11 @@ sessions sit in storage, so both rates would measure Anvil's trie rebuilds (20-4
 the SDK. For the same reason (Prague's EIP-2935 block-hash history grows the state by one slot per block) the
 chain slows down as blocks accumulate (a transfer's cost doubles within ~1,500 blocks), and Anvil's automine
 sometimes leaves ready transactions unmined until the SDK nudges it (foundry-rs/foundry#10122: half a second
-lost, a third of a small round). So the executes and the transfers are split over ``--rounds`` interleaved
-rounds ordered raw-SDK, SDK-raw, raw-SDK...; each rate is the median of its rounds' rates (a stalled or
-loaded round does not decide the result) and the ratio is the ratio of the two medians. Every round is in the
-results file.
+lost, several times a short round's length). So the executes and the transfers are split over ``--rounds``
+interleaved rounds ordered raw-SDK, SDK-raw, raw-SDK... and each rate is its best round's: interference (other
+processes, a stall, a longer chain) only ever slows a round down, so the best round is the closest to what each
+side can do, and the raw side, which always runs first, is favoured if anything. Medians and totals of every
+round are in the results file too.
 
 A benchmark, not a test: it prints verdicts and writes ``bench-results.json`` (``--out``); the exit code is 0
 unless something failed to run (``--strict``: also 1 when a target is missed).
@@ -35,7 +36,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import socket
 import statistics
 import subprocess
 import sys
@@ -58,17 +58,16 @@ from agent_sessions import (
     SessionParams,
     Status,
     load_spec,
-    open_chains,
     spawn_fleet,
 )
 from agent_sessions.throughput import Rate, dev_keys, measure_executes, measure_raw_transfers
+from scripts._ports import open_fresh_chains
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = REPO / "bench-results.json"
-#: Ports of this script's Anvil: the first one nothing listens on is used.
+#: Ports of this script's Anvil: the first one nothing listens on is used (``--port`` to choose).
 PORTS = range(8631, 8640)
-#: A chain id of its own: LocalAnvil adopts a node already serving the same chain id on the port, and this
-#: benchmark wants a fresh one.
+#: A chain id of its own, so that no other tool's node can pass for the benchmark's.
 CHAIN_ID = 31_631
 
 #: DESIGN.md targets: metric -> (comparison, bound, unit).
@@ -114,17 +113,6 @@ def load_average() -> list[float] | None:
         return [round(x, 2) for x in os.getloadavg()]
     except OSError:
         return None
-
-
-def free_port(port: int | None) -> int:
-    """``port``, or the first port of ``PORTS`` nothing listens on."""
-    if port is not None:
-        return port
-    for candidate in PORTS:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-            if sock.connect_ex(("127.0.0.1", candidate)) != 0:
-                return candidate
-    raise click.ClickException(f"no free port in {PORTS.start}-{PORTS.stop - 1} (use --port)")
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -177,7 +165,7 @@ def split(total: int, parts: int) -> list[int]:
 def measure_rates(client: AgentSessions, manager: Manager, owner: Any, agents: list[Any], per_agent: int,
                   raw_count: int, rounds: int) -> dict[str, Any]:
     """``per_agent`` executes by every agent and ``raw_count`` raw transfers, each split over ``rounds``
-    interleaved rounds (raw-SDK, SDK-raw, ...); each rate is the median of its rounds' rates."""
+    interleaved rounds (raw-SDK, SDK-raw, ...); each rate is its best round's."""
     addresses = [client.sender(a).address for a in agents]
     params = [
         SessionParams(agent=a, expiry="1d", budgets={NATIVE: per_agent + 1}, any_target=True,
@@ -222,8 +210,10 @@ def measure_rates(client: AgentSessions, manager: Manager, owner: Any, agents: l
                       f"(ratio {sdks[-1].per_second / raws[-1].per_second:.2f}), chain at block "
                       f"{client.rpc.block_number():,}")
     return {
-        "raw_per_s": statistics.median(x.per_second for x in raws),
-        "sdk_per_s": statistics.median(x.per_second for x in sdks),
+        "raw_per_s": max(x.per_second for x in raws),
+        "sdk_per_s": max(x.per_second for x in sdks),
+        "raw_median_per_s": statistics.median(x.per_second for x in raws),
+        "sdk_median_per_s": statistics.median(x.per_second for x in sdks),
         "raw_total": Rate("raw pre-signed transfers", sum(x.count for x in raws), sum(x.seconds for x in raws)),
         "sdk_total": Rate("SDK executes (AgentPool)", sum(x.count for x in sdks), sum(x.seconds for x in sdks)),
         "failures": failures,
@@ -290,9 +280,10 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
 @click.option("--raw", "raw_count", type=int, default=None,
               help="Raw transfers (split over the rounds) [agents x executes].")
 @click.option("--rounds", default=6, show_default=True,
-              help="Interleaved raw/SDK rounds (each rate is the median of its rounds).")
+              help="Interleaved raw/SDK rounds (each rate is its best round's).")
 @click.option("--chunk-size", default=100, show_default=True, help="Sessions per creation transaction.")
-@click.option("--port", type=int, default=None, help=f"Anvil port [first free of {PORTS.start}-{PORTS.stop - 1}].")
+@click.option("--port", type=int, default=None,
+              help=f"Anvil port [the first free one of {PORTS.start}-{PORTS.stop - 1}].")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_OUT, show_default=True,
               help="Where to write the results (JSON).")
 @click.option("--strict", is_flag=True, help="Exit 1 when a target is missed.")
@@ -304,17 +295,15 @@ def cli(sessions: int, agents: int, executes: int, raw_count: int | None, rounds
     raw_count = raw_count or agents * executes
     load_before = load_average()
     agent_keys = dev_keys(agents, start=1)
-    anvil_port = free_port(port)
 
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         spec_path = Path(tmp) / "fleet.yaml"
-        spec_path.write_text(yaml.safe_dump(fleet_spec(sessions, anvil_port, [a.address for a in agent_keys]),
-                                            sort_keys=False, width=200))
+        # the spec's port is a placeholder: the chain is opened on a free one
+        document = fleet_spec(sessions, port or PORTS[0], [a.address for a in agent_keys])
+        spec_path.write_text(yaml.safe_dump(document, sort_keys=False, width=200))
         spec, load_s = timed(f"loading a spec of {sessions:,} sessions", lambda: load_spec(spec_path))
-        with open_chains(spec) as chains:
+        with open_fresh_chains(spec, ["bench"], [port] if port else PORTS) as chains:
             handle = chains["bench"]
-            if handle.anvil is None or handle.anvil.reused:
-                raise click.ClickException(f"port {anvil_port} already serves chain {CHAIN_ID}: not a fresh Anvil")
             client = handle.client
             owner = spec.resolve_key("owner")
             console.print(f"[bold]Agent Sessions benchmark[/]  fresh Anvil at {client.rpc.endpoint} "
@@ -393,6 +382,9 @@ def cli(sessions: int, agents: int, executes: int, raw_count: int | None, rounds
             "filter_matches": len(matched),
             "executes_total": rates["sdk_total"].count,
             "raw_transfers_total": rates["raw_total"].count,
+            "executes_per_s_median": round(rates["sdk_median_per_s"], 1),
+            "raw_transfers_per_s_median": round(rates["raw_median_per_s"], 1),
+            "execute_rate_ratio_median": round(rates["sdk_median_per_s"] / rates["raw_median_per_s"], 4),
             "executes_per_s_overall": round(rates["sdk_total"].per_second, 1),
             "raw_transfers_per_s_overall": round(rates["raw_total"].per_second, 1),
             "rounds": rates["rounds"],

@@ -11,7 +11,6 @@ one or two SDK calls; the nodes are stopped at the end, whatever happens.
 
 from __future__ import annotations
 
-import socket
 import time
 from pathlib import Path
 from typing import Any
@@ -28,13 +27,13 @@ from agent_sessions import (
     Session,
     audit,
     load_spec,
-    open_chains,
     selector_of,
     spawn_fleet,
 )
 from agent_sessions.console import Dashboard, audit_table, error_explanation, error_line, session_tree
 from agent_sessions.throughput import dev_keys
 from agent_sessions.tokens import TokenBook
+from scripts._ports import open_fresh_chains
 
 REPO = Path(__file__).resolve().parent.parent
 SPEC = REPO / "examples" / "fleet-20.yaml"
@@ -65,18 +64,6 @@ def say(text: str = "") -> None:
     console.print(f"  {text}")
 
 
-def free_ports(count: int) -> list[int]:
-    """The first ``count`` ports of ``PORTS`` nothing listens on."""
-    found = []
-    for port in PORTS:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-            if sock.connect_ex(("127.0.0.1", port)) != 0:
-                found.append(port)
-        if len(found) == count:
-            return found
-    raise click.ClickException(f"need {count} free ports in {PORTS.start}-{PORTS.stop - 1}")
-
-
 def refused(action: Any) -> ContractRevert:
     """Run ``action`` (a callable that must be refused on chain) and return the typed error it raised."""
     try:
@@ -103,11 +90,10 @@ def cli() -> None:
     step = Steps()
     spec = load_spec(SPEC)
     local = [name for name, chain in spec.chains.items() if chain.anvil is not None]
-    ports = dict(zip(local, free_ports(len(local))))
 
     # ------------------------------------------------------------------------------------------------------------
     step("Start two local chains")
-    with open_chains(spec, ports=ports) as chains:
+    with open_fresh_chains(spec, local, PORTS) as chains:
         for name, handle in chains.items():
             node = f"anvil pid {handle.anvil.pid}" if handle.anvil else "remote"
             say(f"{name}: chain {handle.chain_id} at {handle.url} ({node}), factory {handle.factory.address}")

@@ -214,12 +214,21 @@ def _poll(rpc: Rpc, hashes: Sequence[str], batch_size: int) -> dict[str, Receipt
 class _Nudge:
     """Anvil's automine can leave ready transactions unmined under load (foundry-rs/foundry#10122). After a
     stall with transactions outstanding, a development node is asked to mine (``evm_mine``); any other node is
-    left alone."""
+    left alone.
+
+    Anvil 1.7 has a second way to stall: a transaction whose nonce became the sender's next one while it was
+    being added (its predecessor was mined in between) can stay in the pool's queue for good, waiting for a
+    predecessor that is already on chain; ``evm_mine`` does not move it. So after mining, every sender whose
+    lowest outstanding nonce is still its on-chain nonce has its pooled transactions removed
+    (``anvil_removePoolTransactions``) and its outstanding ones resent in nonce order: the same signed bytes,
+    so the same hashes, and nothing can be mined twice. (Pooled transactions of that sender sent by someone
+    else are removed too; this happens only on a stalled Anvil.)"""
 
     def __init__(self, rpc: Rpc, stall: float) -> None:
         self.rpc = rpc
         self.stall = stall
         self._dev: bool | None = None
+        self._anvil = False
 
     def is_dev(self) -> bool:
         if self._dev is None:
@@ -228,15 +237,41 @@ class _Nudge:
             except RPCError:
                 version = ""
             self._dev = version.startswith(("anvil", "hardhat", "ganache"))
+            self._anvil = version.startswith("anvil")
         return self._dev
 
-    def __call__(self) -> None:
+    def __call__(self, outstanding: Sequence[SignedTx] = ()) -> None:
         if self.is_dev():
             try:
                 self.rpc.request("evm_mine")
                 log.info("nudged a stalled development node with evm_mine")
             except RPCError:
                 self._dev = False
+                return
+            if self._anvil and outstanding:
+                self._unstick(outstanding)
+
+    def _unstick(self, outstanding: Sequence[SignedTx]) -> None:
+        by_sender: dict[str, list[SignedTx]] = {}
+        for tx in outstanding:
+            by_sender.setdefault(tx.sender, []).append(tx)
+        senders = list(by_sender)
+        try:
+            nonces = self.rpc.batch([("eth_getTransactionCount", [a, "latest"]) for a in senders])
+        except RPCError:
+            return
+        for sender, nonce in zip(senders, nonces):
+            txs = sorted(by_sender[sender], key=lambda t: t.tx.nonce)
+            if isinstance(nonce, RPCError) or int(nonce, 16) != txs[0].tx.nonce:
+                continue  # mined meanwhile, or waiting behind a transaction that is not ours
+            try:
+                self.rpc.request("anvil_removePoolTransactions", [sender])
+                self.rpc.batch([("eth_sendRawTransaction", [t.raw_hex]) for t in txs])
+            except RPCError as exc:
+                log.warning("could not requeue the stuck transactions of %s: %s", sender, exc)
+                continue
+            log.warning("requeued %d transactions of %s stuck in Anvil's pool from nonce %d", len(txs), sender,
+                        txs[0].tx.nonce)
 
 
 def _block_gas_limit(rpc: Rpc) -> int:
@@ -342,7 +377,7 @@ def send_signed(
             inflight.clear()
             break
         if now - last_progress > stall and now - last_nudge > stall:
-            nudge()
+            nudge([signed[i] for i in inflight.values()])
             last_nudge = now
         if now - last_progress > RECHECK_INTERVAL and now - last_recheck > RECHECK_INTERVAL:
             last_recheck = now

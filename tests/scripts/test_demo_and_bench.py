@@ -94,13 +94,13 @@ def test_bench_records_its_sizes_and_counts(bench):
     assert [r["raw"] for r in details["rounds"]] == [7, 7, 7, 7, 6, 6]
 
 
-def test_bench_rates_are_medians_of_the_rounds(bench):
+def test_bench_rates_are_the_best_rounds(bench):
     _, results = bench
     rounds = results["details"]["rounds"]
-    assert results["executes_per_s"] == pytest.approx(statistics.median(r["executes_per_s"] for r in rounds),
-                                                      rel=1e-3)
-    assert results["raw_transfers_per_s"] == pytest.approx(statistics.median(r["raw_per_s"] for r in rounds),
-                                                           rel=1e-3)
+    assert results["executes_per_s"] == pytest.approx(max(r["executes_per_s"] for r in rounds), rel=1e-3)
+    assert results["raw_transfers_per_s"] == pytest.approx(max(r["raw_per_s"] for r in rounds), rel=1e-3)
+    assert results["details"]["executes_per_s_median"] == pytest.approx(
+        statistics.median(r["executes_per_s"] for r in rounds), rel=1e-3)
 
 
 def test_bench_judges_each_target(bench):
