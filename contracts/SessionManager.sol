@@ -471,7 +471,7 @@ contract SessionManager is SessionStore, ISessionManager {
     }
 
     /// @dev This manager's executor: the CREATE2 clone it deployed in `initialize`.
-    function _executor() internal view returns (address) {
+    function _executor() internal view override returns (address) {
         return LibClone.predictDeterministicAddress(EXECUTOR_IMPLEMENTATION, bytes32(0), address(this));
     }
 

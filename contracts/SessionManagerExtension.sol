@@ -437,6 +437,11 @@ contract SessionManagerExtension is SessionStore, ISessionManagerExtension {
         return ISessionManager(address(this)).FACTORY();
     }
 
+    /// @dev The executor, asked of the manager's own code (it derives it from an immutable).
+    function _executor() internal view override returns (address) {
+        return ISessionManager(address(this)).executor();
+    }
+
     /// @dev The ids of a page: from `fromId` (0 reads as 1), at most `limit`, never past the last session.
     function _page(uint256 fromId, uint256 limit) internal view returns (uint256 first, uint256 n) {
         uint256 count = _count;

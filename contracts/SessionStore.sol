@@ -337,6 +337,9 @@ abstract contract SessionStore is ISessionTypes, SessionToken, ReentrancyGuardTr
     /// @dev The factory that deployed this manager (an immutable of the manager's code).
     function _factory() internal view virtual returns (address);
 
+    /// @dev This manager's executor (derived from an immutable of the manager's code).
+    function _executor() internal view virtual returns (address);
+
     /// @dev Whether session `id` (core `c`) limits its calls per period.
     function _limitsCalls(uint256 id, Core memory c) internal view returns (bool) {
         return c.flags & _F_TIMING != 0 && _timing[id].maxCalls != 0;
@@ -388,11 +391,14 @@ abstract contract SessionStore is ISessionTypes, SessionToken, ReentrancyGuardTr
             if (t.maxIdle != 0 && block.timestamp >= uint256(t.lastActive) + t.maxIdle) {
                 revert SessionNotActive(id, Status.Expired);
             }
+        }
+        // every ancestor must be able to act too (before the call limit: a session cut off from its tree reports
+        // that, not a used-up limit)
+        if (c.depth != 0 && !_ancestorsActive(id)) revert SessionNotActive(id, _statusOf(id, c));
+        if (timed) {
             if (t.maxCalls != 0) _countCalls(id, t, calls);
             t.lastActive = uint40(block.timestamp);
         }
-        // every ancestor must be able to act too
-        if (c.depth != 0 && !_ancestorsActive(id)) revert SessionNotActive(id, _statusOf(id, c));
     }
 
     /*//////////////////////////////////////////////////////////////
@@ -502,7 +508,8 @@ abstract contract SessionStore is ISessionTypes, SessionToken, ReentrancyGuardTr
             w = _windows[id][token];
             uint64 index = uint64(_windowIndex(_timing[id]));
             if (w.index != index) (w.index, w.spent) = (index, 0);
-            uint256 left = k.perPeriod - w.spent;
+            // the allowance may have been lowered below what this window already spent: nothing is left
+            uint256 left = k.perPeriod > w.spent ? k.perPeriod - w.spent : 0;
             // allowance of the current period window
             if (amount > left) revert PeriodAllowanceExceeded(id, token, amount, left);
             w.spent += uint128(amount);
@@ -514,9 +521,13 @@ abstract contract SessionStore is ISessionTypes, SessionToken, ReentrancyGuardTr
                             INTERNAL: TOKEN HOOKS
     //////////////////////////////////////////////////////////////*/
 
-    /// @dev A session token sent to its own manager would make the manager its own refund address.
-    function _beforeTokenTransfer(address, address to, uint256) internal view override {
-        if (to == address(this)) revert InvalidHolder(to);
+    /// @dev A session token sent to its own manager would make the manager its own refund address; sent to the
+    /// executor, refunds would sit in a contract that must hold nothing between transactions. Mints go to the
+    /// caller (never either of them: both are forbidden targets) and burns to nobody, so only transfers check.
+    function _beforeTokenTransfer(address from, address to, uint256) internal view override {
+        if (from != address(0) && to != address(0) && (to == address(this) || to == _executor())) {
+            revert InvalidHolder(to);
+        }
     }
 
     function _tokenUser(uint256 id) internal view override returns (address) {

@@ -124,6 +124,7 @@ class Model:
         owner: str,
         manager: str,
         factory: str,
+        executor: str,
         erc20s: list[str],
         now: int,
         balances: dict[str, dict[str, int]],
@@ -134,6 +135,7 @@ class Model:
         self.owner = owner
         self.manager = manager
         self.factory = factory
+        self.executor = executor
         self.erc20_tokens = list(erc20s)
         self.now = now
         self.balances = copy.deepcopy(balances)
@@ -281,8 +283,8 @@ class Model:
         if window is not None:
             parent.windows[token] = window
 
-    def _pull(self, caller: str, token: str, amount: int, value: int) -> None:
-        """Funding from outside (a root's creation or top-up) of one token; ETH is checked by the caller."""
+    def _pull(self, caller: str, token: str, amount: int) -> None:
+        """ERC-20 funding from outside (a root's creation or top-up); ETH comes as value, checked by the caller."""
         if token == NATIVE or amount == 0:
             return
         self._move(token, caller, self.manager, amount)
@@ -291,7 +293,7 @@ class Model:
 
     # ------------------------------------------------------------------ creation
 
-    def _open(self, sid: int, parent: Session | None, p: Params, caller: str, epoch: int, value: int) -> int:
+    def _open(self, sid: int, parent: Session | None, p: Params, caller: str, epoch: int) -> int:
         """Writes session `sid`; returns the ETH a root must be sent."""
         t = self.tx_time
         # an agent key is required
@@ -345,7 +347,7 @@ class Model:
             elif b.token == NATIVE:
                 eth += b.amount
             else:
-                self._pull(caller, b.token, b.amount, value)
+                self._pull(caller, b.token, b.amount)
             self._credit(s, b.token, b.amount)
             if b.per_call or b.per_period:
                 s.caps[b.token] = (b.per_call, b.per_period)
@@ -362,7 +364,7 @@ class Model:
         m.count += len(params)
         eth = 0
         for i, p in enumerate(params):
-            eth += m._open(first + i, None, p, caller, m.epoch, value)
+            eth += m._open(first + i, None, p, caller, m.epoch)
         # the ETH sent must be exactly the ETH budgets
         if eth != value:
             raise Revert("ValueMismatch", eth, value)
@@ -392,7 +394,7 @@ class Model:
         first = m.count + 1
         m.count += len(params)
         for i, p in enumerate(params):
-            m._open(first + i, m.sessions[parent_id], p, caller, parent.epoch, 0)
+            m._open(first + i, m.sessions[parent_id], p, caller, parent.epoch)
         self.commit(m)
         return first
 
@@ -415,7 +417,7 @@ class Model:
             else:
                 if value != 0:
                     raise Revert("NoValueExpected", value)
-                self._pull(caller, token, amount, value)
+                self._pull(caller, token, amount)
         else:
             # a child is funded out of its parent's unspent escrow, by who has rights over the parent
             parent = self.sessions[s.parent]
@@ -436,7 +438,8 @@ class Model:
         # only the agent key acts
         if caller != s.agent:
             raise Revert("NotAgent", sid, caller)
-        # the session and every ancestor must be able to act
+        # the session and every ancestor must be able to act: a session that cannot (ended, under an ended or
+        # paused ancestor, revoked by epoch, expired) reports SessionNotActive, whatever else would refuse it
         status = self.status(sid, t)
         if status != Status.ACTIVE:
             raise Revert("SessionNotActive", sid, status)
@@ -488,9 +491,7 @@ class Model:
         if per_period:
             index = self.window(s, self.tx_time)
             used = self.spent_in_period(s, token, self.tx_time)
-            left = per_period - used
-            if left < 0:
-                raise Revert('Panic', 17)
+            left = max(per_period - used, 0)  # the allowance may have been lowered below what was spent
             # allowance of the current period window
             if amount > left:
                 raise Revert("PeriodAllowanceExceeded", s.id, token, amount, left)
@@ -705,8 +706,9 @@ class Model:
     # ------------------------------------------------------------------ ERC-721
 
     def transfer_from(self, caller: str, sid: int, frm: str, to: str) -> None:
-        # a session token never goes to its own manager (it would become its own refund address)
-        if to == self.manager:
+        # a session token never goes to its own manager (it would become its own refund address) nor to the
+        # executor (which holds nothing between transactions)
+        if to in (self.manager, self.executor):
             raise Revert("InvalidHolder", to)
         s = self.get(sid) if sid in self.sessions else None
         holder = s.holder if s else None

@@ -719,6 +719,15 @@ def test_session_token_cannot_be_sent_to_its_manager(manager, sid, owner):
     assert manager.ownerOf(sid) == owner
 
 
+def test_session_token_cannot_be_sent_to_the_executor(manager, sid, owner):
+    """The executor holds nothing between transactions: refunds paid to it as a holder would sit there."""
+    executor = manager.executor()
+    for send in (manager.transferFrom, manager.safeTransferFrom):
+        with reverts(manager.InvalidHolder, holder=executor):
+            send(owner, executor, sid, sender=owner)
+    assert manager.ownerOf(sid) == owner
+
+
 def test_swap_with_the_same_token_in_and_out_is_refused(manager, token_session, token, dex, agent):
     """Overlapping balance deltas would let a swap be charged nothing and credited its own input."""
     data = calldata(dex.swap, token, 100, token, manager)
