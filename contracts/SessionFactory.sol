@@ -5,6 +5,7 @@ import {LibClone} from "solady/utils/LibClone.sol";
 import {ISessionFactory} from "./interfaces/ISessionFactory.sol";
 import {SessionExecutor} from "./SessionExecutor.sol";
 import {SessionManager} from "./SessionManager.sol";
+import {SessionRenderer} from "./SessionRenderer.sol";
 
 /// @title SessionFactory
 /// @notice Registry of managers: one EIP-1167 clone of SessionManager per owner and salt, at a CREATE2
@@ -20,10 +21,12 @@ contract SessionFactory is ISessionFactory {
     mapping(address owner => address[]) private _managers;
     mapping(address manager => bool) private _isManager;
 
-    /// @param extension A deployed SessionManagerExtension (the cold half every manager delegates to).
+    /// @param extension A deployed SessionManagerExtension (the cold half every manager delegates to). The
+    /// executor implementation and the token-metadata renderer are deployed here.
     constructor(address extension) {
         // the implementation records this factory as the only caller of `initialize`
-        implementation = address(new SessionManager(extension, address(new SessionExecutor())));
+        implementation =
+            address(new SessionManager(extension, address(new SessionExecutor()), address(new SessionRenderer())));
     }
 
     /*//////////////////////////////////////////////////////////////

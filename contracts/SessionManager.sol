@@ -6,6 +6,7 @@ import {SafeTransferLib} from "solady/utils/SafeTransferLib.sol";
 import {ISessionManager} from "./interfaces/ISessionManager.sol";
 import {ISessionManagerExtension} from "./interfaces/ISessionManagerExtension.sol";
 import {ISessionExecutor} from "./interfaces/ISessionExecutor.sol";
+import {ISessionRenderer} from "./interfaces/ISessionRenderer.sol";
 import {SessionStore} from "./SessionStore.sol";
 
 /// @title SessionManager
@@ -20,15 +21,18 @@ contract SessionManager is SessionStore, ISessionManager {
     address public immutable EXTENSION;
     /// @notice The SessionExecutor every manager clones (salt 0) to make its sessions' calls from.
     address public immutable EXECUTOR_IMPLEMENTATION;
+    /// @notice Where `tokenURI` is rendered (SessionRenderer).
+    address public immutable RENDERER;
 
     /*//////////////////////////////////////////////////////////////
                               CONSTRUCTION
     //////////////////////////////////////////////////////////////*/
 
-    constructor(address extension, address executorImplementation) {
+    constructor(address extension, address executorImplementation, address renderer) {
         FACTORY = msg.sender;
         EXTENSION = extension;
         EXECUTOR_IMPLEMENTATION = executorImplementation;
+        RENDERER = renderer;
     }
 
     /// @inheritdoc ISessionManager
@@ -62,10 +66,9 @@ contract SessionManager is SessionStore, ISessionManager {
         }
     }
 
-    /// @notice On-chain JSON metadata, rendered by the extension.
+    /// @notice On-chain JSON metadata, rendered from this manager's views by the renderer.
     function tokenURI(uint256 id) public view override returns (string memory) {
-        if (!_exists(id)) revert TokenDoesNotExist();
-        return ISessionManagerExtension(address(this)).renderTokenURI(id);
+        return ISessionRenderer(RENDERER).tokenURI(address(this), id);
     }
 
     /*//////////////////////////////////////////////////////////////

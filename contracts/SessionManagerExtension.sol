@@ -1,21 +1,16 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {Base64} from "solady/utils/Base64.sol";
-import {LibString} from "solady/utils/LibString.sol";
 import {SafeTransferLib} from "solady/utils/SafeTransferLib.sol";
 import {ISessionManagerExtension} from "./interfaces/ISessionManagerExtension.sol";
 import {ISessionManager} from "./interfaces/ISessionManager.sol";
 import {SessionStore} from "./SessionStore.sol";
 
 /// @title SessionManagerExtension
-/// @notice The cold half of SessionManager: draft editing, updates, owner-wide switches, listing and token
-/// metadata. Only meaningful through a manager's fallback (delegatecall), where it runs on the manager's
+/// @notice The cold half of SessionManager: draft editing, updates, owner-wide switches, listing and
+/// settlement. Only meaningful through a manager's fallback (delegatecall), where it runs on the manager's
 /// storage; called directly it sees an empty store of its own.
 contract SessionManagerExtension is SessionStore, ISessionManagerExtension {
-    using LibString for uint256;
-    using LibString for address;
-
     /*//////////////////////////////////////////////////////////////
                                   OWNER-WIDE
     //////////////////////////////////////////////////////////////*/
@@ -207,9 +202,29 @@ contract SessionManagerExtension is SessionStore, ISessionManagerExtension {
         }
     }
 
+    /// @inheritdoc ISessionManagerExtension
+    function claim(address token, address to) external nonReentrant returns (uint256 amount) {
+        amount = _owed[msg.sender][token];
+        if (amount == 0) revert NothingToClaim(msg.sender, token);
+        delete _owed[msg.sender][token];
+        _owedTotal[token] -= amount;
+        SafeTransferLib.safeTransfer(token, to, amount);
+        emit PayoutClaimed(msg.sender, token, to, amount);
+    }
+
     /*//////////////////////////////////////////////////////////////
                                     STATE
     //////////////////////////////////////////////////////////////*/
+
+    /// @inheritdoc ISessionManagerExtension
+    function owed(address payee, address token) external view returns (uint256) {
+        return _owed[payee][token];
+    }
+
+    /// @inheritdoc ISessionManagerExtension
+    function totalOwed(address token) external view returns (uint256) {
+        return _owedTotal[token];
+    }
 
     /// @inheritdoc ISessionManagerExtension
     function statusOf(uint256 id) external view returns (Status) {
@@ -342,23 +357,8 @@ contract SessionManagerExtension is SessionStore, ISessionManagerExtension {
         return _guards[id];
     }
 
-    /// @inheritdoc ISessionManagerExtension
-    function renderTokenURI(uint256 id) public view returns (string memory) {
-        if (!_exists(id)) revert TokenDoesNotExist();
-        string memory json = string.concat(
-            '{"name":"Agent Session #',
-            id.toString(),
-            '","description":"A bounded, revocable session of an autonomous agent.","attributes":',
-            _attributesJSON(id),
-            "}"
-        );
-        return string.concat("data:application/json;base64,", Base64.encode(bytes(json)));
-    }
-
-    /// @dev Same as `renderTokenURI` (the manager's own `tokenURI` forwards here).
-    function tokenURI(uint256 id) public view override returns (string memory) {
-        return renderTokenURI(id);
-    }
+    /// @dev Never reached: the manager answers `tokenURI` itself (through its renderer).
+    function tokenURI(uint256) public pure override returns (string memory) {}
 
     /*//////////////////////////////////////////////////////////////
                              INTERNAL: SETTLEMENT
@@ -422,10 +422,28 @@ contract SessionManagerExtension is SessionStore, ISessionManagerExtension {
         } else if (token == NATIVE) {
             // forced so a payee that rejects ETH cannot strand it
             SafeTransferLib.forceSafeTransferETH(payee, amount);
-        } else {
-            SafeTransferLib.safeTransfer(token, payee, amount);
+        } else if (!_tryTransfer(token, payee, amount)) {
+            // a token that refuses this payment must not hold back the rest of the settlement (the ETH above
+            // all): the payee claims it later, to any address
+            _owed[payee][token] += amount;
+            _owedTotal[token] += amount;
+            emit PayoutDeferred(id, token, payee, amount);
         }
         emit EscrowReturned(id, token, dest, dest == 0 ? payee : address(0), amount);
+    }
+
+    /// @dev Solady's `safeTransfer` (a call that succeeds and returns true or nothing, to a contract), reporting
+    /// failure instead of reverting.
+    function _tryTransfer(address token, address to, uint256 amount) internal returns (bool ok) {
+        /// @solidity memory-safe-assembly
+        assembly {
+            mstore(0x14, to)
+            mstore(0x34, amount)
+            mstore(0x00, 0xa9059cbb000000000000000000000000) // `transfer(address,uint256)`
+            ok := call(gas(), token, 0, 0x10, 0x44, 0x00, 0x20)
+            if iszero(and(eq(mload(0x00), 1), ok)) { ok := lt(or(iszero(extcodesize(token)), returndatasize()), ok) }
+            mstore(0x34, 0) // restore the part of the free memory pointer that was overwritten
+        }
     }
 
     /*//////////////////////////////////////////////////////////////
@@ -448,59 +466,5 @@ contract SessionManagerExtension is SessionStore, ISessionManagerExtension {
         first = fromId == 0 ? 1 : fromId;
         n = first > count ? 0 : count - first + 1;
         if (n > limit) n = limit;
-    }
-
-    /*//////////////////////////////////////////////////////////////
-                              INTERNAL: METADATA
-    //////////////////////////////////////////////////////////////*/
-
-    function _attributesJSON(uint256 id) internal view returns (string memory json) {
-        SessionInfo memory s = getSession(id);
-        json = string.concat(
-            "[",
-            _trait("label", _labelText(s.label)),
-            ",",
-            _trait("status", _statusName(s.status)),
-            ",",
-            _trait("agent", s.agent.toHexString()),
-            ",",
-            _numberTrait("expiry", s.expiry),
-            ",",
-            _numberTrait("depth", s.depth),
-            ",",
-            _numberTrait("parent", s.parentId)
-        );
-        for (uint256 i; i < s.budgets.length; ++i) {
-            BudgetInfo memory b = s.budgets[i];
-            string memory key = b.token == NATIVE ? "ETH" : b.token.toHexString();
-            json = string.concat(
-                json,
-                ",",
-                _numberTrait(string.concat("available ", key), b.available),
-                ",",
-                _numberTrait(string.concat("spent ", key), b.spent)
-            );
-        }
-        json = string.concat(json, "]");
-    }
-
-    /// @dev The label as (JSON-escaped) text when it is ASCII; otherwise its hex, so the JSON stays valid UTF-8.
-    function _labelText(bytes32 label) internal pure returns (string memory) {
-        for (uint256 i; i < 32; ++i) {
-            uint8 ch = uint8(label[i]);
-            if (ch == 0) break;
-            if (ch > 0x7e) return LibString.toHexString(uint256(label), 32);
-        }
-        return LibString.fromSmallString(label);
-    }
-
-    function _statusName(Status s) internal pure returns (string memory) {
-        if (s == Status.Draft) return "draft";
-        if (s == Status.Active) return "active";
-        if (s == Status.Paused) return "paused";
-        if (s == Status.Completed) return "completed";
-        if (s == Status.Revoked) return "revoked";
-        if (s == Status.Expired) return "expired";
-        return "none";
     }
 }

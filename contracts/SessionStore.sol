@@ -112,6 +112,10 @@ abstract contract SessionStore is ISessionTypes, SessionToken, ReentrancyGuardTr
     mapping(uint256 rootId => address) internal _settledTo;
     /// @dev Tokens ever escrowed here; never valid call targets.
     mapping(address token => bool) internal _escrowed;
+    /// @dev ERC-20 payouts a token refused at settlement (a blocklist, a pause), claimable by their payee.
+    mapping(address payee => mapping(address token => uint256)) internal _owed;
+    /// @dev Sum of `_owed` per token: what the manager holds beyond the sessions' escrow.
+    mapping(address token => uint256) internal _owedTotal;
 
     /// @dev Set only while a metered swap may send ETH back.
     bool internal transient _acceptingETH;

@@ -2,17 +2,13 @@
 pragma solidity ^0.8.28;
 
 import {ERC721} from "solady/tokens/ERC721.sol";
-import {LibString} from "solady/utils/LibString.sol";
 import {ISessionToken} from "./interfaces/ISessionToken.sol";
 
 /// @title SessionToken
 /// @notice The ERC-721 side of a SessionManager (Solady's ERC721): token id = session id, ERC-4907-style
-/// `userOf` / `userExpires`, and helpers for the on-chain JSON metadata (`tokenURI`, rendered by the
-/// manager's extension). The manager supplies the session data via hooks.
+/// `userOf` / `userExpires`; the on-chain JSON metadata (`tokenURI`) comes from a SessionRenderer. The manager
+/// supplies the session data via hooks.
 abstract contract SessionToken is ERC721, ISessionToken {
-    using LibString for uint256;
-    using LibString for address;
-
     /*//////////////////////////////////////////////////////////////
                                 METADATA
     //////////////////////////////////////////////////////////////*/
@@ -51,18 +47,4 @@ abstract contract SessionToken is ERC721, ISessionToken {
 
     /// @dev The expiry of session `id`.
     function _tokenExpires(uint256 id) internal view virtual returns (uint256);
-
-    /*//////////////////////////////////////////////////////////////
-                                HELPERS
-    //////////////////////////////////////////////////////////////*/
-
-    /// @dev `{"trait_type":"<key>","value":"<value>"}` with `value` JSON-escaped.
-    function _trait(string memory key, string memory value) internal pure returns (string memory) {
-        return string.concat('{"trait_type":"', key, '","value":"', LibString.escapeJSON(value), '"}');
-    }
-
-    /// @dev `{"trait_type":"<key>","value":<number>}`.
-    function _numberTrait(string memory key, uint256 value) internal pure returns (string memory) {
-        return string.concat('{"trait_type":"', key, '","value":', value.toString(), "}");
-    }
 }

@@ -1,5 +1,5 @@
 """Manage the sessions of a manager: list, inspect, pause, resume, revoke, rotate, update, complete, close,
-watch them live, audit the escrow.
+claim payouts a token refused at close, watch them live, audit the escrow.
 
     ape run sessions list --status active --json
     ape run sessions inspect 7
@@ -7,6 +7,7 @@ watch them live, audit the escrow.
     ape run sessions update 7 --expiry 72h --token ETH --per-call 0.1 --per-period 1
     ape run sessions dashboard
     ape run sessions audit
+    ape run sessions claim 0xTOKEN --to 0xELSEWHERE
 
 Every command takes `--manager ADDRESS` (default: the owner's first manager, found through the chain's
 canonical factory), `--owner` (default: test account 0) and `--network` (default: the local Anvil; run
@@ -185,6 +186,34 @@ def close(provider, manager, owner, signer, session_ids, as_json):
     else:
         receipt = e.manager.close_many(ids, sender=e.sender())
     _report(e, "close", ids, [receipt], as_json)
+
+
+@cli.command(cls=ConnectedProviderCommand)
+@common_options
+@click.argument("token", metavar="TOKEN", type=TOKEN)
+@click.option("--to", "to", type=ADDRESS, default=None,
+              help="Where the tokens go (default: the signer; name another address if the token blocks it).")
+@json_option
+@errors_handled
+def claim(provider, manager, owner, signer, token, to, as_json):
+    """Claim the payouts of TOKEN (an ERC-20 address) owed to the signer: what the token refused to pay it
+    when its sessions were closed (a blocklist, a pause)."""
+    e = env(provider, owner, manager, signer)
+    payee = e.signer.address
+    to = to or payee
+    amount = e.manager.owed(payee, token)
+    receipt = e.manager.claim(token, to, sender=e.sender())
+    info = e.book.get(token)
+    if as_json:
+        echo_json({"action": "claim", "manager": e.manager.address, "payee": payee, "token": token, "to": to,
+                   "amount": str(amount), "transactions": [
+                       {"hash": receipt.tx_hash, "block": receipt.block_number, "gas_used": receipt.gas_used}]})
+        return
+    from agent_sessions.units import format_amount
+
+    console = make_console()
+    console.print(f"claimed {format_amount(amount, info.decimals, info.symbol)} owed to {payee}, sent to {to}")
+    console.print(f"  tx {receipt.tx_hash} (block {receipt.block_number}, {receipt.gas_used:,} gas)", style="dim")
 
 
 @cli.command(cls=ConnectedProviderCommand)

@@ -117,4 +117,7 @@ interface ISessionManager is ISessionTypes {
     /// @notice The account this manager's sessions make calls with calldata from (see ISessionExecutor).
     function executor() external view returns (address);
 
+    /// @notice The contract that renders `tokenURI` (see ISessionRenderer).
+    function RENDERER() external view returns (address);
+
 }

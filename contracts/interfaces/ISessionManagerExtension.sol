@@ -71,11 +71,24 @@ interface ISessionManagerExtension is ISessionTypes {
     /// @notice Settles an ended session (revoked, completed, expired, revoked by epoch or under an ended
     /// ancestor): burns its token and returns its unspent escrow to its nearest unclosed ancestor, or for a
     /// root (or when every ancestor is closed) to the holder of the root token. Anyone may call it: the funds
-    /// can only go to that fixed destination.
+    /// can only go to that fixed destination. ETH is always sent (forced); an ERC-20 that refuses the payment
+    /// does not hold back the others: its amount becomes claimable by the payee (PayoutDeferred, `claim`).
     function close(uint256 id) external;
 
     /// @notice `close` for many sessions; skips ids already closed.
     function closeMany(uint256[] calldata ids) external;
+
+    /// @notice Sends `to` everything of `token` owed to the caller: ERC-20 payouts the token refused at
+    /// settlement (PayoutDeferred). A payee the token blocklists can name another address. Reverts with
+    /// NothingToClaim when nothing is owed, and as a whole if the token still refuses (the claim stays).
+    function claim(address token, address to) external returns (uint256 amount);
+
+    /// @notice What `payee` can `claim` of `token`.
+    function owed(address payee, address token) external view returns (uint256);
+
+    /// @notice What the manager owes in `token` to all payees together: its balance of `token` is the
+    /// sessions' unspent escrow plus this.
+    function totalOwed(address token) external view returns (uint256);
 
     /*//////////////////////////////////////////////////////////////
                                     STATE
@@ -127,7 +140,4 @@ interface ISessionManagerExtension is ISessionTypes {
 
     /// @notice Guards attached to session `id`.
     function guardsOf(uint256 id) external view returns (address[] memory);
-
-    /// @notice The token metadata of session `id` as a base64 JSON data URI (what `tokenURI` returns).
-    function renderTokenURI(uint256 id) external view returns (string memory);
 }

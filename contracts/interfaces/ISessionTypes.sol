@@ -137,6 +137,8 @@ interface ISessionTypes {
     error SessionNotEnded(uint256 id, Status status);
     /// @notice Session `id` is already closed (token burned, escrow returned).
     error SessionAlreadyClosed(uint256 id);
+    /// @notice `payee` is owed nothing in `token` (see PayoutDeferred).
+    error NothingToClaim(address payee, address token);
     /// @notice Spending `requested` of `token` exceeds the `remaining` escrow of session `id`.
     error BudgetExceeded(uint256 id, address token, uint256 requested, uint256 remaining);
     /// @notice Spending `requested` of `token` in one call exceeds the per-call `cap` of session `id`.
@@ -226,6 +228,12 @@ interface ISessionTypes {
     event EscrowReturned(
         uint256 indexed id, address indexed token, uint256 indexed toSession, address to, uint256 amount
     );
+    /// @notice `token` refused to pay `amount` from session `id` to `payee` at settlement (it blocklists one of
+    /// them, or is paused): the amount stays with the manager, claimable by `payee` (see `claim`), and the rest
+    /// of the settlement went ahead.
+    event PayoutDeferred(uint256 indexed id, address indexed token, address indexed payee, uint256 amount);
+    /// @notice `payee` claimed `amount` of `token` it was owed, sent to `to`.
+    event PayoutClaimed(address indexed payee, address indexed token, address to, uint256 amount);
     event AgentRotated(uint256 indexed id, address indexed previousAgent, address indexed newAgent);
     event ExpiryUpdated(uint256 indexed id, uint40 expiry);
     event LimitsUpdated(uint256 indexed id, address indexed token, uint128 perCallCap, uint128 periodAllowance);

@@ -57,11 +57,13 @@ class TokenAudit:
     executor_balance: int = 0
     #: Part of ``escrowed`` held by ended sessions that wait for ``close``.
     awaiting_close: int = 0
+    #: Payouts the token refused at settlement, held for their payees to ``claim`` (``totalOwed``).
+    owed: int = 0
 
     @property
     def difference(self) -> int:
-        """``balance - escrowed``: positive is a surplus (donations), negative a deficit (a bug)."""
-        return self.balance - self.escrowed
+        """``balance - escrowed - owed``: positive is a surplus (donations), negative a deficit (a bug)."""
+        return self.balance - self.escrowed - self.owed
 
     @property
     def surplus(self) -> int:
@@ -108,6 +110,7 @@ class TokenAudit:
             "difference": str(self.difference),
             "executor_balance": str(self.executor_balance),
             "awaiting_close": str(self.awaiting_close),
+            "owed": str(self.owed),
             "verdict": self.verdict,
             "ok": self.ok,
         }
@@ -200,6 +203,7 @@ def audit(manager: Manager, *, tokens: Iterable[Any] = (), book: TokenBook | Non
         states = list(iter_states(manager, page_size=page_size))
         token_list = _tokens_of(states, extra)
         balances = _balances(manager, token_list, [manager.address, executor])
+        owed = _owed(manager, token_list)
         end = client.rpc.block_number()
         if start == end:
             break
@@ -232,7 +236,7 @@ def audit(manager: Manager, *, tokens: Iterable[Any] = (), book: TokenBook | Non
             held, in_executor = held or 0, in_executor or 0
         rows.append(TokenAudit(token=token, symbol=info.symbol, decimals=info.decimals, balance=held,
                                escrowed=escrowed.get(token, 0), executor_balance=in_executor,
-                               awaiting_close=waiting.get(token, 0)))
+                               awaiting_close=waiting.get(token, 0), owed=owed[token]))
     return AuditReport(manager=manager.address, executor=executor, block=end, consistent=consistent,
                        tokens=tuple(rows), awaiting_close=tuple(awaiting), session_count=len(states),
                        unclosed_count=unclosed, errors=tuple(errors))
@@ -247,6 +251,11 @@ def _tokens_of(states: list[SessionState], extra: list[str]) -> list[str]:
     for token in extra:
         seen.setdefault(token, None)
     return list(seen)
+
+
+def _owed(manager: Manager, tokens: list[str]) -> dict[str, int]:
+    """``{token: totalOwed(token)}`` (ETH is never owed: it is always sent)."""
+    return {token: 0 if token == NATIVE else manager.total_owed(token) for token in tokens}
 
 
 def _balances(manager: Manager, tokens: list[str], holders: list[str]) -> dict[str, tuple[int | None, ...]]:

@@ -309,11 +309,11 @@ def session_panel(state: StateLike, *, book: TokenBook | None = None, now: datet
 
 
 def audit_table(report: AuditReport) -> Group:
-    """The audit per token (balance, escrow, difference, executor, verdict), then the sessions awaiting
+    """The audit per token (balance, escrow, owed payouts, difference, executor, verdict), then the sessions awaiting
     ``close`` and one line per problem."""
     table = Table(title=f"audit of {report.manager} at block {report.block}", title_justify="left",
                   header_style="bold")
-    for col in ("token", "balance", "escrowed", "difference", "executor", "awaiting close", "verdict"):
+    for col in ("token", "balance", "escrowed", "owed", "difference", "executor", "awaiting close", "verdict"):
         table.add_column(col, justify="left" if col in ("token", "verdict") else "right", no_wrap=True)
     for t in report.tokens:
         diff = t.difference
@@ -324,6 +324,7 @@ def audit_table(report: AuditReport) -> Group:
             t.symbol if t.token == NATIVE else f"{t.symbol} {short_address(t.token)}",
             t.format(t.balance),
             t.format(t.escrowed),
+            t.format(t.owed) if t.owed else Text("—", style="dim"),
             diff_text,
             Text(t.format(t.executor_balance), style="bold red" if t.executor_balance else "dim"),
             t.format(t.awaiting_close) if t.awaiting_close else Text("—", style="dim"),

@@ -54,6 +54,7 @@ __all__ = [
     "NotController",
     "NotFactory",
     "NotManagerOwner",
+    "NothingToClaim",
     "Panic",
     "PerCallCapExceeded",
     "PeriodAllowanceExceeded",
@@ -332,6 +333,11 @@ class SessionNotEnded(InvalidState):
 class SessionAlreadyClosed(InvalidState):
     fields = ("session",)
     template = "session {session} is already closed"
+
+
+class NothingToClaim(InvalidState):
+    fields = ("payee", "token")
+    template = "{payee} is owed nothing in {token} (only payouts a token refused at settlement are claimable)"
 
 
 class AlreadyInitialized(InvalidState):

@@ -242,6 +242,12 @@ class Manager(Contract):
         """``close`` for many; already closed ones are skipped."""
         return self.transact("closeMany", [_sid(s, "sessions") for s in sessions], sender=sender, **txn_kwargs)
 
+    def claim(self, token: Any, to: Any, sender: Any, **txn_kwargs: Any) -> Receipt:
+        """Send ``to`` everything of ``token`` owed to ``sender``: ERC-20 payouts the token refused at settlement
+        (a blocklist, a pause). A payee the token blocks names another address. Raises NothingToClaim when
+        nothing is owed."""
+        return self.transact("claim", checksum(token, "token"), checksum(to, "to"), sender=sender, **txn_kwargs)
+
     def fund(self, session: SessionRef, token: Any, amount: int | str, sender: Any, **txn_kwargs: Any) -> Receipt:
         """Top up ``session``: a root from ``sender`` (ETH sent as value, ERC-20 pulled), a child from its
         parent's unspent escrow."""
@@ -428,6 +434,14 @@ class Manager(Contract):
 
     def is_escrow_token(self, token: Any) -> bool:
         return bool(self.call("isEscrowToken", checksum(token, "token")))
+
+    def owed(self, payee: Any, token: Any) -> int:
+        """What ``payee`` can ``claim`` of ``token`` (base units)."""
+        return int(self.call("owed", checksum(payee, "payee"), checksum(token, "token")))
+
+    def total_owed(self, token: Any) -> int:
+        """What the manager owes in ``token`` to all payees together (base units): beyond the sessions' escrow."""
+        return int(self.call("totalOwed", checksum(token, "token")))
 
 
 def _permission(value: Any) -> Permission:

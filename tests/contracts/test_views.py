@@ -505,9 +505,13 @@ def test_token_uri_with_empty_label(manager, make_session):
     assert traits(decode_token_uri(manager.tokenURI(make_session())))["label"] == ""
 
 
-def test_token_uri_matches_render_token_uri(manager, make_session):
+def test_token_uri_is_the_factorys_renderer_output(project, manager, factory, make_session):
+    """Every manager of a factory renders through the one renderer the factory deployed."""
     sid = make_session(label=b"x")
-    assert manager.tokenURI(sid) == manager.renderTokenURI(sid)
+    renderer = project.SessionRenderer.at(manager.RENDERER())
+    implementation = project.SessionManager.at(factory.implementation())
+    assert implementation.RENDERER() == renderer.address
+    assert manager.tokenURI(sid) == renderer.tokenURI(manager, sid)
 
 
 @pytest.mark.parametrize("sid", [0, 1, 42])
@@ -515,8 +519,10 @@ def test_token_uri_of_nonexistent_token_reverts(manager, chain, sid):
     assert revert_data(chain, manager, "tokenURI", sid) == TOKEN_DOES_NOT_EXIST
 
 
-def test_render_token_uri_of_nonexistent_token_reverts(manager, chain):
-    assert revert_data(chain, manager, "renderTokenURI", 3) == TOKEN_DOES_NOT_EXIST
+def test_renderer_asked_directly_about_a_nonexistent_token_reverts(project, manager, chain):
+    """The manager's own error comes through the renderer untouched."""
+    renderer = project.SessionRenderer.at(manager.RENDERER())
+    assert revert_data(chain, renderer, "tokenURI", manager, 3) == TOKEN_DOES_NOT_EXIST
 
 
 def test_token_uri_of_closed_session_reverts(manager, owner, chain, make_session):

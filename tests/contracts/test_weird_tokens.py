@@ -75,7 +75,7 @@ def assert_escrow_backed(manager, token, balance_of=None):
     """Audit invariant: what the manager really holds equals what its sessions are credited; the executor keeps
     nothing. `balance_of` reads the real balance (a lying token's `realBalanceOf`)."""
     read = balance_of or token.balanceOf
-    assert read(manager) == escrow_sum(manager, token)
+    assert read(manager) == escrow_sum(manager, token) + manager.totalOwed(token)
     assert read(manager.executor()) == 0
 
 
@@ -536,33 +536,55 @@ def test_blocklist_token_swap_is_exact(manager, agent, make_session, dex, token,
     assert_escrow_backed(manager, token)
 
 
-def test_blocklist_blocked_root_holder_recovers_by_moving_the_session_token(manager, owner, other, stranger,
-                                                                            make_session, blocky, issuer):
-    """REJECTED, then HANDLED: closing a root whose holder is blocked reverts (TransferFailed()); the holder
-    hands the (revoked, unclosed) session token to another address and the close pays that address."""
+def test_blocklist_blocked_root_holder_is_paid_the_eth_and_claims_the_token_elsewhere(
+    manager, owner, other, stranger, make_session, blocky, issuer
+):
+    """HANDLED: closing a root whose holder the token blocks pays the ETH at once and defers the token's share
+    (PayoutDeferred); the holder claims it to an address the token accepts."""
     sid = make_session(eth=ETHER, budgets=[(NATIVE, ETHER), (blocky, 1_000)])
     manager.revoke(sid, sender=owner)
     blocky.setBlocked(owner, True, sender=issuer)
+    eth_before = owner.balance
+    receipt = manager.close(sid, sender=stranger)
+    assert owner.balance - eth_before == ETHER
+    assert event_args(receipt, manager.PayoutDeferred) == [expect(sid, blocky, owner, 1_000)]
+    assert (manager.owed(owner, blocky), manager.totalOwed(blocky)) == (1_000, 1_000)
+    assert_escrow_backed(manager, blocky)
+    # the token still refuses the payee itself: the claim reverts as a whole and stays owed
     with ape.reverts(TRANSFER_FAILED):
-        manager.close(sid, sender=stranger)
-    manager.transferFrom(owner, other, sid, sender=owner)
-    eth_before = other.balance
-    manager.close(sid, sender=stranger)
+        manager.claim(blocky, owner, sender=owner)
+    assert manager.owed(owner, blocky) == 1_000
+    receipt = manager.claim(blocky, other, sender=owner)
+    assert event_args(receipt, manager.PayoutClaimed) == [expect(owner, blocky, other, 1_000)]
     assert blocky.balanceOf(other) == 1_000
-    assert other.balance - eth_before == ETHER
+    assert (manager.owed(owner, blocky), manager.totalOwed(blocky)) == (0, 0)
     assert_escrow_backed(manager, blocky)
 
 
-@pytest.mark.xfail(strict=True, reason="Known limit: settlement is all-or-nothing over a session's tokens, so a token that blocklists the payee blocks the ETH too (per-token claimable payouts are planned)")
-def test_blocklist_child_closed_after_its_root_returns_its_eth_although_the_root_holder_is_blocked(
-    manager, owner, agent, sub_agent, stranger, make_session, make_child, blocky, issuer
+def test_blocklist_blocked_root_holder_can_also_move_the_session_token_before_closing(
+    manager, owner, other, stranger, make_session, blocky, issuer
 ):
-    """BUG (stranded funds): once the root is closed, a descendant's escrow can only go to the holder recorded
-    at the root's close (`_settledTo`). If one token refuses that address, close() reverts as a whole and the
-    child's ETH (and every other token) is stuck for ever: nobody can redirect it, nothing else can move it.
+    """HANDLED: the holder of a revoked, unclosed root hands its token to another address; the close pays that
+    address everything at once, nothing is deferred."""
+    sid = make_session(eth=ETHER, budgets=[(NATIVE, ETHER), (blocky, 1_000)])
+    manager.revoke(sid, sender=owner)
+    blocky.setBlocked(owner, True, sender=issuer)
+    manager.transferFrom(owner, other, sid, sender=owner)
+    eth_before = other.balance
+    receipt = manager.close(sid, sender=stranger)
+    assert blocky.balanceOf(other) == 1_000
+    assert other.balance - eth_before == ETHER
+    assert event_args(receipt, manager.PayoutDeferred) == []
+    assert manager.totalOwed(blocky) == 0
+    assert_escrow_backed(manager, blocky)
 
-    Expected: the child's 0.3 ETH reaches the root holder (the blocklisted token's share may stay behind).
-    Got: close(child) reverts with TransferFailed()."""
+
+def test_blocklist_child_closed_after_its_root_returns_its_eth_although_the_root_holder_is_blocked(
+    manager, owner, agent, sub_agent, stranger, other, make_session, make_child, blocky, issuer
+):
+    """HANDLED (was: stranded funds): once the root is closed, a descendant's escrow can only go to the holder
+    recorded at the root's close. A token that now refuses that address no longer blocks the close: the
+    child's ETH reaches the root holder and the token's share waits as a claim."""
     root = make_session(eth=ETHER, budgets=[(NATIVE, ETHER), (blocky, 1_000)])
     child = make_child(root, child_agent=sub_agent, budgets=[(NATIVE, 3 * 10**17), (blocky, 100)])
     manager.revoke(root, sender=owner)
@@ -571,22 +593,62 @@ def test_blocklist_child_closed_after_its_root_returns_its_eth_although_the_root
     eth_before = owner.balance
     manager.close(child, sender=stranger)
     assert owner.balance - eth_before == 3 * 10**17
+    assert manager.owed(owner, blocky) == 100
+    assert_escrow_backed(manager, blocky)
+    manager.claim(blocky, other, sender=owner)
+    assert blocky.balanceOf(other) == 100
+    assert_escrow_backed(manager, blocky)
 
 
-@pytest.mark.xfail(strict=True, reason='Known limit: a token that blocklists the manager blocks the close of sessions holding it, ETH included (per-token claimable payouts are planned)')
 def test_blocklist_manager_blocked_by_the_issuer_still_returns_the_eth_escrow(manager, owner, stranger, make_session,
                                                                               blocky, issuer):
-    """BUG (stranded funds): a session holding ETH and a token that now refuses the manager as sender cannot
-    be closed at all: close() is all-or-nothing over the session's tokens.
-
-    Expected: the 1 ETH budget goes back to the holder on close. Got: close reverts with TransferFailed(); the
-    ETH is stuck for as long as the issuer keeps the manager blocked."""
+    """HANDLED (was: stranded funds): a session holding ETH and a token that now refuses the manager as sender
+    is closed anyway: the 1 ETH budget goes back to the holder; the token's share is owed until the issuer
+    lets the manager send again, then claimed."""
     sid = make_session(eth=ETHER, budgets=[(NATIVE, ETHER), (blocky, 1_000)])
     manager.revoke(sid, sender=owner)
     blocky.setBlocked(manager, True, sender=issuer)
     eth_before = owner.balance
     manager.close(sid, sender=stranger)
     assert owner.balance - eth_before == ETHER
+    assert manager.owed(owner, blocky) == 1_000
+    with ape.reverts(TRANSFER_FAILED):
+        manager.claim(blocky, owner, sender=owner)
+    blocky.setBlocked(manager, False, sender=issuer)
+    before = blocky.balanceOf(owner)
+    manager.claim(blocky, owner, sender=owner)
+    assert blocky.balanceOf(owner) - before == 1_000
+    assert_escrow_backed(manager, blocky)
+
+
+def test_claim_of_nothing_reverts_nothing_to_claim(manager, owner, stranger, make_session, blocky, issuer):
+    """Only the payee claims, only what it is owed, only once."""
+    sid = make_session(eth=0, budgets=[(blocky, 1_000)])
+    manager.revoke(sid, sender=owner)
+    blocky.setBlocked(owner, True, sender=issuer)
+    manager.close(sid, sender=stranger)
+    with ape.reverts(manager.NothingToClaim, payee=stranger, token=blocky):
+        manager.claim(blocky, stranger, sender=stranger)
+    with ape.reverts(manager.NothingToClaim, payee=owner, token=NATIVE):
+        manager.claim(NATIVE, owner, sender=owner)
+    manager.claim(blocky, stranger, sender=owner)
+    with ape.reverts(manager.NothingToClaim, payee=owner, token=blocky):
+        manager.claim(blocky, stranger, sender=owner)
+    assert blocky.balanceOf(stranger) == 1_000
+    assert_escrow_backed(manager, blocky)
+
+
+def test_deferred_payouts_add_up_per_payee_and_token(manager, owner, stranger, make_session, blocky, issuer):
+    """Two roots closed while the holder is blocked: one claim takes both shares."""
+    a = make_session(eth=0, budgets=[(blocky, 300)])
+    b = make_session(eth=0, budgets=[(blocky, 700)])
+    manager.revokeAll(sender=owner)
+    blocky.setBlocked(owner, True, sender=issuer)
+    manager.closeMany([a, b], sender=stranger)
+    assert (manager.owed(owner, blocky), manager.totalOwed(blocky)) == (1_000, 1_000)
+    assert manager.claim(blocky, stranger, sender=owner).return_value == 1_000
+    assert blocky.balanceOf(stranger) == 1_000
+    assert_escrow_backed(manager, blocky)
 
 
 @pytest.mark.xfail(strict=True, reason="Known limit: swap proceeds may be any token, so an agent can bring in a token it controls and jam its root's settlement (restricting swap outputs to escrowed tokens is planned)")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agent_sessions import NATIVE
+from agent_sessions import NATIVE, SessionParams
 from agent_sessions.audit import audit
 
 from .conftest import ETHER, TUSD
@@ -169,3 +169,36 @@ def test_dashboard_all_managers_draws_each_manager_of_the_owner(run, world):
     assert f"manager {world.manager}" in result.out
     assert f"manager {second}" in result.out
     assert "no sessions" in result.out  # the new manager is empty
+
+
+def test_a_payout_the_token_refused_is_owed_audited_and_claimed_elsewhere(run, manager, world, keys, project,
+                                                                           accounts):
+    """Closing a root whose holder the token blocks pays out the rest and keeps the token's share as a claim:
+    the audit counts it as owed (still balanced), `sessions claim --to` sends it elsewhere."""
+    owner, agent, elsewhere = keys[0], keys[1], keys[4]
+    blk = project.WeirdBlocklistToken.deploy(sender=accounts[0])
+    blk.mint(owner.address, 1_000, sender=accounts[0])
+    blk.approve(manager.address, 1_000, sender=accounts[0])
+    session = manager.create_session(SessionParams(agent=agent.address, expiry="1d", any_target=True,
+                                                   budgets={NATIVE: "0.1 ether", blk.address: 1_000}), owner)
+    manager.revoke(session.id, owner)
+    blk.setBlocked(owner.address, True, sender=accounts[0])
+    manager.close(session.id, owner)
+    assert manager.owed(owner.address, blk.address) == 1_000
+
+    audited = run("sessions", "audit", "--json")
+    assert audited.code == 0, audited
+    row = next(t for t in audited.json["tokens"] if t["token"] == blk.address)
+    assert (row["balance"], row["escrowed"], row["owed"], row["difference"]) == ("1000", "0", "1000", "0")
+    table = run("sessions", "audit")
+    assert "owed" in table.out and table.code == 0, table
+
+    claimed = run("sessions", "claim", blk.address, "--to", elsewhere.address, "--json")
+    assert claimed.code == 0, claimed
+    assert (claimed.json["payee"], claimed.json["to"], claimed.json["amount"]) == (
+        owner.address, elsewhere.address, "1000")
+    assert blk.balanceOf(elsewhere.address) == 1_000
+    assert manager.total_owed(blk.address) == 0
+
+    again = run("sessions", "claim", blk.address)
+    assert again.code == 1 and "NothingToClaim" in again.out + again.err, again

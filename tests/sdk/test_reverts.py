@@ -36,6 +36,7 @@ from agent_sessions import (
     PeriodRequired,
     PermissionNotInParent,
     SameToken,
+    NothingToClaim,
     SessionAlreadyClosed,
     SessionEnded,
     SessionNotActive,
@@ -124,6 +125,10 @@ scenario("SessionAlreadyClosed", SessionAlreadyClosed,
          lambda w: (s := w.make_session(), s.complete(sender=w.agent_key))[0],
          lambda w, s, kw: s.close(sender=w.stranger_key, **kw),
          lambda w, s: {"session": s.id})
+scenario("NothingToClaim", NothingToClaim,
+         lambda w: None,
+         lambda w, c, kw: w.manager.claim(w.token.address, w.stranger_key.address, w.stranger_key, **kw),
+         lambda w, c: {"payee": w.stranger_key.address, "token": w.token.address})
 scenario("BudgetExceeded", BudgetExceeded,
          lambda w: w.make_session(eth=ETHER),
          lambda w, s, kw: s.execute(w.stranger_key.address, 2 * ETHER, sender=w.agent_key, **kw),
