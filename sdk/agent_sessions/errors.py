@@ -72,11 +72,13 @@ __all__ = [
     "SessionNotFound",
     "SessionNotPaused",
     "SameToken",
+    "SendUnconfirmed",
     "SwapOverspent",
     "TargetNotAllowed",
     "TaskCountDecreased",
     "TooManyGuards",
     "TransactionFailed",
+    "TransactionReplaced",
     "TransientRPCError",
     "UnexpectedETH",
     "UnknownRevert",
@@ -128,6 +130,42 @@ class RPCError(SessionError):
 
 class TransientRPCError(RPCError):
     """A failure a retry may cure: connection refused/reset, timeout, HTTP 5xx or 429, a node busy error."""
+
+
+class SendUnconfirmed(TransientRPCError):
+    """Sending failed transiently on every attempt and the node could not confirm it has the transaction.
+
+    ``reached`` is False when the node says it does not know the hash (most likely never sent, though a delayed
+    copy could still arrive), None when even that could not be asked. Look ``tx_hash`` up before acting again:
+    the SDK itself never signs a second transaction for the action."""
+
+    def __init__(self, cause: RPCError, tx_hash: str, nonce: int, reached: bool | None) -> None:
+        self.tx_hash = tx_hash
+        self.nonce = nonce
+        self.reached = reached
+        self.cause = cause
+        fate = ("the node does not know it, so it was most likely not sent" if reached is False
+                else "it may have reached the node")
+        super().__init__(
+            f"{cause.rpc_message}; transaction {tx_hash} (nonce {nonce}) is unconfirmed: {fate}. Look it up by "
+            f"hash before sending the same action again",
+            code=cause.code, data=cause.data, method=cause.method or "eth_sendRawTransaction",
+        )
+
+
+class TransactionReplaced(RPCError):
+    """The transaction left the node's pool and its nonce now belongs to another transaction of the same key
+    (a replacement, or a send from elsewhere): it will never be mined, so its action did not happen."""
+
+    def __init__(self, tx_hash: str, nonce: int, sender: str) -> None:
+        self.tx_hash = tx_hash
+        self.nonce = nonce
+        self.sender = sender
+        super().__init__(
+            f"transaction {tx_hash} was replaced: nonce {nonce} of {sender} went to another transaction, so it "
+            f"will never be mined (its action did not happen)",
+            method="eth_sendRawTransaction",
+        )
 
 
 class ReceiptTimeout(SessionError, TimeoutError):

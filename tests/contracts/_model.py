@@ -146,8 +146,13 @@ class Model:
         self.epoch = 0
         self.escrowed: set[str] = set()
         self.settled_to: dict[int, str] = {}
-        # independent ledger of what the manager must hold, per token
+        # independent ledger of what the manager must hold for its sessions, per token
         self.escrow: dict[str, int] = {t: 0 for t in [NATIVE, *erc20s]}
+        # per ERC-20: the accounts its issuer blocks (every transfer from or to them reverts)
+        self.blocked: dict[str, set[str]] = {t: set() for t in erc20s}
+        # payouts a token refused at settlement, claimable by their payee: (payee, token) -> amount
+        self.owed: dict[tuple[str, str], int] = {}
+        self.owed_total: dict[str, int] = {t: 0 for t in erc20s}
 
     # ------------------------------------------------------------------ copies
 
@@ -283,10 +288,17 @@ class Model:
         if window is not None:
             parent.windows[token] = window
 
+    def moves(self, token: str, frm: str, to: str) -> bool:
+        """Whether `token` lets `frm` send to `to` (neither is blocked)."""
+        blocked = self.blocked.get(token, ())
+        return frm not in blocked and to not in blocked
+
     def _pull(self, caller: str, token: str, amount: int) -> None:
         """ERC-20 funding from outside (a root's creation or top-up); ETH comes as value, checked by the caller."""
         if token == NATIVE or amount == 0:
             return
+        if not self.moves(token, caller, self.manager):
+            raise Revert("TransferFromFailed")
         self._move(token, caller, self.manager, amount)
         self.escrow[token] += amount
         self.escrowed.add(token)
@@ -556,6 +568,8 @@ class Model:
             outcome = self.call_outcome(to, amount, b"")
             if outcome.reverts:
                 raise Revert("ETHTransferFailed")
+        elif not self.moves(token, self.manager, to):
+            raise Revert("TransferFailed")
         self._touch(s, 1)
         self._spend(s, token, amount, window)
         self._move(token, self.manager, to, amount)
@@ -681,9 +695,29 @@ class Model:
             s.available[token] = 0
             if dest:
                 self._credit(self.sessions[dest], token, amount)
-            else:
+                continue
+            self.escrow[token] -= amount
+            if token == NATIVE or self.moves(token, self.manager, payee):
                 self._move(token, self.manager, payee, amount)
-                self.escrow[token] -= amount
+            else:
+                # the token refuses this payout: it stays with the manager, claimable by the payee
+                self.owed[(payee, token)] = self.owed.get((payee, token), 0) + amount
+                self.owed_total[token] += amount
+
+    def claim(self, caller: str, token: str, to: str) -> int:
+        amount = self.owed.get((caller, token), 0)
+        if amount == 0:
+            raise Revert("NothingToClaim", caller, token)
+        if not self.moves(token, self.manager, to):
+            raise Revert("TransferFailed")
+        del self.owed[(caller, token)]
+        self.owed_total[token] -= amount
+        self._move(token, self.manager, to, amount)
+        return amount
+
+    def set_blocked(self, token: str, account: str, blocked: bool) -> None:
+        """The issuer (anyone, for the test token) blocks or unblocks `account`."""
+        (self.blocked[token].add if blocked else self.blocked[token].discard)(account)
 
     # ------------------------------------------------------------------ owner-wide
 

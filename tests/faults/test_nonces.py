@@ -26,7 +26,7 @@ import pytest
 
 from agent_sessions import AgentPool, AgentSessions, Job, ReceiptTimeout, RPCError, TransientRPCError
 from agent_sessions._signing import Signer, UnsignedTx
-from agent_sessions._transport import TransactionReplaced
+from agent_sessions import TransactionReplaced
 
 
 from ._anvil import fresh_anvil, rpc
