@@ -164,8 +164,8 @@ contract SessionManager is SessionStore, ISessionManager {
         if (!_isController(id, msg.sender)) revert NotController(id, msg.sender);
         // an ended session stays as it ended
         if (uint8(status) >= uint8(Status.Completed)) revert SessionEnded(id, status);
-        // an expired one too (expiry shares the word just read; the idle clock is read only if in use)
-        if (block.timestamp >= c.expiry || (c.flags & _F_TIMING != 0 && _timedOut(id, c))) {
+        // an expired one too (expiry shares the word just read; the idle clock is read only if one is set)
+        if (block.timestamp >= c.expiry || (c.flags & _F_IDLE != 0 && _timedOut(id, c))) {
             revert SessionEnded(id, Status.Expired);
         }
         c.status = Status.Revoked;
@@ -364,7 +364,7 @@ contract SessionManager is SessionStore, ISessionManager {
             flags |= _F_ANY_TARGET;
         }
         if ((p.maxIdle | p.period | p.maxCallsPerPeriod) != 0) {
-            flags |= _F_TIMING;
+            flags |= p.maxIdle != 0 ? _F_TIMING | _F_IDLE : _F_TIMING;
             _timing[id] = Timing(
                 uint40(block.timestamp), p.maxIdle, p.period, uint40(block.timestamp), p.maxCallsPerPeriod, 0, 0
             );

@@ -101,7 +101,9 @@ contract SessionManagerExtension is SessionStore, ISessionManagerExtension {
         // a call limit counts per period
         if (maxCallsPerPeriod != 0 && period == 0) revert PeriodRequired();
         _timing[id] = Timing(uint40(block.timestamp), maxIdle, period, uint40(block.timestamp), maxCallsPerPeriod, 0, 0);
-        c.flags = (maxIdle | period | maxCallsPerPeriod) != 0 ? c.flags | _F_TIMING : c.flags & ~_F_TIMING;
+        c.flags &= ~(_F_TIMING | _F_IDLE);
+        if ((maxIdle | period | maxCallsPerPeriod) != 0) c.flags |= _F_TIMING;
+        if (maxIdle != 0) c.flags |= _F_IDLE;
         _core[id] = c;
         emit TimingUpdated(id, maxIdle, period, maxCallsPerPeriod);
     }

@@ -32,6 +32,7 @@ abstract contract SessionStore is ISessionTypes, SessionToken, ReentrancyGuardTr
     uint8 internal constant _F_CLOSED = 16; // settled: token burned, escrow returned
     uint8 internal constant _F_ANCESTOR_GUARDS = 32; // some ancestor has guards (frozen once it is active)
     uint8 internal constant _F_ANCESTOR_CALL_LIMIT = 64; // some ancestor limits calls per period (counts ours)
+    uint8 internal constant _F_IDLE = 128; // an idle timeout is set (`_timing.maxIdle != 0`)
 
     /*//////////////////////////////////////////////////////////////
                                    STORAGE
@@ -162,9 +163,10 @@ abstract contract SessionStore is ISessionTypes, SessionToken, ReentrancyGuardTr
     /// @dev Past its expiry or idle for longer than `maxIdle`.
     function _timedOut(uint256 id, Core memory c) internal view returns (bool) {
         if (block.timestamp >= c.expiry) return true;
-        if (c.flags & _F_TIMING == 0) return false;
+        // the timing word is read only when an idle timeout is set
+        if (c.flags & _F_IDLE == 0) return false;
         Timing memory t = _timing[id];
-        return t.maxIdle != 0 && block.timestamp >= uint256(t.lastActive) + t.maxIdle;
+        return block.timestamp >= uint256(t.lastActive) + t.maxIdle;
     }
 
     function _isLiveStatus(Status s) internal pure returns (bool) {

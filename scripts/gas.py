@@ -39,6 +39,7 @@ TARGETS = {
     "execute ETH transfer": 55_000,
     "revoke": 35_000,
     "revoke with 50 descendants": 35_000,
+    "revoke (daily allowance, call limit)": 35_000,
 }
 #: Shown for comparison only (first-time or deeper variants of a gated operation); never fail the run.
 INFO_TARGETS = {
@@ -46,6 +47,7 @@ INFO_TARGETS = {
     "spawn first child (new holder)": 140_000,
     "execute ETH transfer (child, depth 1)": 55_000,
     "execute with allowlist": 55_000,
+    "revoke (idle timeout)": 35_000,
 }
 #: What a plain transfer must cost on any EVM: a sanity check of the measurement itself.
 REFERENCE = {"plain ETH transfer": 21_000}
@@ -184,6 +186,15 @@ def run_scenarios() -> dict[str, int]:
     g.record("revoke", manager.revoke(first_root, sender=owner))
     # close (root, ETH refund): the owner settles that revoked root; its unspent 1 ETH is paid to the holder.
     g.record("close (root, ETH refund)", manager.close(first_root, sender=owner))
+    # revoke (daily allowance, call limit): a root with a periodic ETH allowance and a call limit per day; its
+    # timing word is not read (only an idle timeout needs it to tell whether the session already expired).
+    daily = create(session_params(agent, expiry=expiry, any_target=True, period=86_400, max_calls=10,
+                                  budgets=[budget(NATIVE, ETHER, 0, ETHER // 10)]))
+    g.record("revoke (daily allowance, call limit)", manager.revoke(daily, sender=owner))
+    # revoke (idle timeout): a root that expires after an hour without activity: revoke reads its idle clock
+    # (one more storage slot) to refuse a session that already timed out.
+    idle = create(eth_root(max_idle=3_600))
+    g.record("revoke (idle timeout)", manager.revoke(idle, sender=owner))
 
     # complete: the agent declares a root done; it settles at once (token burned, unspent ETH paid to the
     # holder).

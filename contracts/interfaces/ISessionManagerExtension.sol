@@ -132,7 +132,8 @@ interface ISessionManagerExtension is ISessionTypes {
     /// word 0 = agent [0..159] | expiry [160..199] | effective status [200..207] | flags [208..215] |
     /// depth [216..223] | epoch [224..255]; word 1 = holder [0..159] | parent id [160..255];
     /// word 2 = ETH available [0..127] | ETH spent [128..255]; word 3 = label.
-    /// Flags: 1 any target, 2 guards, 4 timing, 8 ETH caps, 16 closed, 32 an ancestor has guards.
+    /// Flags: 1 any target, 2 guards, 4 timing, 8 ETH caps, 16 closed, 32 an ancestor has guards, 64 an
+    /// ancestor limits calls, 128 an idle timeout.
     function listSessionsPacked(uint256 fromId, uint256 limit) external view returns (bytes memory);
 
     /// @notice The budget of `token` for session `id`.
