@@ -325,8 +325,11 @@ def deployed(project, chain, accounts, factory):
     )
 
 
+# Named `inv_world`, not `world`: Ape tracks fixture scopes by name across the whole run, and tests/scripts has a
+# session-scoped `world`; under that name Ape stopped reverting the chain between this module's tests in a full
+# run, so each test started from the sessions the previous one left behind.
 @pytest.fixture
-def world(deployed):
+def inv_world(deployed):
     """The deployed world with Anvil mining one block per transaction, one second apart, and a snapshot every
     example starts from. Taken inside the test, after Ape's own per-test snapshot, so reverting to it never
     invalidates Ape's."""
@@ -1343,7 +1346,7 @@ def _replay(steps) -> None:
         STATS.update(saved)
 
 
-def test_spending_after_the_allowance_is_cut_below_this_windows_spending_reverts_period_allowance_exceeded(world):
+def test_spending_after_the_allowance_is_cut_below_this_windows_spending_reverts_period_allowance_exceeded(inv_world):
     # model: PeriodAllowanceExceeded(1, ETH, 1 unit, 0); the manager computes `perPeriod - spentInWindow` in
     # uint128 and reverts with Panic(0x11) (arithmetic underflow) instead
     _replay([
@@ -1354,7 +1357,7 @@ def test_spending_after_the_allowance_is_cut_below_this_windows_spending_reverts
     ])
 
 
-def test_execute_under_a_revoked_parent_fails_with_session_not_active_even_once_its_call_limit_is_used(world):
+def test_execute_under_a_revoked_parent_fails_with_session_not_active_even_once_its_call_limit_is_used(inv_world):
     # model (and the brief's property): SessionNotActive(2, Revoked); the manager checks the session's own call
     # limit before its ancestors and reverts with CallLimitExceeded(2, 1)
     child = {"agent": 1, "expiry": "parent", "max_idle": 0, "period": 600, "max_calls": 1, "draft": False,
@@ -1369,7 +1372,7 @@ def test_execute_under_a_revoked_parent_fails_with_session_not_active_even_once_
     ])
 
 
-def test_a_session_token_cannot_be_sent_to_the_executor(world):
+def test_a_session_token_cannot_be_sent_to_the_executor(inv_world):
     # the executor "holds nothing between transactions" (ISessionExecutor); a root token transferred to it would
     # make settling the root pay the refund there (ETH force-sent, ERC-20 transferred): InvalidHolder(executor)
     _replay([
@@ -1382,7 +1385,7 @@ def test_a_session_token_cannot_be_sent_to_the_executor(world):
 # ---------------------------------------------------------------------------------------------- the test
 
 
-def test_sessions_match_the_model_under_random_operations(world):
+def test_sessions_match_the_model_under_random_operations(inv_world):
     print(f"\ninvariants: INVARIANT_SEED={SEED} INVARIANT_EXAMPLES={EXAMPLES} INVARIANT_STEPS={STEPS}")
     factory = seed(SEED)(SessionMachine)
     start = time.perf_counter()
