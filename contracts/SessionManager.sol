@@ -244,13 +244,17 @@ contract SessionManager is SessionStore, ISessionManager {
     ) external nonReentrant returns (uint256 spent, uint256 received) {
         // one token in, another out: the balance deltas must not overlap
         if (tokenIn == tokenOut) revert SameToken(tokenIn);
+        // nothing in: it would only make the manager call an arbitrary `tokenIn` (as in transferToken)
+        if (amountIn == 0) revert ZeroAmount();
         Core memory c = _authorize(id, 1);
         _checkTarget(id, c, target, _selectorOf(data), tokenIn, amountIn, data);
+        // the proceeds join the escrow: only ETH or a token an owner or controller already funded with
+        if (tokenOut != NATIVE && !_escrowed[tokenOut]) revert TokenNotEscrowed(id, tokenOut);
         // the approved amount must fit the budget and caps before anything moves
         _spendCheck(id, c, tokenIn, amountIn);
         uint256 inBefore = _balance(tokenIn);
         uint256 outBefore = _balance(tokenOut);
-        _swapThroughExecutor(id, tokenIn, amountIn, tokenOut, target, data);
+        _swapThroughExecutor(id, tokenIn, amountIn, inBefore, tokenOut, target, data);
         spent = inBefore - _balance(tokenIn);
         received = _balance(tokenOut) - outBefore;
         // charge what actually left, never more than approved
@@ -437,19 +441,27 @@ contract SessionManager is SessionStore, ISessionManager {
     //////////////////////////////////////////////////////////////*/
 
     /// @dev Hands `amountIn` to the executor, which approves, calls, resets and sends everything back; ETH
-    /// may flow back to this manager only during that call.
+    /// may flow back to this manager only during that call. `inBefore` is this manager's `tokenIn` balance
+    /// right before (read by the caller; nothing moved since).
     function _swapThroughExecutor(
         uint256 id,
         address tokenIn,
         uint256 amountIn,
+        uint256 inBefore,
         address tokenOut,
         address target,
         bytes calldata data
     ) internal {
         address executor_ = _executor();
         uint256 value;
-        if (tokenIn == NATIVE) value = amountIn;
-        else SafeTransferLib.safeTransfer(tokenIn, executor_, amountIn);
+        if (tokenIn == NATIVE) {
+            value = amountIn;
+        } else {
+            SafeTransferLib.safeTransfer(tokenIn, executor_, amountIn);
+            uint256 moved = inBefore - SafeTransferLib.balanceOf(tokenIn, address(this));
+            // the escrow must shrink by exactly what was handed over, else the charge would be misreported
+            if (moved != amountIn) revert BalanceMismatch(tokenIn, amountIn, moved);
+        }
         _acceptingETH = true;
         (bool ok, bytes memory result) = executor_.call{value: value}(
             abi.encodeCall(ISessionExecutor.swap, (tokenIn, amountIn, tokenOut, target, data))

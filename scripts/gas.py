@@ -160,9 +160,11 @@ def run_scenarios() -> dict[str, int]:
     g.record("transfer ERC20 from session",
              manager.transferToken(token_root, tusd, payee, 10 * ETHER, sender=agent))
 
-    # swap via DEX: TUSD -> OTH through MockDex (approve, call, reset, charge, credit). Measured on the
-    # session's second swap: the first one also registers OTH as a new token of the session and of the
-    # manager (two slots from zero).
+    # swap via DEX: TUSD -> OTH through MockDex (approve, call, reset, charge, credit). A swap may output only
+    # ETH or a token the manager already escrows, so another root of the owner holds 1 OTH first. Measured on
+    # the session's second swap: the first one also registers OTH as a new token of the session (a slot from
+    # zero).
+    create(session_params(agent, expiry=expiry, budgets=[budget(oth, 1)]))
     dex = project.MockDex.deploy(sender=owner)
     oth.mint(dex, 10**27, sender=owner)
     swap_data = dex.swap.encode_input(tusd, 10 * ETHER, oth, manager)

@@ -164,6 +164,19 @@ def make_session(manager, owner, agent, params):
 
 
 @pytest.fixture
+def escrow(manager, owner, params):
+    """`escrow(token, amount=1)`: the owner opens a separate root session (its own agent, never acting) holding
+    `amount` of ERC-20 `token`, so the manager escrows that token: a swap may output only ETH or a token the
+    manager already escrows. Returns that session's id."""
+
+    def make(token, amount: int = 1, *, sender=owner):
+        receipt = manager.createSession(params(sender, budgets=[(token, amount)]), sender=sender)
+        return receipt.events.filter(manager.SessionCreated)[0].id
+
+    return make
+
+
+@pytest.fixture
 def make_child(manager, agent, params):
     """Spawns a child of `parent` (by default sent by the parent's agent) and returns its id."""
 

@@ -71,7 +71,11 @@ interface ISessionManager is ISessionTypes {
     /// @notice Approve-call-reset for DEX-like calls, made from `executor()`: the manager hands it `amountIn` of
     /// `tokenIn` (ETH as value), it approves `target`, calls it, resets the allowance to zero and returns every
     /// unit of `tokenIn`/`tokenOut` it holds. The session is charged the actual decrease of `tokenIn` and
-    /// credited the increase of `tokenOut`. Agent only.
+    /// credited the increase of `tokenOut`. Agent only. `tokenOut` must be ETH or a token this manager already
+    /// escrows (some owner or controller funded a session with it), else TokenNotEscrowed: an agent cannot
+    /// bring a token of its own choosing into the escrow. Handing `amountIn` of an ERC-20 `tokenIn` to the
+    /// executor must lower the manager's balance by exactly `amountIn`, else BalanceMismatch. A zero `amountIn`
+    /// is refused (ZeroAmount).
     function swap(
         uint256 id,
         address tokenIn,

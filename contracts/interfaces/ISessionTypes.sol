@@ -196,6 +196,8 @@ interface ISessionTypes {
     error InvalidHolder(address holder);
     /// @notice A swap must take one token and give another (`token` on both sides).
     error SameToken(address token);
+    /// @notice Session `id` may swap only into ETH or a token this manager already escrows, not `token`.
+    error TokenNotEscrowed(uint256 id, address token);
     /// @notice A payment of zero.
     error ZeroAmount();
     /// @notice ETH cannot be sent with this call (a child is funded from its parent).

@@ -76,6 +76,7 @@ __all__ = [
     "SwapOverspent",
     "TargetNotAllowed",
     "TaskCountDecreased",
+    "TokenNotEscrowed",
     "TooManyGuards",
     "TransactionFailed",
     "TransactionReplaced",
@@ -501,6 +502,10 @@ class ZeroAmount(InvalidParams):
     template = "a payment of zero: pass an amount above 0"
 
 
+class TokenNotEscrowed(InvalidParams):
+    fields = ("session", "token")
+    template = ("session {session} may swap only into ETH or a token the manager already escrows, not {token} "
+                "(fund a session with it first)")
 
 
 class NoValueExpected(InvalidParams):

@@ -243,6 +243,8 @@ def _build_world(manager, owner, holder, agent, sub_agent, expiry) -> dict[str, 
 
 @pytest.fixture(scope="module")
 def acl_worlds(manager, owner, other, agent, sub_agent, acl_expiry, dex, target, guard, token):
+    # the swap call outputs TUSD, which must be an escrowed token: a separate session of the owner holds 1 unit
+    manager.createSession(session_params(owner, expiry=acl_expiry, budgets=[(token, 1)]), sender=owner)
     return {
         "owner": _build_world(manager, owner, owner, agent, sub_agent, acl_expiry),
         "holder": _build_world(manager, owner, other, agent, sub_agent, acl_expiry),

@@ -176,10 +176,11 @@ def snapshot(manager, sessions, *accounts, tokens=()):
 
 
 @pytest.fixture
-def reentry(manager, make_session, attacker, owner, agent, stranger, dex, token, params):
+def reentry(manager, make_session, attacker, owner, agent, stranger, dex, token, params, escrow):
     """Builds, for a payload name, a call into the manager that the attacker contract IS authorised to make
-    (it is agent and holder of session `x`, `y` is revoked so anyone may close it, and for the creation
-    payloads it owns the manager). Returns (payload, sessions to watch)."""
+    (it is agent and holder of session `x`, `y` is revoked so anyone may close it, for the swap TUSD is
+    escrowed by another session, and for the creation payloads it owns the manager). Returns (payload,
+    sessions to watch)."""
     x = make_session(agent=attacker, eth=ETHER)
     manager.transferFrom(owner, attacker, x, sender=owner)
     y = make_session(eth=5 * 10**17)
@@ -208,6 +209,8 @@ def reentry(manager, make_session, attacker, owner, agent, stranger, dex, token,
         }
         if name in ("createSession", "createSessions"):
             manager.transferOwnership(attacker, sender=owner)
+        if name == "swap":
+            escrow(token)  # a swap's output must be ETH or an escrowed token
         return payloads[name](), [x, y]
 
     return build
@@ -390,10 +393,10 @@ def test_token_reentry_during_close_payout_hits_the_lock(
 
 
 def _swap_attack(manager, attack_agent, token, token_b, params, make_session, stranger, *, reserve: int):
-    """Session x (agent = AttackAgent, 1,000 TUSD). The agent swaps 100 TUSD with itself as the target; in the
-    callback it tries to reserve `reserve` TUSD of x for a child and pulls the 100 it was approved for (by
-    the executor, which holds the swap's input during the call)."""
-    x = make_session(agent=attack_agent, eth=0, budgets=[(token, 1_000)])
+    """Session x (agent = AttackAgent, 1,000 TUSD, 1 OTH so that OTH may be the swap's output). The agent swaps
+    100 TUSD with itself as the target; in the callback it tries to reserve `reserve` TUSD of x for a child and
+    pulls the 100 it was approved for (by the executor, which holds the swap's input during the call)."""
+    x = make_session(agent=attack_agent, eth=0, budgets=[(token, 1_000), (token_b, 1)])
     expiry = manager.getSession(x).expiry
     steps_targets, steps_data = [], []
     if reserve:
@@ -507,14 +510,29 @@ def test_token_escrowed_by_another_session_is_forbidden_too(manager, sid, token_
         manager.execute(sid, token, 0, calldata(token.approve, stranger, MAX_UINT), sender=agent)
 
 
-def test_token_received_from_a_swap_becomes_forbidden(manager, sid, token_b, dex, agent, stranger):
-    assert not manager.isEscrowToken(token_b)
+def test_token_received_from_a_swap_is_forbidden(manager, sid, escrow, token_b, dex, agent, stranger):
+    """A swap's output is always ETH or an escrowed token, so whatever a session receives from a swap is already a
+    forbidden target: it can only leave through the metered transferToken / swap."""
+    escrow(token_b)
+    assert manager.isEscrowToken(token_b)
     swap = calldata(dex.swap, NATIVE, 10**17, token_b, manager)
     manager.swap(sid, NATIVE, 10**17, token_b, 10**17, dex, swap, sender=agent)
-    assert manager.isEscrowToken(token_b)
     assert manager.remaining(sid, token_b) == 10**17
     with reverts(manager.ForbiddenTarget, id=sid, target=token_b):
         manager.execute(sid, token_b, 0, calldata(token_b.transfer, stranger, 10**17), sender=agent)
+
+
+def test_swap_cannot_bring_a_token_of_the_agents_choosing_into_the_escrow(manager, project, sid, dex, agent, stranger):
+    """An agent deploys a token it controls, stocks a DEX with it and tries to swap 1 wei into it: the token would
+    join its session's escrow (and on settlement its ancestors'), where it could block or bloat their close.
+    Refused before anything moves; the token never becomes an escrow token."""
+    own = project.TestToken.deploy("Agent Token", "AGT", 18, sender=agent)
+    own.mint(dex, 10**18, sender=agent)
+    before = snapshot(manager, [sid], stranger, tokens=[own])
+    with reverts(manager.TokenNotEscrowed, id=sid, token=own):
+        manager.swap(sid, NATIVE, 1, own, 0, dex, calldata(dex.swap, NATIVE, 1, own, manager), sender=agent)
+    assert snapshot(manager, [sid], stranger, tokens=[own]) == before
+    assert not manager.isEscrowToken(own)
 
 
 def test_batch_with_a_forbidden_call_reverts_whole(manager, token_session, token, target, agent, stranger):
@@ -538,6 +556,8 @@ def test_transfer_token_cannot_pay_a_forbidden_address(manager, token_session, t
 
 @pytest.mark.parametrize("swap_target", ["manager", "token", "factory"])
 def test_swap_cannot_target_a_forbidden_address(manager, factory, token_session, token, token_b, agent, swap_target):
+    """OTH is not escrowed either: the forbidden target is reported first."""
+    assert not manager.isEscrowToken(token_b)
     to = {"manager": manager, "token": token, "factory": factory}[swap_target]
     with reverts(manager.ForbiddenTarget, id=token_session, target=to):
         manager.swap(token_session, token, 100, token_b, 0, to, calldata(token.transfer, agent, 100), sender=agent)
@@ -591,8 +611,9 @@ def test_check_view_reports_forbidden_target(manager, token_session, token, agen
 
 
 def test_swap_leaves_no_allowance_when_the_target_takes_less(
-    manager, executor, token_session, token, token_b, dex, agent
+    manager, executor, token_session, escrow, token, token_b, dex, agent
 ):
+    escrow(token_b)
     data = calldata(dex.swapHalf, token, 100, token_b, manager)
     receipt = manager.swap(token_session, token, 100, token_b, 0, dex, data, sender=agent)
     assert token.allowance(manager, dex) == 0
@@ -610,7 +631,10 @@ def test_swap_leaves_no_allowance_when_the_target_takes_less(
     )
 
 
-def test_swap_target_cannot_take_more_than_approved(manager, executor, token_session, token, token_b, dex, agent):
+def test_swap_target_cannot_take_more_than_approved(
+    manager, executor, token_session, escrow, token, token_b, dex, agent
+):
+    escrow(token_b)
     dex.setPullExtra(1, sender=agent)
     data = calldata(dex.swap, token, 100, token_b, manager)
     reason = error_data("ERC20InsufficientAllowance(address,uint256,uint256)", dex, 100, 101)
@@ -733,6 +757,16 @@ def test_swap_with_the_same_token_in_and_out_is_refused(manager, token_session, 
     data = calldata(dex.swap, token, 100, token, manager)
     with reverts(manager.SameToken, token=token):
         manager.swap(token_session, token, 100, token, 0, dex, data, sender=agent)
+
+
+def test_swap_of_nothing_cannot_make_the_manager_call_an_arbitrary_token(manager, token_session, project, token,
+                                                                          dex, agent):
+    """amountIn 0 passes every budget check, so without a guard the manager would call `transfer(executor, 0)`
+    on any address the agent names as tokenIn (transferToken refuses the same with ZeroAmount)."""
+    own = project.TestToken.deploy("Agent's", "AGT", 18, sender=agent)
+    data = calldata(dex.swap, own, 0, token, manager)
+    with reverts(manager.ZeroAmount):
+        manager.swap(token_session, own, 0, token, 0, dex, data, sender=agent)
 
 
 def test_session_cannot_spend_another_sessions_escrow(manager, make_session, token, agent, stranger):

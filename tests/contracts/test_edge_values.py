@@ -430,7 +430,8 @@ def test_every_agent_action_works_at_expiry_minus_one_and_fails_at_expiry(
     manager, agent, sub_agent, stranger, open_at, clock, params, dex, token, token_b, action
 ):
     t = clock.fresh()
-    sid, _ = open_at(eth=0, budgets=[(NATIVE, ETHER), (token, 1_000)], expiry=t + 1_000)
+    # 1 OTH so that OTH may be the swap's output (an escrowed token)
+    sid, _ = open_at(eth=0, budgets=[(NATIVE, ETHER), (token, 1_000), (token_b, 1)], expiry=t + 1_000)
 
     def act():
         if action == "execute":

@@ -918,8 +918,10 @@ def swap_data(dex, manager, token_in, amount, token_out, half=False):
 
 
 @pytest.fixture
-def swap_session(make_session, token):
-    """An anyTarget session with 1 ETH and 1000 TUSD."""
+def swap_session(make_session, escrow, token, token_b):
+    """An anyTarget session with 1 ETH and 1000 TUSD. OTH is escrowed by another session of the owner (1 unit),
+    so it may be a swap's output."""
+    escrow(token_b)
     return make_session(eth=0, budgets=[(NATIVE, ETHER), (token, 1_000)])
 
 
@@ -955,10 +957,9 @@ def test_swap_credits_the_actual_output(manager, owner, agent, dex, token, token
     assert manager.remaining(swap_session, token_b) == 300
 
 
-def test_swap_output_token_becomes_a_session_budget_and_escrow_token(
-    manager, agent, dex, token, token_b, swap_session
-):
-    assert not manager.isEscrowToken(token_b)
+def test_swap_output_token_becomes_a_session_budget(manager, agent, dex, token, token_b, swap_session):
+    """The output token (escrowed by another session) joins the swapping session's own token list."""
+    assert [b.token for b in manager.getSession(swap_session).budgets] == [NATIVE, token.address]
     manager.swap(swap_session, token, 10, token_b, 0, dex, swap_data(dex, manager, token, 10, token_b), sender=agent)
     assert manager.isEscrowToken(token_b)
     assert [b.token for b in manager.getSession(swap_session).budgets] == [NATIVE, token.address, token_b.address]
@@ -1020,7 +1021,8 @@ def test_swap_reverts_beyond_budget_before_anything_moves(manager, agent, dex, t
         )
 
 
-def test_swap_reverts_above_per_call_cap(manager, agent, dex, token, token_b, make_session):
+def test_swap_reverts_above_per_call_cap(manager, agent, dex, token, token_b, make_session, escrow):
+    escrow(token_b)
     sid = make_session(eth=0, budgets=[(token, 1_000, 100)])
     with ape.reverts(manager.PerCallCapExceeded, id=sid, token=token, requested=101, cap=100):
         manager.swap(sid, token, 101, token_b, 0, dex, swap_data(dex, manager, token, 101, token_b), sender=agent)
@@ -1033,7 +1035,8 @@ def test_swap_needs_the_dex_on_the_allowlist(manager, agent, dex, token, token_b
         manager.swap(sid, token, 10, token_b, 0, dex, swap_data(dex, manager, token, 10, token_b), sender=agent)
 
 
-def test_swap_through_allowlisted_selector(manager, agent, dex, token, token_b, make_session):
+def test_swap_through_allowlisted_selector(manager, agent, dex, token, token_b, make_session, escrow):
+    escrow(token_b)
     sid = make_session(eth=0, budgets=[(token, 1_000)], any_target=False, permissions=[(dex, selector(dex.swap))])
     manager.swap(sid, token, 10, token_b, 10, dex, swap_data(dex, manager, token, 10, token_b), sender=agent)
     assert manager.remaining(sid, token_b) == 10
@@ -1065,6 +1068,124 @@ def test_swap_failing_dex_call_reverts_call_failed(manager, agent, dex, token, t
     reason = error_data_string("value")
     with ape.reverts(manager.CallFailed, id=swap_session, target=dex, reason=reason):
         manager.swap(swap_session, token, 10, token_b, 0, dex, data, sender=agent)
+
+
+# --------------------------------------------------------------------------------------------------
+# swap outputs: ETH or a token the manager already escrows
+# --------------------------------------------------------------------------------------------------
+
+
+def _state(manager, sid, *tokens):
+    """What a refused swap must leave untouched: the session's budgets, the escrow flags and every balance of
+    the manager and its executor."""
+    executor = manager.executor()
+    return (
+        [tuple(b) for b in manager.getSession(sid).budgets],
+        [manager.isEscrowToken(t) for t in tokens],
+        manager.balance,
+        [(t.balanceOf(manager), t.balanceOf(executor)) for t in tokens],
+    )
+
+
+def test_swap_into_a_token_nobody_escrows_reverts_and_moves_nothing(manager, agent, dex, token, token_b, make_session):
+    sid = make_session(eth=0, budgets=[(NATIVE, ETHER), (token, 1_000)])
+    assert not manager.isEscrowToken(token_b)
+    before = _state(manager, sid, token, token_b)
+    dex_before = (token.balanceOf(dex), token_b.balanceOf(dex))
+    with ape.reverts(manager.TokenNotEscrowed, id=sid, token=token_b):
+        manager.swap(sid, token, 400, token_b, 0, dex, swap_data(dex, manager, token, 400, token_b), sender=agent)
+    assert _state(manager, sid, token, token_b) == before
+    assert (token.balanceOf(dex), token_b.balanceOf(dex)) == dex_before
+    assert token.allowance(manager.executor(), dex) == 0
+
+
+def test_swap_from_eth_into_a_token_nobody_escrows_reverts(manager, agent, dex, token_b, make_session):
+    sid = make_session(eth=ETHER)
+    before = _state(manager, sid, token_b)
+    with ape.reverts(manager.TokenNotEscrowed, id=sid, token=token_b):
+        manager.swap(sid, NATIVE, 10**17, token_b, 0, dex, swap_data(dex, manager, NATIVE, 10**17, token_b),
+                     sender=agent)
+    assert _state(manager, sid, token_b) == before
+
+
+def test_swap_into_eth_needs_no_escrowed_token(manager, agent, dex, token, make_session):
+    """ETH is always an allowed output, even for a session that holds no ETH budget."""
+    sid = make_session(eth=0, budgets=[(token, 1_000)])
+    eth_before = manager.balance
+    receipt = manager.swap(sid, token, 300, NATIVE, 300, dex, swap_data(dex, manager, token, 300, NATIVE),
+                           sender=agent)
+    assert receipt.return_value == (300, 300)
+    assert manager.balance - eth_before == 300
+    assert manager.getBudget(sid, NATIVE).available == 300
+    assert manager.getBudget(sid, token)[1:3] == (700, 300)
+
+
+def test_swap_into_a_token_escrowed_by_another_session(manager, agent, dex, token, token_b, make_session, escrow):
+    """The token need not be in the swapping session's budgets: escrowed by any session of the manager is enough."""
+    other = escrow(token_b, 5)
+    sid = make_session(eth=0, budgets=[(token, 1_000)])
+    out_before = token_b.balanceOf(manager)
+    receipt = manager.swap(sid, token, 100, token_b, 100, dex, swap_data(dex, manager, token, 100, token_b),
+                           sender=agent)
+    assert receipt.return_value == (100, 100)
+    assert token_b.balanceOf(manager) - out_before == 100
+    assert manager.remaining(sid, token_b) == 100
+    assert manager.remaining(other, token_b) == 5
+
+
+def test_swap_into_a_token_the_session_itself_holds(manager, agent, dex, token, token_b, make_session):
+    sid = make_session(eth=0, budgets=[(token, 1_000), (token_b, 7)])
+    manager.swap(sid, token, 100, token_b, 100, dex, swap_data(dex, manager, token, 100, token_b), sender=agent)
+    assert manager.remaining(sid, token_b) == 107
+
+
+def test_swap_into_a_token_whose_only_funding_session_was_closed(
+    manager, owner, agent, stranger, dex, token, token_b, make_session, escrow
+):
+    """A token stays escrowed for good once funded (it also stays a forbidden target), even after the session
+    that brought it was settled and the manager holds none of it."""
+    other = escrow(token_b)
+    manager.revoke(other, sender=owner)
+    manager.close(other, sender=stranger)
+    assert token_b.balanceOf(manager) == 0
+    assert manager.isEscrowToken(token_b)
+    sid = make_session(eth=0, budgets=[(token, 1_000)])
+    manager.swap(sid, token, 100, token_b, 100, dex, swap_data(dex, manager, token, 100, token_b), sender=agent)
+    assert manager.remaining(sid, token_b) == 100
+
+
+def test_swap_non_agent_is_refused_before_the_output_check(manager, owner, dex, token, token_b, make_session):
+    sid = make_session(eth=0, budgets=[(token, 1_000)])
+    with ape.reverts(manager.NotAgent, id=sid, caller=owner):
+        manager.swap(sid, token, 10, token_b, 0, dex, swap_data(dex, manager, token, 10, token_b), sender=owner)
+
+
+def test_swap_of_a_session_that_cannot_act_is_refused_before_the_output_check(
+    manager, owner, agent, dex, token, token_b, make_session
+):
+    sid = make_session(eth=0, budgets=[(token, 1_000)])
+    manager.revoke(sid, sender=owner)
+    with ape.reverts(manager.SessionNotActive, id=sid, status=REVOKED):
+        manager.swap(sid, token, 10, token_b, 0, dex, swap_data(dex, manager, token, 10, token_b), sender=agent)
+
+
+def test_swap_forbidden_target_is_refused_before_the_output_check(manager, agent, token, token_b, make_session):
+    sid = make_session(eth=0, budgets=[(token, 1_000)])
+    with ape.reverts(manager.ForbiddenTarget, id=sid, target=token):
+        manager.swap(sid, token, 10, token_b, 0, token, token.transfer.encode_input(agent.address, 10), sender=agent)
+
+
+def test_swap_target_not_allowed_is_refused_before_the_output_check(manager, agent, dex, token, token_b,
+                                                                    make_session):
+    sid = make_session(eth=0, budgets=[(token, 1_000)], any_target=False, permissions=[(dex, selector(dex.setRate))])
+    with ape.reverts(manager.TargetNotAllowed, id=sid, target=dex, selector=selector(dex.swap)):
+        manager.swap(sid, token, 10, token_b, 0, dex, swap_data(dex, manager, token, 10, token_b), sender=agent)
+
+
+def test_swap_output_check_comes_before_the_budget_check(manager, agent, dex, token, token_b, make_session):
+    sid = make_session(eth=0, budgets=[(token, 1_000)])
+    with ape.reverts(manager.TokenNotEscrowed, id=sid, token=token_b):
+        manager.swap(sid, token, 1_001, token_b, 0, dex, swap_data(dex, manager, token, 1, token_b), sender=agent)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -285,8 +285,8 @@ WORLD: World | None = None
 @pytest.fixture
 def deployed(request, project, chain, accounts, factory):
     """A fresh manager (its own salt per test), two ERC-20s every account holds and approved (the second one
-    blocklists on demand), a call target. Per test, not per module: each test's model starts from an empty
-    manager, whatever the chain kept of earlier tests (Ape's per-test revert does not always happen here)."""
+    blocklists on demand), a call target. Per test (a salt of its own), so each test's model starts from an empty
+    manager of its own."""
     owner = accounts[0]
     receipt = factory.deployManager(owner, keccak(text=f"invariants {request.node.name}"), sender=owner)
     manager = str(receipt.events[-1].manager).lower()
@@ -333,8 +333,11 @@ def deployed(request, project, chain, accounts, factory):
     )
 
 
+# Named `inv_world`, not `world`: Ape tracks fixture scopes by name across the whole run, and tests/scripts has a
+# session-scoped `world`; under that name Ape stopped reverting the chain between this module's tests in a full
+# run, so each test started from the sessions the previous one left behind.
 @pytest.fixture
-def world(deployed):
+def inv_world(deployed):
     """The deployed world with Anvil mining one block per transaction, one second apart, and a snapshot every
     example starts from. Taken inside the test, after Ape's own per-test snapshot, so reverting to it never
     invalidates Ape's."""
@@ -1389,7 +1392,7 @@ def _replay(steps) -> None:
         STATS.update(saved)
 
 
-def test_spending_after_the_allowance_is_cut_below_this_windows_spending_reverts_period_allowance_exceeded(world):
+def test_spending_after_the_allowance_is_cut_below_this_windows_spending_reverts_period_allowance_exceeded(inv_world):
     # model: PeriodAllowanceExceeded(1, ETH, 1 unit, 0); the manager computes `perPeriod - spentInWindow` in
     # uint128 and reverts with Panic(0x11) (arithmetic underflow) instead
     _replay([
@@ -1400,7 +1403,7 @@ def test_spending_after_the_allowance_is_cut_below_this_windows_spending_reverts
     ])
 
 
-def test_execute_under_a_revoked_parent_fails_with_session_not_active_even_once_its_call_limit_is_used(world):
+def test_execute_under_a_revoked_parent_fails_with_session_not_active_even_once_its_call_limit_is_used(inv_world):
     # model (and the brief's property): SessionNotActive(2, Revoked); the manager checks the session's own call
     # limit before its ancestors and reverts with CallLimitExceeded(2, 1)
     child = {"agent": 1, "expiry": "parent", "max_idle": 0, "period": 600, "max_calls": 1, "draft": False,
@@ -1415,7 +1418,7 @@ def test_execute_under_a_revoked_parent_fails_with_session_not_active_even_once_
     ])
 
 
-def test_a_session_token_cannot_be_sent_to_the_executor(world):
+def test_a_session_token_cannot_be_sent_to_the_executor(inv_world):
     # the executor "holds nothing between transactions" (ISessionExecutor); a root token transferred to it would
     # make settling the root pay the refund there (ETH force-sent, ERC-20 transferred): InvalidHolder(executor)
     _replay([
@@ -1425,7 +1428,7 @@ def test_a_session_token_cannot_be_sent_to_the_executor(world):
     ])
 
 
-def test_a_payout_the_token_refuses_waits_as_a_claim_and_the_rest_is_paid(world):
+def test_a_payout_the_token_refuses_waits_as_a_claim_and_the_rest_is_paid(inv_world):
     # not a bug: the deferred-payout path, end to end through the model and every invariant
     _replay([
         lambda m: m.create_roots([{**_ROOT, "budgets": [(0, 5, 0, 0), (2, 7, 0, 0)]}]),  # 1: ETH and token B
@@ -1441,7 +1444,7 @@ def test_a_payout_the_token_refuses_waits_as_a_claim_and_the_rest_is_paid(world)
 # ---------------------------------------------------------------------------------------------- the test
 
 
-def test_sessions_match_the_model_under_random_operations(world):
+def test_sessions_match_the_model_under_random_operations(inv_world):
     print(f"\ninvariants: INVARIANT_SEED={SEED} INVARIANT_EXAMPLES={EXAMPLES} INVARIANT_STEPS={STEPS}")
     factory = seed(SEED)(SessionMachine)
     start = time.perf_counter()

@@ -7,8 +7,12 @@ MockDex or the SafeTransferLib-based WeirdSafeDex), close / complete refunds, an
     real balance of the manager == sum over sessions of getSession(id).budgets[token].available
 
 (closed sessions hold 0; the executor never keeps anything). Each test's docstring says whether the case is
-HANDLED (exact balances), REJECTED (a clean revert with the named error, nothing moves), or a BUG (the test
-asserts what the contract promises and fails today; see the report).
+HANDLED (exact balances), REJECTED (a clean revert with the named error, nothing moves), DEFENDED (an attack
+that once worked is now refused), or a BUG (the test asserts what the contract promises and fails today; see
+the report).
+
+A swap may output only ETH or a token the manager already escrows, so swaps into OTH first have another session
+hold 1 unit of it (`escrow`).
 """
 
 from __future__ import annotations
@@ -202,10 +206,11 @@ def test_fee_token_with_bonus_transfer_token_still_moves_exactly_the_amount(
     assert_escrow_backed(manager, fee_token)
 
 
-def test_fee_token_swap_in_reverts_when_the_dex_pulls_the_gross_amount(manager, agent, make_session, dex, token_b,
-                                                                        fee_token):
+def test_fee_token_swap_in_reverts_when_the_dex_pulls_the_gross_amount(manager, agent, make_session, escrow, dex,
+                                                                        token_b, fee_token):
     """REJECTED (cleanly, at swap): the executor received amountIn minus the fee, so a DEX pulling amountIn
     fails; CallFailed carries the token's error and nothing moves."""
+    escrow(token_b)  # the swap's output must be an escrowed token: another session holds 1 unit
     sid = make_session(eth=0, budgets=[(fee_token, 20_000)])
     executor = manager.executor()
     reason = error_data(fee_token.ERC20InsufficientBalance, executor, 0, fee(10_000))
@@ -217,9 +222,10 @@ def test_fee_token_swap_in_reverts_when_the_dex_pulls_the_gross_amount(manager, 
     assert manager.remaining(sid, fee_token) == 19_800
 
 
-def test_fee_token_swap_in_charges_the_whole_decrease(manager, agent, make_session, dex, token_b, fee_token):
+def test_fee_token_swap_in_charges_the_whole_decrease(manager, agent, make_session, escrow, dex, token_b, fee_token):
     """HANDLED: with a DEX pulling the net amount, the session is charged the full decrease of the escrow
     (amountIn: the transfer fee to the executor included) and credited the actual output."""
+    escrow(token_b)  # the swap's output must be an escrowed token: another session holds 1 unit
     sid = make_session(eth=0, budgets=[(fee_token, 20_000)])
     net = 10_000 - fee(10_000)
     data = mock_swap(dex, fee_token, net, token_b, manager)
@@ -233,9 +239,11 @@ def test_fee_token_swap_in_charges_the_whole_decrease(manager, agent, make_sessi
 
 
 @pytest.mark.parametrize("to_executor", [False, True], ids=["output_to_manager", "output_to_executor"])
-def test_fee_token_swap_out_credits_what_arrived(manager, agent, make_session, dex, token, fee_token, to_executor):
+def test_fee_token_swap_out_credits_what_arrived(manager, agent, make_session, escrow, dex, token, fee_token,
+                                                 to_executor):
     """HANDLED: the output credit is the manager's balance increase (one fee when the DEX pays the manager,
     two when it pays the executor, which sweeps to the manager)."""
+    escrow(fee_token)  # the swap's output must be an escrowed token: another session holds 1 unit
     sid = make_session(eth=0, budgets=[(token, 5_000)])
     executor = manager.executor()
     recipient = executor if to_executor else manager.address
@@ -314,10 +322,11 @@ def test_no_return_token_swap_through_safe_dex_is_exact(manager, agent, make_ses
     assert_escrow_backed(manager, token)
 
 
-def test_no_return_token_swap_through_a_bool_decoding_dex_reverts_cleanly(manager, agent, make_session, dex,
+def test_no_return_token_swap_through_a_bool_decoding_dex_reverts_cleanly(manager, agent, make_session, escrow, dex,
                                                                            token_b, noret):
     """REJECTED (cleanly, at swap): MockDex decodes a bool from transferFrom and reverts without data; the
     manager reports CallFailed and nothing moves."""
+    escrow(token_b)  # the swap's output must be an escrowed token: another session holds 1 unit
     sid = make_session(eth=0, budgets=[(noret, 10_000)])
     with ape.reverts(manager.CallFailed, id=sid, target=dex, reason=b""):
         manager.swap(sid, noret, 1_000, token_b, 0, dex, mock_swap(dex, noret, 1_000, token_b, manager), sender=agent)
@@ -377,10 +386,11 @@ def test_false_token_transfer_returning_false_reverts_and_charges_nothing(manage
     assert_escrow_backed(manager, falsy)
 
 
-def test_false_token_swap_with_a_dex_ignoring_false_charges_only_what_left(manager, owner, agent, make_session,
+def test_false_token_swap_with_a_dex_ignoring_false_charges_only_what_left(manager, owner, agent, make_session, escrow,
                                                                             dex, token_b, falsy):
     """HANDLED: MockDex ignores transferFrom's `false` (it tries to pull amountIn + 1) and pays out anyway;
     the manager charges the actual decrease (0, the executor swept amountIn back) and credits the output."""
+    escrow(token_b)  # the swap's output must be an escrowed token: another session holds 1 unit
     sid = make_session(eth=0, budgets=[(falsy, 10_000)])
     dex.setPullExtra(1, sender=owner)
     receipt = manager.swap(sid, falsy, 1_000, token_b, 1_000, dex, mock_swap(dex, falsy, 1_000, token_b, manager),
@@ -393,8 +403,9 @@ def test_false_token_swap_with_a_dex_ignoring_false_charges_only_what_left(manag
     assert_escrow_backed(manager, token_b)
 
 
-def test_false_token_swap_is_exact(manager, agent, make_session, dex, token_b, falsy):
+def test_false_token_swap_is_exact(manager, agent, make_session, escrow, dex, token_b, falsy):
     """HANDLED: the ordinary swap path."""
+    escrow(token_b)  # the swap's output must be an escrowed token: another session holds 1 unit
     sid = make_session(eth=0, budgets=[(falsy, 10_000)])
     manager.swap(sid, falsy, 4_000, token_b, 4_000, dex, mock_swap(dex, falsy, 4_000, token_b, manager), sender=agent)
     assert manager.getBudget(sid, falsy)[1:3] == (6_000, 4_000)
@@ -452,9 +463,10 @@ def test_zero_revert_token_zero_child_budget_moves_nothing(manager, sub_agent, m
     assert manager.remaining(root, zero_revert) == 100
 
 
-def test_zero_revert_token_swap_sweeps_nothing_when_everything_was_taken(manager, agent, make_session, dex, token_b,
-                                                                        zero_revert):
+def test_zero_revert_token_swap_sweeps_nothing_when_everything_was_taken(manager, agent, make_session, escrow, dex,
+                                                                        token_b, zero_revert):
     """HANDLED: the executor skips empty sweeps, so a swap that uses all of amountIn does not trip the token."""
+    escrow(token_b)  # the swap's output must be an escrowed token: another session holds 1 unit
     sid = make_session(eth=0, budgets=[(zero_revert, 1_000)])
     manager.swap(sid, zero_revert, 1_000, token_b, 1_000, dex, mock_swap(dex, zero_revert, 1_000, token_b, manager),
                  sender=agent)
@@ -463,8 +475,10 @@ def test_zero_revert_token_swap_sweeps_nothing_when_everything_was_taken(manager
     assert_escrow_backed(manager, zero_revert)
 
 
-def test_zero_revert_token_swap_returns_the_unused_half(manager, agent, make_session, dex, token_b, zero_revert):
+def test_zero_revert_token_swap_returns_the_unused_half(manager, agent, make_session, escrow, dex, token_b,
+                                                        zero_revert):
     """HANDLED: the DEX takes half; the other half is swept back and only the decrease is charged."""
+    escrow(token_b)  # the swap's output must be an escrowed token: another session holds 1 unit
     sid = make_session(eth=0, budgets=[(zero_revert, 1_000)])
     manager.swap(sid, zero_revert, 400, token_b, 0, dex, mock_swap(dex, zero_revert, 400, token_b, manager, half=True),
                  sender=agent)
@@ -515,9 +529,10 @@ def test_blocklist_token_transfer_to_a_blocked_recipient_reverts_and_charges_not
     assert_escrow_backed(manager, blocky)
 
 
-def test_blocklist_token_swap_to_a_blocked_dex_reverts_cleanly(manager, agent, make_session, dex, token_b, blocky,
-                                                               issuer):
+def test_blocklist_token_swap_to_a_blocked_dex_reverts_cleanly(manager, agent, make_session, escrow, dex, token_b,
+                                                               blocky, issuer):
     """REJECTED (cleanly, at swap): the DEX cannot receive; CallFailed carries Blocked(dex)."""
+    escrow(token_b)  # the swap's output must be an escrowed token: another session holds 1 unit
     sid = make_session(eth=0, budgets=[(blocky, 1_000)])
     blocky.setBlocked(dex, True, sender=issuer)
     with ape.reverts(manager.CallFailed, id=sid, target=dex, reason=error_data(blocky.Blocked, dex)):
@@ -651,27 +666,32 @@ def test_deferred_payouts_add_up_per_payee_and_token(manager, owner, stranger, m
     assert_escrow_backed(manager, blocky)
 
 
-@pytest.mark.xfail(strict=True, reason="Known limit: swap proceeds may be any token, so an agent can bring in a token it controls and jam its root's settlement (restricting swap outputs to escrowed tokens is planned)")
 def test_child_agent_cannot_strand_its_roots_eth_with_a_token_it_controls(
     manager, owner, agent, sub_agent, stranger, make_session, make_child, dex, blocky
 ):
-    """BUG (an agent harms its owner beyond its own budget): a child's agent swaps 1 wei of its ETH budget into
-    a token it controls (here `blocky`, played by the sub-agent as issuer), completes its session (its escrow,
-    the new token included, is credited to the root), then blocks the manager. The root's close now reverts:
-    its whole ETH escrow (10 ETH) can never be returned.
+    """DEFENDED (was a known limit: an agent could harm its owner beyond its own budget). A child's agent tries to
+    swap 1 wei of its ETH budget into a token it controls (here `blocky`, played by the sub-agent as issuer),
+    then complete its session (its escrow, the new token included, would be credited to the root) and block the
+    manager: the root's close would revert and its whole ETH escrow (10 ETH) could never be returned.
 
-    Expected: closing the root returns its ETH to the owner. Got: close(root) reverts with TransferFailed().
-    (swap accepts any tokenOut, and settlement cannot skip a token that refuses to move.)"""
+    A swap may output only ETH or a token the manager already escrows: the swap is refused with
+    TokenNotEscrowed(child, blocky) before anything moves, the token never enters the escrow, and blocking the
+    manager later changes nothing: closing the root returns all 10 ETH to the owner."""
     root = make_session(eth=10 * ETHER)
     child = make_child(root, child_agent=sub_agent, budgets=[(NATIVE, 10)])
-    manager.swap(child, NATIVE, 1, blocky, 1, dex, mock_swap(dex, NATIVE, 1, blocky, manager), sender=sub_agent)
+    assert not manager.isEscrowToken(blocky)
+    with ape.reverts(manager.TokenNotEscrowed, id=child, token=blocky):
+        manager.swap(child, NATIVE, 1, blocky, 1, dex, mock_swap(dex, NATIVE, 1, blocky, manager), sender=sub_agent)
+    assert manager.getBudget(child, NATIVE)[1:3] == (10, 0)
+    assert blocky.balanceOf(manager) == 0
+    assert not manager.isEscrowToken(blocky)
     manager.complete(child, sender=sub_agent)
-    assert manager.remaining(root, blocky) == 1
+    assert [b.token for b in manager.getSession(root).budgets] == [NATIVE]
     blocky.setBlocked(manager, True, sender=sub_agent)
     manager.revoke(root, sender=owner)
     eth_before = owner.balance
     manager.close(root, sender=stranger)
-    assert owner.balance - eth_before == 10 * ETHER - 1
+    assert owner.balance - eth_before == 10 * ETHER
 
 
 # ==================================================================================================
@@ -695,10 +715,11 @@ def test_lying_token_constant_over_report_is_handled_exactly(manager, owner, age
     assert_escrow_backed(manager, liar, liar.realBalanceOf)
 
 
-def test_lying_token_constant_over_report_swap_reverts_cleanly(manager, owner, agent, make_session, dex, token_b,
-                                                               liar):
+def test_lying_token_constant_over_report_swap_reverts_cleanly(manager, owner, agent, make_session, escrow, dex,
+                                                               token_b, liar):
     """REJECTED (cleanly, at swap): the executor believes it holds `offset` tokens and its sweep fails; the
     whole swap reverts (CallFailed wrapping SafeTransferLib's TransferFailed()), nothing moves."""
+    escrow(token_b)  # the swap's output must be an escrowed token: another session holds 1 unit
     liar.setLie(10_000, 10**6, sender=owner)
     sid = make_session(eth=0, budgets=[(liar, 10_000)])
     reason = bytes.fromhex(TRANSFER_FAILED[2:])
@@ -753,13 +774,14 @@ def test_lying_token_lie_starting_after_funding_blocks_transfers_but_close_pays_
     assert_escrow_backed(manager, liar, liar.realBalanceOf)
 
 
-@pytest.mark.xfail(strict=True, reason="Known limit: swap credits the output token's reported balance delta; a token whose balanceOf lies is booked as it reports")
+@pytest.mark.xfail(strict=True, reason="Known limit: escrowed tokens are owner-chosen and trusted to report balances; an over-reporting output cannot be detected by balance deltas")
 def test_swap_into_a_lying_token_credits_no_more_than_arrived(manager, owner, agent, sub_agent, make_session, dex,
                                                               liar):
     """BUG (wrong balance): swap credits the reported increase of tokenOut with no check against what arrived.
     Session A holds 1000 LIE (funded while the token was honest); the token starts reporting double; session
     B swaps 100 wei of ETH for 100 LIE and is credited 200. Sum of credits (1200) > real balance (1100): B's
-    payout would come out of A's escrow, and A's close would then fail.
+    payout would come out of A's escrow, and A's close would then fail. The output restriction does not catch
+    it: LIE is an escrowed token (A was funded with it).
 
     Expected: B credited 100 (what arrived), or the swap refused. Got: B credited 200."""
     a = make_session(eth=0, budgets=[(liar, 1_000)])
@@ -771,21 +793,41 @@ def test_swap_into_a_lying_token_credits_no_more_than_arrived(manager, owner, ag
     assert_escrow_backed(manager, liar, liar.realBalanceOf)
 
 
-@pytest.mark.xfail(strict=True, reason="Known limit: swap charges the input token's reported balance delta; a token whose balanceOf lies is booked as it reports")
-def test_swap_out_of_a_lying_token_charges_what_really_left(manager, owner, sub_agent, make_session, dex, token_b,
-                                                            liar):
-    """BUG (wrong balance): swap charges the reported decrease of tokenIn (transferToken would refuse the same
-    token with BalanceMismatch). A and B hold 1000 LIE each; the token starts reporting half; B swaps 1000 LIE
-    (1000 really leave the escrow) and is charged 500, keeping 500 `available` that only A's tokens back.
-
-    Expected: B charged 1000 (or the swap refused). Got: B charged 500."""
+def test_swap_out_of_a_lying_token_charges_what_really_left(manager, owner, sub_agent, make_session, escrow, dex,
+                                                            token_b, liar):
+    """REJECTED (cleanly, at swap; was a known limit: swap charged the reported decrease of tokenIn). A and B hold
+    1000 LIE each; the token starts reporting half; B swaps 1000 LIE. Handing the 1000 to the executor lowers the
+    manager's reported balance by only 500, so the swap is refused with BalanceMismatch(LIE, 1000, 500), as
+    transferToken refuses the same token, and nothing changes: B can no longer be charged 500 for 1000 that
+    really left and keep 500 `available` that only A's tokens back."""
+    escrow(token_b)  # OTH escrowed, so the output check passes and the input measurement is what refuses
     a = make_session(eth=0, budgets=[(liar, 1_000)])
     b = make_session(agent=sub_agent, eth=0, budgets=[(liar, 1_000)])
     liar.setLie(5_000, 0, sender=owner)
-    manager.swap(b, liar, 1_000, token_b, 0, dex, mock_swap(dex, liar, 1_000, token_b, manager), sender=sub_agent)
+    out_before = token_b.balanceOf(manager)
+    with ape.reverts(manager.BalanceMismatch, token=liar, expected=1_000, actual=500):
+        manager.swap(b, liar, 1_000, token_b, 0, dex, mock_swap(dex, liar, 1_000, token_b, manager), sender=sub_agent)
+    assert liar.realBalanceOf(manager) == 2_000
+    assert liar.realBalanceOf(manager.executor()) == 0
+    assert manager.getBudget(a, liar)[1:3] == (1_000, 0)
+    assert manager.getBudget(b, liar)[1:3] == (1_000, 0)
+    assert token_b.balanceOf(manager) == out_before
+    assert manager.remaining(b, token_b) == 0
+    assert_escrow_backed(manager, liar, liar.realBalanceOf)
+
+
+def test_swap_out_of_an_over_reporting_token_is_refused(manager, owner, agent, make_session, escrow, dex, token_b,
+                                                        liar):
+    """REJECTED (cleanly, at swap): a token reporting double makes handing 1000 over look like 2000 left; the swap
+    is refused with BalanceMismatch(LIE, 1000, 2000) and nothing moves."""
+    escrow(token_b)
+    sid = make_session(eth=0, budgets=[(liar, 1_000)])
+    liar.setLie(20_000, 0, sender=owner)
+    with ape.reverts(manager.BalanceMismatch, token=liar, expected=1_000, actual=2_000):
+        manager.swap(sid, liar, 1_000, token_b, 0, dex, mock_swap(dex, liar, 1_000, token_b, manager), sender=agent)
     assert liar.realBalanceOf(manager) == 1_000
-    assert manager.remaining(a, liar) == 1_000
-    assert manager.getBudget(b, liar)[1:3] == (0, 1_000)
+    assert manager.getBudget(sid, liar)[1:3] == (1_000, 0)
+    assert_escrow_backed(manager, liar, liar.realBalanceOf)
 
 
 # ==================================================================================================
@@ -806,10 +848,11 @@ def test_approve_race_token_funding_transfer_and_close_are_exact(manager, owner,
     assert_escrow_backed(manager, racy)
 
 
-def test_approve_race_token_swaps_repeat_because_the_allowance_is_reset(manager, agent, make_session, dex, token_b,
-                                                                        racy):
+def test_approve_race_token_swaps_repeat_because_the_allowance_is_reset(manager, agent, make_session, escrow, dex,
+                                                                        token_b, racy):
     """HANDLED: every swap approves from 0 and resets to 0, even after a DEX that took only half (which would
     otherwise leave a non-zero allowance behind and break the next approve)."""
+    escrow(token_b)  # the swap's output must be an escrowed token: another session holds 1 unit
     sid = make_session(eth=0, budgets=[(racy, 10_000)])
     executor = manager.executor()
     manager.swap(sid, racy, 1_000, token_b, 0, dex, mock_swap(dex, racy, 1_000, token_b, manager, half=True),
@@ -824,7 +867,7 @@ def test_approve_race_token_swaps_repeat_because_the_allowance_is_reset(manager,
 
 
 def test_approve_race_token_swap_works_despite_a_stale_executor_allowance(manager, owner, agent, sub_agent,
-                                                                          make_session, dex, token_b, racy):
+                                                                          make_session, escrow, dex, token_b, racy):
     """BUG (manager-wide denial of service): before `racy` is escrowed, any anyTarget agent may call
     racy.approve(dex, 1) from the executor (execute with calldata). Once the token is escrowed it is a
     forbidden target, so nobody can ever reset that allowance, and the executor's safeApprove(dex, amountIn)
@@ -832,6 +875,7 @@ def test_approve_race_token_swap_works_despite_a_stale_executor_allowance(manage
 
     Expected: the swap succeeds (the executor zeroes the allowance first, e.g. safeApproveWithRetry).
     Got: CallFailed(id, dex, ApproveFailed())."""
+    escrow(token_b)  # the swap's output must be an escrowed token: another session holds 1 unit
     early = make_session(agent=sub_agent, eth=ETHER)
     manager.execute(early, racy, 0, racy.approve.encode_input(dex.address, 1), sender=sub_agent)
     assert racy.allowance(manager.executor(), dex) == 1

@@ -48,6 +48,7 @@ from agent_sessions import (
     Status,
     TargetNotAllowed,
     TaskCountDecreased,
+    TokenNotEscrowed,
     TooManyGuards,
     TransactionFailed,
     UnexpectedETH,
@@ -182,6 +183,12 @@ scenario("InsufficientOutput", InsufficientOutput,  # token_b escrowed (1 unit):
                                  w.dex.encode("swap", w.token.address, 100, w.token_b.address, w.manager.address),
                                  sender=w.agent_key, **kw),
          lambda w, s: {"session": s.id, "token": w.token_b.address, "received": 100, "min_received": 101})
+scenario("TokenNotEscrowed", TokenNotEscrowed,  # nothing escrows token_b here: it cannot be a swap's output
+         lambda w: w.manager.create_session(w.params(budgets={w.token.address: 1000}), w.owner_key),
+         lambda w, s, kw: s.swap(w.token.address, 100, w.token_b.address, 0, w.dex.address,
+                                 w.dex.encode("swap", w.token.address, 100, w.token_b.address, w.manager.address),
+                                 sender=w.agent_key, **kw),
+         lambda w, s: {"session": s.id, "token": w.token_b.address})
 scenario("SameToken", SameToken,
          lambda w: w.manager.create_session(w.params(budgets={w.token.address: 1000}), w.owner_key),
          lambda w, s, kw: s.swap(w.token.address, 100, w.token.address, 0, w.dex.address, b"\x00\x00\x00\x01",
