@@ -15,10 +15,15 @@ import copy
 from dataclasses import dataclass, field
 from enum import IntEnum
 
+from eth_abi import encode
+from eth_utils import keccak
+
 NATIVE = "0xeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"
 ZERO = "0x0000000000000000000000000000000000000000"
 ANY_SELECTOR = b"\xff\xff\xff\xff"
 NO_SELECTOR = b"\x00\x00\x00\x00"
+BLOCKED = keccak(text="Blocked(address)")[:4]  # the blocklist token's refusal (bubbled by the dex)
+TRANSFER_FAILED = keccak(text="TransferFailed()")[:4]  # Solady SafeTransferLib
 MAX_DEPTH = 8
 
 
@@ -547,6 +552,48 @@ class Model:
             m.escrow[NATIVE] -= value
         m._touch(s, len(calls))
         self.commit(m)
+
+    def swap(self, caller: str, sid: int, dex: str, selector: bytes, token_in: str, amount: int, token_out: str,
+             min_out: int, recipient: str, half: bool) -> None:
+        """A swap through the executor on `dex` (MockDex at rate 1: `swap` takes `amount` and pays as much,
+        `swapHalf` takes and pays half, the rest of the input comes back); the output goes to `recipient` (the
+        manager, or the executor, which sends it on). Token B's blocklist can refuse any hop."""
+        if token_in == token_out:
+            raise Revert("SameToken", token_in)
+        if amount == 0:
+            raise Revert("ZeroAmount")
+        s = self._authorize(caller, sid, 1)
+        self._check_target(s, dex, selector)
+        # proceeds only in ETH or a token the manager already escrows
+        if token_out != NATIVE and token_out not in self.escrowed:
+            raise Revert("TokenNotEscrowed", sid, token_out)
+        self._spend_check(s, token_in, amount)
+        ex = self.executor
+
+        def refused(token: str, frm: str, to: str) -> bool:
+            return token != NATIVE and not self.moves(token, frm, to)
+
+        # the manager hands the input to the executor
+        if refused(token_in, self.manager, ex):
+            raise Revert("TransferFailed")
+        # the dex pulls the input and pays the output: a blocked party makes the token revert Blocked(account)
+        for token, frm, to in ((token_in, ex, dex), (token_out, dex, recipient)):
+            if refused(token, frm, to):
+                blocked = frm if frm in self.blocked[token] else to
+                raise Revert("CallFailed", sid, dex, BLOCKED + encode(["address"], [blocked]))
+        # the executor sends back what is left of the input and any output it received
+        taken = amount // 2 if half else amount
+        sweeps = [(token_in, taken < amount), (token_out, recipient == ex)]
+        if any(moved and refused(token, ex, self.manager) for token, moved in sweeps):
+            raise Revert("CallFailed", sid, dex, TRANSFER_FAILED)
+        received = taken
+        if received < min_out:
+            raise Revert("InsufficientOutput", sid, token_out, received, min_out)
+        self._touch(s, 1)
+        self._spend(s, token_in, taken, self._spend_check(s, token_in, taken))
+        self.escrow[token_in] -= taken
+        self._credit(s, token_out, received)
+        self.escrow[token_out] += received
 
     def checkpoint(self, caller: str, sid: int, root: bytes, task_count: int) -> None:
         s = self._authorize(caller, sid, 0)

@@ -5,7 +5,8 @@ Operations (one Hypothesis rule draws them by weight): create roots (single and 
 budgets; per-call caps, period allowances, periods, call limits, idle timeouts, drafts; now and then one
 deliberate defect), spawn children (single and batch, by the agent or a controller, down the tree), fund
 roots and children, execute (ETH payments and calls, over budget and caps, forbidden and unlisted targets,
-reverting targets), executeBatch, transferToken, checkpoint, pause / resume / activate, pauseAll /
+reverting targets), executeBatch, transferToken, swap through a DEX (ETH and ERC-20 pairs, full and half
+fills, output to the manager or the executor, un-escrowed outputs), checkpoint, pause / resume / activate, pauseAll /
 unpauseAll / revokeAll, revoke (leaf, middle, root), complete, close / closeMany in any order, rotateAgent,
 updateLimits (also below what was spent this window), updateExpiry, ERC-721 transfers of session tokens,
 time jumps (small, onto period boundaries, expiries and idle timeouts), and token B's issuer blocking or
@@ -263,6 +264,8 @@ class World:
     executor: str  # the account calls with calldata leave from; holds nothing between transactions
     tokens: list[str]  # two ERC-20s: A (plain) and B (its issuer can block accounts, the manager too)
     target: str
+    dex: str  # MockDex at rate 1 with reserves of ETH and both tokens
+    dex_abi: Abi
     start_time: int
     balances: dict[str, dict[str, int]]
     snapshot: str = ""
@@ -293,6 +296,7 @@ def deployed(request, project, chain, accounts, factory):
     tokens = [project.TestToken.deploy("Inv A", "Inv A", 18, sender=owner).address.lower(),
               project.WeirdBlocklistToken.deploy(sender=owner).address.lower()]
     target = project.Target.deploy(sender=owner).address.lower()
+    dex = project.MockDex.deploy(sender=owner).address.lower()
 
     rpc = Rpc(chain.provider.web3)
     addrs = [accounts[i].address.lower() for i in range(5)]  # owner, three agents, a stranger
@@ -305,6 +309,7 @@ def deployed(request, project, chain, accounts, factory):
     abi = Abi(dump(project.IAgentSessions.contract_type))
     erc20_abi = Abi(dump(project.TestToken.contract_type))  # mint / approve / balanceOf: both tokens
     blocklist_abi = Abi(dump(project.WeirdBlocklistToken.contract_type))
+    dex_abi = Abi(dump(project.MockDex.contract_type))
     target_abi = Abi(dump(project.Target.contract_type))
     # every account holds plenty of both tokens and approved the manager (any controller may fund a root)
     for t in tokens:
@@ -312,6 +317,8 @@ def deployed(request, project, chain, accounts, factory):
             for frm, data in ((addrs[0], erc20_abi.data("mint", a, 10**30)),
                               (a, erc20_abi.data("approve", manager, MAX_UINT))):
                 assert int(rpc.send(frm, t, data, 0)["status"], 16) == 1
+        assert int(rpc.send(addrs[0], t, erc20_abi.data("mint", dex, 10**30), 0)["status"], 16) == 1
+    assert int(rpc.send(addrs[0], dex, b"", 1_000 * 10**18)["status"], 16) == 1  # ETH reserves
 
     return World(
         rpc=rpc,
@@ -326,6 +333,8 @@ def deployed(request, project, chain, accounts, factory):
         executor="0x" + rpc.call(addrs[0], manager, abi.data("executor"))[1][-20:].hex(),
         tokens=tokens,
         target=target,
+        dex=dex,
+        dex_abi=dex_abi,
         start_time=0,
         balances={},
         created_topic=keccak(text="SessionCreated(uint256,uint256,address,address,uint40,bytes32,uint8)"),
@@ -619,7 +628,7 @@ class SessionMachine(RuleBasedStateMachine):
 
     def _name(self, addr: str) -> str:
         w = self.w
-        names = {w.owner: "owner", w.stranger: "stranger", w.target: "target", w.manager: "manager",
+        names = {w.owner: "owner", w.stranger: "stranger", w.target: "target", w.manager: "manager", w.dex: "dex",
                  w.executor: "executor", w.factory: "factory", ZERO: "zero", NATIVE: "ETH"}
         names.update({a: f"agent{i}" for i, a in enumerate(w.agents)})
         names.update({t: f"token{'AB'[i]}" for i, t in enumerate(w.tokens)})
@@ -1053,18 +1062,53 @@ class SessionMachine(RuleBasedStateMachine):
             must_fail_with="SessionNotActive" if dead else None,
         )
 
-    @op(2, who=st.sampled_from(["owner", "owner", "owner", "agent0", "stranger", "manager", "manager"]),
+    @op(4, session=ACTING, by=st.sampled_from(["agent"] * 9 + ["stranger"]),
+        pair=st.sampled_from([(1, 0), (1, 2), (2, 1), (0, 1), (0, 2), (2, 0), (1, 1)]), units=UNITS,
+        half=st.sampled_from([False, False, False, True]), to_executor=st.sampled_from([False, False, True]),
+        min_units=st.sampled_from([0, 0, 0, 1, 5]), held=st.sampled_from([True, True, False]))
+    def swap(self, session, by, pair, units, half, to_executor, min_units, held):
+        """swap through the dex (ERC-20/ETH pairs, also the same token twice): charged what the dex took,
+        credited what arrived, the output token only if escrowed; token B's blocklist may refuse any hop."""
+        w, m = self.w, self.m
+        sid = self._pick(session)
+        frm = self._who(by, sid)
+        tokens = [NATIVE, *w.tokens]
+        tin, tout = tokens[pair[0]], tokens[pair[1]]
+        have = [t for t in tokens if m.sessions[sid].available.get(t, 0) >= units * UNIT > 0]
+        if held and have and tin != tout:
+            # mostly an input the session holds enough of, so the swap gets past the budget
+            tin = have[pair[0] % len(have)]
+            if tout == tin:
+                tout = tokens[(tokens.index(tin) + 1) % len(tokens)]
+        half = half and NATIVE not in (tin, tout)  # swapHalf moves ERC-20s only
+        amount, min_out = units * UNIT, min_units * UNIT
+        recipient = w.executor if to_executor else w.manager
+        fn = "swapHalf" if half else "swap"
+        data = w.dex_abi.data(fn, tin, amount, tout, recipient)
+        dead = frm == m.sessions[sid].agent and tin != tout and amount and (
+            m.ancestor_ended(sid, m.tx_time) or m.status(sid, m.tx_time) in ENDED
+        )
+        self._op(
+            f"swap({sid}, {self._name(tin)} {amount} -> {self._name(tout)} >= {min_out}, dex.{fn} to "
+            f"{self._name(recipient)})",
+            frm, w.manager, w.abi.data("swap", sid, tin, amount, tout, min_out, w.dex, data), 0,
+            lambda: m.swap(frm, sid, w.dex, data[:4], tin, amount, tout, min_out, recipient, half),
+            must_fail_with="SessionNotActive" if dead else None,
+        )
+
+    @op(2, who=st.sampled_from(["owner", "owner", "owner", "agent0", "stranger", "manager", "manager", "executor"]),
         on=st.sampled_from([True, True, False]))
     def block_account(self, who, on):
         """Token B's issuer blocks (or unblocks) an account, the manager too: funding from it, payments to it and
         payouts to it must fail cleanly or wait as claims, never lose track of a unit."""
         w, m = self.w, self.m
-        account = {"owner": w.owner, "agent0": w.agents[0], "stranger": w.stranger, "manager": w.manager}[who]
+        account = {"owner": w.owner, "agent0": w.agents[0], "stranger": w.stranger, "manager": w.manager,
+                   "executor": w.executor}[who]
         tok = w.tokens[1]
         self._op(f"tokenB.setBlocked({self._name(account)}, {on})", w.owner, tok,
                  w.blocklist_abi.data("setBlocked", account, on), 0, lambda: m.set_blocked(tok, account, on))
 
-    @op(3, payee=st.integers(0, 1_000), token=st.sampled_from([1, 1, 1, 0]),
+    @op(6, payee=st.integers(0, 1_000), token=st.sampled_from([1, 1, 1, 0]),
         to=st.sampled_from(["self", "self", "stranger", "agent1"]))
     def claim(self, payee, token, to):
         """A payee claims what a token refused to pay it at settlement (payees with a claim are picked first;
