@@ -83,9 +83,9 @@ artifacts: setup ## Copy ABIs + bytecode from .build/ into sdk/agent_sessions/ar
 
 compile: setup ## Compile the contracts (alias of setup)
 
-# The invariant suite runs about 10,000 operations per test run (225 examples of up to 45 steps); `make soak`
-# runs 100,000+. A failing seed is printed; replay it with INVARIANT_SEED=<seed>.
-INVARIANT_EXAMPLES ?= 225
+# The invariant suite runs about 10,000 operations per test run (300 examples of 45 steps, about 35 of which send
+# an operation); `make soak` runs 100,000+. A failing seed is printed; replay it with INVARIANT_SEED=<seed>.
+INVARIANT_EXAMPLES ?= 300
 export INVARIANT_EXAMPLES
 
 test: setup ## Run the test suite on Anvil (PYTEST_ARGS="-k foo" to filter)
