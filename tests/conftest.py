@@ -137,12 +137,15 @@ def session_params(
 
 
 @pytest.fixture
-def params(chain):
-    """`params(agent, eth=..., ...)`: SessionParams with an expiry a day ahead unless given."""
+def params(request, chain):
+    """`params(agent, eth=..., ...)`: SessionParams with an expiry a day ahead unless given. A test module that
+    sets `FIXED_DEFAULT_EXPIRY = True` gets one default expiry per test (a day from its start), so a child
+    opened later in the same test never outlives its parent by the seconds that passed in between."""
+    fixed_expiry = chain.pending_timestamp + DAY if getattr(request.module, "FIXED_DEFAULT_EXPIRY", False) else None
 
     def build(agent, *, eth: int = 0, expiry: int | None = None, budgets=None, **kwargs):
         if expiry is None:
-            expiry = chain.pending_timestamp + DAY
+            expiry = fixed_expiry or chain.pending_timestamp + DAY
         if budgets is None:
             budgets = [(NATIVE, eth)] if eth else []
         return session_params(agent, expiry=expiry, budgets=budgets, **kwargs)

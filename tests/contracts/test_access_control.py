@@ -26,12 +26,11 @@ NotAgent(id, caller), NotAgentOrController(id, caller), NotFactory(caller). `-` 
 
 from __future__ import annotations
 
-import contextlib
 
-import ape
 import pytest
 
 from tests.conftest import DAY, ETHER, NATIVE, session_params
+from tests.helpers import reverts
 
 # ----------------------------------------------------------------------------------------------------------
 # the matrix
@@ -164,35 +163,6 @@ def _cases():
 # ----------------------------------------------------------------------------------------------------------
 # helpers
 # ----------------------------------------------------------------------------------------------------------
-
-
-def _norm(value):
-    """Comparable form: accounts/contracts -> lower-case address, bytes -> 0x hex, lists element-wise."""
-    if hasattr(value, "address"):
-        value = value.address
-    if isinstance(value, (bytes, bytearray)):
-        return "0x" + bytes(value).hex()
-    if isinstance(value, str) and value[:2].lower() == "0x":
-        return value.lower()
-    if isinstance(value, (list, tuple)):
-        return [_norm(v) for v in value]
-    return value
-
-
-@contextlib.contextmanager
-def reverts(error, **expected):
-    """The block must revert with exactly the custom error `error`, every argument given and equal."""
-    with ape.reverts() as info:
-        yield info
-    exc = info.value
-    assert isinstance(exc, error), f"expected {error.__name__}{expected}, got {exc!r}"
-    actual = dict(exc.inputs)
-    assert sorted(actual) == sorted(expected), (
-        f"{error.__name__} has arguments {sorted(actual)}; the test gave {sorted(expected)}"
-    )
-    got = {k: _norm(v) for k, v in actual.items()}
-    want = {k: _norm(v) for k, v in expected.items()}
-    assert got == want, f"{error.__name__}: expected {want}, got {got}"
 
 
 def _created_id(receipt, manager) -> int:

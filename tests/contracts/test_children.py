@@ -7,9 +7,7 @@ error type and on any argument left unasserted).
 
 from __future__ import annotations
 
-import contextlib
 
-import ape
 import pytest
 from eth_abi import encode
 from eth_utils import keccak
@@ -17,15 +15,17 @@ from eth_utils import keccak
 from tests.conftest import (
     ACTIVE,
     ANY_SELECTOR,
-    DAY,
     DRAFT,
     ETHER,
     NATIVE,
     PAUSED,
     REVOKED,
     ZERO_ADDRESS,
-    session_params,
 )
+from tests.helpers import assert_events, events, norm as _norm, reverts
+
+# conftest's `params`: one default expiry per test, so a child opened later never outlives its parent
+FIXED_DEFAULT_EXPIRY = True
 
 MAX_DEPTH = 8
 EMPTY_SELECTOR = "0x00000000"
@@ -33,44 +33,6 @@ EMPTY_SELECTOR = "0x00000000"
 # ----------------------------------------------------------------------------------------------------------
 # helpers
 # ----------------------------------------------------------------------------------------------------------
-
-
-def _norm(value):
-    """Comparable form: accounts/contracts -> lower-case address, bytes -> 0x hex, lists element-wise."""
-    if hasattr(value, "address"):
-        value = value.address
-    if isinstance(value, (bytes, bytearray)):
-        return "0x" + bytes(value).hex()
-    if isinstance(value, str) and value[:2].lower() == "0x":
-        return value.lower()
-    if isinstance(value, (list, tuple)):
-        return [_norm(v) for v in value]
-    return value
-
-
-@contextlib.contextmanager
-def reverts(error, **expected):
-    """The block must revert with exactly the custom error `error`, every argument given and equal."""
-    with ape.reverts() as info:
-        yield info
-    exc = info.value
-    assert isinstance(exc, error), f"expected {error.__name__}{expected}, got {exc!r}"
-    actual = dict(exc.inputs)
-    assert sorted(actual) == sorted(expected), (
-        f"{error.__name__} has arguments {sorted(actual)}; the test gave {sorted(expected)}"
-    )
-    got = {k: _norm(v) for k, v in actual.items()}
-    want = {k: _norm(v) for k, v in expected.items()}
-    assert got == want, f"{error.__name__}: expected {want}, got {got}"
-
-
-def events(receipt, event) -> list[dict]:
-    return [{k: _norm(v) for k, v in log.event_arguments.items()} for log in receipt.events.filter(event)]
-
-
-def assert_events(receipt, event, *expected: dict):
-    """`event` was emitted exactly as `expected` (every argument, in order), and no other time."""
-    assert events(receipt, event) == [{k: _norm(v) for k, v in e.items()} for e in expected]
 
 
 def error_data(signature: str, *args) -> bytes:
@@ -95,22 +57,6 @@ def created_id(receipt, manager) -> int:
 # ----------------------------------------------------------------------------------------------------------
 # fixtures
 # ----------------------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def params(chain):
-    """Overrides conftest's `params`: the default expiry is fixed once per test (a day ahead), so a child
-    opened later in the same test never outlives its parent by the seconds that passed in between."""
-    default_expiry = chain.pending_timestamp + DAY
-
-    def build(agent, *, eth: int = 0, expiry: int | None = None, budgets=None, **kwargs):
-        if expiry is None:
-            expiry = default_expiry
-        if budgets is None:
-            budgets = [(NATIVE, eth)] if eth else []
-        return session_params(agent, expiry=expiry, budgets=budgets, **kwargs)
-
-    return build
 
 
 @pytest.fixture

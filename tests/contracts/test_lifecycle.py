@@ -25,8 +25,11 @@ from tests.conftest import (
     PAUSED,
     REVOKED,
     ZERO_ADDRESS,
-    session_params,
 )
+from tests.helpers import assert_events, reverts
+
+# conftest's `params`: one default expiry per test, so a child opened later never outlives its parent
+FIXED_DEFAULT_EXPIRY = True
 
 # Solady ERC721 `TokenDoesNotExist()`: not in the IAgentSessions ABI, so matched by selector.
 TOKEN_DOES_NOT_EXIST = "0xceea21b6"
@@ -36,50 +39,12 @@ TOKEN_DOES_NOT_EXIST = "0xceea21b6"
 # ----------------------------------------------------------------------------------------------------------
 
 
-def _norm(value):
-    """Comparable form: accounts/contracts -> lower-case address, bytes -> 0x hex, lists element-wise."""
-    if hasattr(value, "address"):
-        value = value.address
-    if isinstance(value, (bytes, bytearray)):
-        return "0x" + bytes(value).hex()
-    if isinstance(value, str) and value[:2].lower() == "0x":
-        return value.lower()
-    if isinstance(value, (list, tuple)):
-        return [_norm(v) for v in value]
-    return value
-
-
-@contextlib.contextmanager
-def reverts(error, **expected):
-    """The block must revert with exactly the custom error `error`, every argument given and equal."""
-    with ape.reverts() as info:
-        yield info
-    exc = info.value
-    assert isinstance(exc, error), f"expected {error.__name__}{expected}, got {exc!r}"
-    actual = dict(exc.inputs)
-    assert sorted(actual) == sorted(expected), (
-        f"{error.__name__} has arguments {sorted(actual)}; the test gave {sorted(expected)}"
-    )
-    got = {k: _norm(v) for k, v in actual.items()}
-    want = {k: _norm(v) for k, v in expected.items()}
-    assert got == want, f"{error.__name__}: expected {want}, got {got}"
-
-
 @contextlib.contextmanager
 def reverts_with_selector(selector: str):
     """For errors outside the ABI (Solady's ERC721 ones): ape reports them as 'custom error 0x<selector>'."""
     with ape.reverts() as info:
         yield info
     assert str(info.value).strip().lower().startswith(f"custom error {selector}"), repr(info.value)
-
-
-def events(receipt, event) -> list[dict]:
-    return [{k: _norm(v) for k, v in log.event_arguments.items()} for log in receipt.events.filter(event)]
-
-
-def assert_events(receipt, event, *expected: dict):
-    """`event` was emitted exactly as `expected` (every argument, in order), and no other time."""
-    assert events(receipt, event) == [{k: _norm(v) for k, v in e.items()} for e in expected]
 
 
 def manager_event_names(receipt, manager) -> list[str]:
@@ -98,22 +63,6 @@ def ping_data(target) -> bytes:
 # ----------------------------------------------------------------------------------------------------------
 # fixtures
 # ----------------------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def params(chain):
-    """Overrides conftest's `params`: the default expiry is fixed once per test (a day ahead), so a child
-    opened later in the same test never outlives its parent by the seconds that passed in between."""
-    default_expiry = chain.pending_timestamp + DAY
-
-    def build(agent, *, eth: int = 0, expiry: int | None = None, budgets=None, **kwargs):
-        if expiry is None:
-            expiry = default_expiry
-        if budgets is None:
-            budgets = [(NATIVE, eth)] if eth else []
-        return session_params(agent, expiry=expiry, budgets=budgets, **kwargs)
-
-    return build
 
 
 @pytest.fixture
