@@ -4,7 +4,6 @@ pragma solidity ^0.8.28;
 import {LibClone} from "solady/utils/LibClone.sol";
 import {SafeTransferLib} from "solady/utils/SafeTransferLib.sol";
 import {ISessionManager} from "./interfaces/ISessionManager.sol";
-import {ISessionManagerExtension} from "./interfaces/ISessionManagerExtension.sol";
 import {ISessionExecutor} from "./interfaces/ISessionExecutor.sol";
 import {ISessionRenderer} from "./interfaces/ISessionRenderer.sol";
 import {SessionStore} from "./SessionStore.sol";
