@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.helpers import Clock
+
 NATIVE = "0xEeeeeEeeeEeEeeEeEeEeeEEEeeeeEeeeeeeeEEeE"
 ANY_SELECTOR = "0xffffffff"
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
@@ -192,3 +194,23 @@ def make_child(manager, agent, params):
         return receipt.events.filter(manager.SessionCreated)[0].id
 
     return make
+
+
+@pytest.fixture
+def clock(chain):
+    """Pins chain time (see tests.helpers.Clock)."""
+    return Clock(chain)
+
+
+@pytest.fixture
+def open_at(clock, make_session):
+    """`open_at(**session kwargs)` -> (id, T0): a root opened at a pinned second T0, expiring 30 days later
+    unless given."""
+
+    def open_(**kwargs):
+        t0 = clock.fresh()
+        kwargs.setdefault("expiry", t0 + 30 * DAY)
+        clock.at(t0)
+        return make_session(**kwargs), t0
+
+    return open_

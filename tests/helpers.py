@@ -1,12 +1,17 @@
-"""Strict assertions shared by the contract tests: a revert must carry exactly the expected custom error with
-every argument, an event exactly the expected arguments (`ape.reverts` alone accepts a different error type
-and silently ignores a misspelled argument name)."""
+"""Helpers shared by the contract tests.
+
+Strict assertions: a revert must carry exactly the expected custom error with every argument, an event exactly
+the expected arguments (`ape.reverts` alone accepts a different error type and silently ignores a misspelled
+argument name). Event rows and error data in Ape's own value forms (`event_args`, `expect`, `error_data`), and
+a `Clock` that pins chain time."""
 
 from __future__ import annotations
 
 import contextlib
 
 import ape
+from eth_abi import encode as abi_encode
+from eth_utils import keccak
 
 
 def norm(value):
@@ -46,3 +51,43 @@ def events(receipt, event) -> list[dict]:
 def assert_events(receipt, event, *expected: dict):
     """`event` was emitted exactly as `expected` (every argument, in order), and no other time."""
     assert events(receipt, event) == [{k: norm(v) for k, v in e.items()} for e in expected]
+
+
+def plain(value):
+    """Accounts and contracts as their checksummed address (how Ape reports event and call values); anything
+    else unchanged."""
+    return str(value.address) if hasattr(value, "address") else value
+
+
+def event_args(receipt, event) -> list[tuple]:
+    """Every `event` the receipt holds (from the event's own contract), as tuples of all its arguments."""
+    names = [i.name for i in event.abi.inputs]
+    return [tuple(log.event_arguments[n] for n in names) for log in receipt.events.filter(event)]
+
+
+def expect(*args) -> tuple:
+    """An expected `event_args` row."""
+    return tuple(plain(a) for a in args)
+
+
+def error_data(error, *args) -> bytes:
+    """ABI encoding of custom error `error` (an Ape error class, e.g. manager.NotAgent) with `args`."""
+    types = [i.canonical_type for i in error.abi.inputs]
+    return keccak(text=error.abi.selector)[:4] + abi_encode(types, [plain(a) for a in args])
+
+
+class Clock:
+    """Pins chain time: `at(t)` sets the timestamp of the next transaction, `mine(t)` mines a block at t
+    (views then see exactly t)."""
+
+    def __init__(self, chain):
+        self.chain = chain
+
+    def fresh(self, ahead: int = 100) -> int:
+        return self.chain.pending_timestamp + ahead
+
+    def at(self, ts: int) -> None:
+        self.chain.pending_timestamp = ts
+
+    def mine(self, ts: int) -> None:
+        self.chain.mine(timestamp=ts)

@@ -16,6 +16,7 @@ from tests.conftest import (
     REVOKED,
     ZERO_ADDRESS,
 )
+from tests.helpers import event_args, expect
 
 ZERO_BYTES32 = b"\x00" * 32
 FEE_BPS = 100  # the fee token burns 1% of every transfer
@@ -23,21 +24,6 @@ FEE_BPS = 100  # the fee token burns 1% of every transfer
 # --------------------------------------------------------------------------------------------------
 # helpers
 # --------------------------------------------------------------------------------------------------
-
-
-def _norm(value):
-    """Accounts and contracts compare as their checksummed address."""
-    return str(value.address) if hasattr(value, "address") else value
-
-
-def event_args(receipt, event) -> list[tuple]:
-    """Every `event` the receipt holds (from the event's own contract), as tuples of all its arguments."""
-    names = [i.name for i in event.abi.inputs]
-    return [tuple(log.event_arguments[n] for n in names) for log in receipt.events.filter(event)]
-
-
-def expect(*args) -> tuple:
-    return tuple(_norm(a) for a in args)
 
 
 def created_ids(manager, receipt) -> list[int]:

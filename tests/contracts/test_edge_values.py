@@ -16,6 +16,7 @@ import pytest
 from eth_abi.exceptions import ValueOutOfBounds
 
 from tests.conftest import ACTIVE, DAY, ETHER, EXPIRED, NATIVE, REVOKED, ZERO_ADDRESS
+from tests.helpers import event_args, expect
 
 MAX128 = 2**128 - 1
 MAX256 = 2**256 - 1
@@ -26,52 +27,6 @@ GAS: dict[str, int] = {}
 # --------------------------------------------------------------------------------------------------
 # helpers and fixtures
 # --------------------------------------------------------------------------------------------------
-
-
-def _norm(value):
-    return str(value.address) if hasattr(value, "address") else value
-
-
-def event_args(receipt, event) -> list[tuple]:
-    names = [i.name for i in event.abi.inputs]
-    return [tuple(log.event_arguments[n] for n in names) for log in receipt.events.filter(event)]
-
-
-def expect(*args) -> tuple:
-    return tuple(_norm(a) for a in args)
-
-
-class Clock:
-    def __init__(self, chain):
-        self.chain = chain
-
-    def fresh(self, ahead: int = 100) -> int:
-        return self.chain.pending_timestamp + ahead
-
-    def at(self, ts: int) -> None:
-        self.chain.pending_timestamp = ts
-
-    def mine(self, ts: int) -> None:
-        self.chain.mine(timestamp=ts)
-
-
-@pytest.fixture
-def clock(chain):
-    return Clock(chain)
-
-
-@pytest.fixture
-def open_at(clock, make_session):
-    """`open_at(**kwargs)` -> (id, T0): a root opened at the pinned second T0, expiring 30 days later unless
-    told."""
-
-    def open_(**kwargs):
-        t0 = clock.fresh()
-        kwargs.setdefault("expiry", t0 + 30 * DAY)
-        clock.at(t0)
-        return make_session(**kwargs), t0
-
-    return open_
 
 
 @pytest.fixture(scope="module")

@@ -23,6 +23,7 @@ from tests.conftest import (
     PAUSED,
     REVOKED,
 )
+from tests.helpers import error_data, event_args, expect, plain
 
 NO_SELECTOR = b"\x00" * 4
 ANY = bytes.fromhex(ANY_SELECTOR[2:])
@@ -32,30 +33,8 @@ ANY = bytes.fromhex(ANY_SELECTOR[2:])
 # --------------------------------------------------------------------------------------------------
 
 
-def _norm(value):
-    """Accounts and contracts compare (and encode) as their checksummed address."""
-    return str(value.address) if hasattr(value, "address") else value
-
-
-def event_args(receipt, event) -> list[tuple]:
-    """Every `event` the receipt holds (from the event's own contract), as tuples of all its arguments."""
-    names = [i.name for i in event.abi.inputs]
-    return [tuple(log.event_arguments[n] for n in names) for log in receipt.events.filter(event)]
-
-
-def expect(*args) -> tuple:
-    return tuple(_norm(a) for a in args)
-
-
-def error_data(error, *args) -> bytes:
-    """ABI encoding of custom error `error` (an ape error class, e.g. manager.NotAgent) with `args`."""
-    abi = error.abi
-    types = [i.canonical_type for i in abi.inputs]
-    return keccak(text=abi.selector)[:4] + abi_encode(types, [_norm(a) for a in args])
-
-
 def error_kwargs(error, *args) -> dict:
-    return {i.name: _norm(a) for i, a in zip(error.abi.inputs, args, strict=True)}
+    return {i.name: plain(a) for i, a in zip(error.abi.inputs, args, strict=True)}
 
 
 def selector(handler) -> bytes:
@@ -66,42 +45,6 @@ def selector(handler) -> bytes:
 def error_data_string(message: str) -> bytes:
     """ABI encoding of a `require(..., message)` failure: Error(string)."""
     return keccak(text="Error(string)")[:4] + abi_encode(["string"], [message])
-
-
-class Clock:
-    """Pins chain time: `at(t)` sets the timestamp of the next transaction, `mine(t)` mines a block at t
-    (views then see exactly t)."""
-
-    def __init__(self, chain):
-        self.chain = chain
-
-    def fresh(self, ahead: int = 100) -> int:
-        return self.chain.pending_timestamp + ahead
-
-    def at(self, ts: int) -> None:
-        self.chain.pending_timestamp = ts
-
-    def mine(self, ts: int) -> None:
-        self.chain.mine(timestamp=ts)
-
-
-@pytest.fixture
-def clock(chain):
-    return Clock(chain)
-
-
-@pytest.fixture
-def open_at(clock, make_session):
-    """`open_at(**session kwargs)` -> (id, T0): a session created at a pinned second T0, expiring 30 days
-    later unless given."""
-
-    def open_(**kwargs):
-        t0 = clock.fresh()
-        kwargs.setdefault("expiry", t0 + 30 * DAY)
-        clock.at(t0)
-        return make_session(**kwargs), t0
-
-    return open_
 
 
 @pytest.fixture
@@ -914,7 +857,7 @@ def test_transfer_token_is_refused_by_guard(manager, owner, agent, stranger, tok
 
 def swap_data(dex, manager, token_in, amount, token_out, half=False):
     fn = dex.swapHalf if half else dex.swap
-    return fn.encode_input(_norm(token_in), amount, _norm(token_out), manager.address)
+    return fn.encode_input(plain(token_in), amount, plain(token_out), manager.address)
 
 
 @pytest.fixture

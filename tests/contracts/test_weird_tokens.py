@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import ape
 import pytest
-from eth_abi import encode as abi_encode
 from eth_utils import keccak
 
 from tests.conftest import COMPLETED, ETHER, NATIVE
+from tests.helpers import error_data, event_args, expect, plain
 
 FEE_BPS = 100  # FeeToken burns 1% of every transfer
 SUPPLY = 10**30
@@ -31,25 +31,6 @@ RESERVE = 10**24
 # --------------------------------------------------------------------------------------------------
 # helpers
 # --------------------------------------------------------------------------------------------------
-
-
-def _norm(value):
-    return str(value.address) if hasattr(value, "address") else value
-
-
-def event_args(receipt, event) -> list[tuple]:
-    names = [i.name for i in event.abi.inputs]
-    return [tuple(log.event_arguments[n] for n in names) for log in receipt.events.filter(event)]
-
-
-def expect(*args) -> tuple:
-    return tuple(_norm(a) for a in args)
-
-
-def error_data(error, *args) -> bytes:
-    """ABI encoding of custom error `error` (an ape error class) with `args`."""
-    types = [i.canonical_type for i in error.abi.inputs]
-    return keccak(text=error.abi.selector)[:4] + abi_encode(types, [_norm(a) for a in args])
 
 
 def selector_of(signature: str) -> str:
@@ -71,7 +52,7 @@ def escrow_sum(manager, token) -> int:
     n = manager.sessionCount()
     if n == 0:
         return 0
-    address = _norm(token)
+    address = plain(token)
     return sum(b.available for s in manager.listSessions(1, n) for b in s.budgets if b.token == address)
 
 
@@ -89,11 +70,11 @@ def created(manager, receipt) -> int:
 
 def mock_swap(dex, token_in, amount, token_out, recipient, half=False) -> bytes:
     fn = dex.swapHalf if half else dex.swap
-    return fn.encode_input(_norm(token_in), amount, _norm(token_out), _norm(recipient))
+    return fn.encode_input(plain(token_in), amount, plain(token_out), plain(recipient))
 
 
 def safe_swap(safe_dex, token_in, amount_in, token_out, amount_out, recipient) -> bytes:
-    return safe_dex.swapExact.encode_input(_norm(token_in), amount_in, _norm(token_out), amount_out, _norm(recipient))
+    return safe_dex.swapExact.encode_input(plain(token_in), amount_in, plain(token_out), amount_out, plain(recipient))
 
 
 # --------------------------------------------------------------------------------------------------
