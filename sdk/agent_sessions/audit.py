@@ -202,8 +202,7 @@ def audit(manager: Manager, *, tokens: Iterable[Any] = (), book: TokenBook | Non
         start = client.rpc.block_number()
         states = list(iter_states(manager, page_size=page_size))
         token_list = _tokens_of(states, extra)
-        balances = _balances(manager, token_list, [manager.address, executor])
-        owed = _owed(manager, token_list)
+        balances, owed = _balances(manager, token_list, [manager.address, executor])
         end = client.rpc.block_number()
         if start == end:
             break
@@ -253,14 +252,11 @@ def _tokens_of(states: list[SessionState], extra: list[str]) -> list[str]:
     return list(seen)
 
 
-def _owed(manager: Manager, tokens: list[str]) -> dict[str, int]:
-    """``{token: totalOwed(token)}`` (ETH is never owed: it is always sent)."""
-    return {token: 0 if token == NATIVE else manager.total_owed(token) for token in tokens}
-
-
-def _balances(manager: Manager, tokens: list[str], holders: list[str]) -> dict[str, tuple[int | None, ...]]:
-    """``{token: (balance of holders[0], balance of holders[1], ...)}`` in one JSON-RPC batch; ``None`` where a
-    token's ``balanceOf`` failed."""
+def _balances(manager: Manager, tokens: list[str],
+              holders: list[str]) -> tuple[dict[str, tuple[int | None, ...]], dict[str, int]]:
+    """In one JSON-RPC batch: ``{token: (balance of holders[0], balance of holders[1], ...)}``, ``None`` where a
+    token's ``balanceOf`` failed; and ``{token: manager.totalOwed(token)}`` (ETH is never owed: it is always
+    sent)."""
     calls: list[tuple[str, list[Any]]] = []
     for token in tokens:
         for holder in holders:
@@ -269,6 +265,10 @@ def _balances(manager: Manager, tokens: list[str], holders: list[str]) -> dict[s
             else:
                 data = _BALANCE_OF + eth_abi.encode(["address"], [holder])
                 calls.append(("eth_call", [{"to": token, "data": "0x" + data.hex()}, "latest"]))
+    erc20s = [t for t in tokens if t != NATIVE]
+    for token in erc20s:
+        data = manager.encode("totalOwed", token)
+        calls.append(("eth_call", [{"to": manager.address, "data": "0x" + data.hex()}, "latest"]))
     results = manager.client.rpc.batch(calls)
     out: dict[str, tuple[int | None, ...]] = {}
     for i, token in enumerate(tokens):
@@ -281,5 +281,10 @@ def _balances(manager: Manager, tokens: list[str], holders: list[str]) -> dict[s
             raw = result[2:]
             values.append(int(raw[:64], 16) if raw else None)
         out[token] = tuple(values)
-    return out
+    owed = dict.fromkeys(tokens, 0)
+    for token, result in zip(erc20s, results[len(tokens) * len(holders):]):
+        if isinstance(result, RPCError):
+            raise result  # the manager's own view: no answer means no audit
+        owed[token] = int(result[2:66], 16)
+    return out, owed
 
