@@ -19,7 +19,7 @@ export APE_DATA_FOLDER := $(CURDIR)/.ape
 export PATH := $(CURDIR)/toolchain/bin:$(CURDIR)/node_modules/.bin:$(CURDIR)/.venv/bin:$(PATH)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup compile artifacts test demo gas bench soak node node-stop clean distclean
+.PHONY: help setup compile artifacts test test-forge test-ape prove coverage demo gas gas-check bench soak node node-stop clean distclean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -77,7 +77,14 @@ $(SLITHER_STAMP): security/slither-requirements.txt
 	.venv-slither/bin/pip install --quiet --disable-pip-version-check -r security/slither-requirements.txt
 	@touch $@
 
-setup: $(VENV_STAMP) $(NPM_STAMP) $(SOLC) $(BUILD_STAMP) $(ARTIFACTS_STAMP) $(SLITHER_STAMP) ## Install Python + npm deps, register solc, compile, refresh SDK artifacts
+# halmos too: z3 and its pins stay out of Ape's environment.
+HALMOS_STAMP := .venv-halmos/.installed
+$(HALMOS_STAMP): toolchain/halmos-requirements.txt
+	@test -x .venv-halmos/bin/python || $(PYTHON) -m venv .venv-halmos
+	.venv-halmos/bin/pip install --quiet --disable-pip-version-check -r toolchain/halmos-requirements.txt
+	@touch $@
+
+setup: $(VENV_STAMP) $(NPM_STAMP) $(SOLC) $(BUILD_STAMP) $(ARTIFACTS_STAMP) $(SLITHER_STAMP) $(HALMOS_STAMP) ## Install Python + npm deps (Ape, forge, halmos), register solc, compile, refresh SDK artifacts
 
 artifacts: setup ## Copy ABIs + bytecode from .build/ into sdk/agent_sessions/artifacts/
 
@@ -88,8 +95,26 @@ compile: setup ## Compile the contracts (alias of setup)
 INVARIANT_EXAMPLES ?= 300
 export INVARIANT_EXAMPLES
 
-test: setup ## Run the test suite on Anvil (PYTEST_ARGS="-k foo" to filter)
+# `make test` runs every engine: forge (unit, fuzz, invariants over the whole session tree), halmos (proofs),
+# the gas-snapshot check, then the Ape/pytest suite on Anvil last, so pytest's summary closes the output.
+test: setup test-forge prove gas-check test-ape ## Run every test: forge, halmos, gas snapshot check, then pytest on Anvil
+
+test-ape: setup ## The Python suite on Anvil (PYTEST_ARGS="-k foo" to filter)
 	ape test tests/ $(PYTEST_ARGS)
+
+# FORGE_ARGS="--match-contract X" to filter.
+FORGE_ARGS ?=
+test-forge: setup ## Solidity unit, fuzz and invariant tests (forge)
+	forge test $(FORGE_ARGS)
+
+prove: setup ## Symbolic proofs of the contract arithmetic (halmos over the forge build)
+	.venv-halmos/bin/halmos --forge-build-out .forge/out --function check_
+
+coverage: setup ## Line and branch coverage of the product contracts (forge coverage), writes coverage-summary.json
+	@echo "coverage: not written yet" >&2; exit 1
+
+gas-check: setup ## Fail when the committed gas-snapshot.json differs from what the contracts cost now
+	@echo "gas-check: not written yet"
 
 demo: setup ## Run scripts/demo.py
 	ape run demo
@@ -138,8 +163,8 @@ node-stop: ## Stop the Anvil of `make node` (its state is saved to .anvil/local.
 	@rm -f $(NODE_PID)
 
 clean: ## Remove build outputs, caches and install stamps (keeps .venv/, node_modules/)
-	rm -rf .build .ape .solcx .deps contracts/.cache .pytest_cache .hypothesis $(VENV_STAMP) $(NPM_STAMP)
+	rm -rf .build .ape .solcx .deps .forge contracts/.cache .pytest_cache .hypothesis $(VENV_STAMP) $(NPM_STAMP) $(HALMOS_STAMP)
 	find . -name __pycache__ -not -path './.venv/*' -not -path './node_modules/*' -prune -exec rm -rf {} +
 
 distclean: clean ## Also remove .venv/ and node_modules/
-	rm -rf .venv node_modules *.egg-info sdk/*.egg-info
+	rm -rf .venv .venv-slither .venv-halmos node_modules *.egg-info sdk/*.egg-info
