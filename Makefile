@@ -19,7 +19,7 @@ export APE_DATA_FOLDER := $(CURDIR)/.ape
 export PATH := $(CURDIR)/toolchain/bin:$(CURDIR)/node_modules/.bin:$(CURDIR)/.venv/bin:$(PATH)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup compile artifacts test test-forge test-ape prove coverage demo gas gas-check bench soak node node-stop clean distclean
+.PHONY: help setup compile artifacts test test-forge invariants-strict test-ape prove coverage demo gas gas-check bench soak node node-stop clean distclean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -102,10 +102,19 @@ test: setup test-forge prove gas-check test-ape ## Run every test: forge, halmos
 test-ape: setup ## The Python suite on Anvil (PYTEST_ARGS="-k foo" to filter)
 	ape test tests/ $(PYTEST_ARGS)
 
-# FORGE_ARGS="--match-contract X" to filter.
+# FORGE_ARGS="--match-contract X" to filter. The ci profile (foundry.toml) makes the invariant campaigns over
+# 1,000,000 handler calls with a fixed seed; the count is printed from forge's own per-campaign figures.
 FORGE_ARGS ?=
-test-forge: setup ## Solidity unit, fuzz and invariant tests (forge)
-	forge test $(FORGE_ARGS)
+test-forge: setup ## Solidity unit, fuzz and invariant tests (forge; over 1,000,000 invariant handler calls)
+	@mkdir -p .forge
+	@set -o pipefail; FOUNDRY_PROFILE=ci forge test $(FORGE_ARGS) 2>&1 | tee .forge/test.log
+	@awk '/^\[PASS\] invariant_/ { match($$0, /calls: [0-9]+/); calls += substr($$0, RSTART + 7, RLENGTH - 7); n++ } \
+		END { printf "forge invariants: %d campaigns, %d handler calls\n", n, calls }' .forge/test.log
+
+# Every promise fails the run here, the ones on the known-broken list too (SessionTreeInvariants._knownBroken):
+# this is how the suite shows it finds what today's contracts break. Expected to fail until that list is empty.
+invariants-strict: setup ## The invariant campaigns with no promise excused (shows the known breaks with shrunk sequences)
+	INVARIANTS_STRICT=true FOUNDRY_PROFILE=ci forge test --match-path 'tests/forge/invariant/*' -vv $(FORGE_ARGS)
 
 prove: setup ## Symbolic proofs of the contract arithmetic (halmos over the forge build)
 	.venv-halmos/bin/halmos --forge-build-out .forge/out --function check_
@@ -125,8 +134,13 @@ gas: setup ## Run scripts/gas.py
 bench: setup ## Run scripts/bench.py
 	ape run bench
 
-soak: setup ## Invariant suite at volume, writes soak-results.json
-	ape run soak
+# The soak runs the invariant campaigns in chunks of about 400,000 calls (chunk i with seed SOAK_SEED + i) and
+# rewrites soak-results.json after each; SOAK_ARGS=--resume continues a soak that was stopped.
+SOAK_CALLS ?= 100000000
+SOAK_SEED ?= 1
+SOAK_ARGS ?=
+soak: setup ## Invariant campaigns at volume (100,000,000 handler calls), writes soak-results.json
+	.venv/bin/python scripts/soak.py --calls $(SOAK_CALLS) --seed $(SOAK_SEED) $(SOAK_ARGS)
 
 # A persistent local chain for `ape run deploy|spawn|sessions`: Ape's foundry provider connects to an Anvil
 # already listening at its host (127.0.0.1:8545 unless APE_FOUNDRY_HOST says otherwise) instead of starting a

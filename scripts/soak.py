@@ -1,12 +1,14 @@
-"""Soak: the stateful invariant suite (tests/contracts/test_invariants.py) at volume.
+"""Soak: the whole-tree invariant campaigns (tests/forge/invariant/) at volume.
 
-    ape run soak                          # or: make soak (about 100,000 operations)
-    ape run soak --ops 20000 --seed random --out /tmp/soak.json
+    make soak                                  # 100,000,000 handler calls, seed 1
+    python scripts/soak.py --calls 5000000 --seed 7 --out /tmp/soak.json
 
-Runs the Hypothesis state machine against Anvil with enough examples for ``--ops`` operations, then writes
-``soak-results.json``: ``ops``, ``violations`` (0 expected: a broken invariant fails the run and its seed is
-printed for replay with INVARIANT_SEED), ``ops_per_s`` and ``seed``. The suite itself prints the operation count
-and rate; this script only sizes the run and records its figures.
+Runs forge's `soak` profile in chunks, each with its own seed (seed, seed + 1, ...), until at least ``--calls``
+handler calls are made, and writes ``soak-results.json`` after every chunk (so an interrupted soak keeps what it
+did; ``--resume`` continues from the file): ``calls``, ``violations`` (campaigns that failed: 0 expected; each
+failure's output is kept under .forge/soak/), ``seed``, ``calls_per_s``, ``commit``, ``chunks``, ``target_calls``,
+``complete``, ``seconds`` and ``known_broken`` (the promises the current contracts are known to break, driven but
+not failing a run: see SessionTreeInvariants._knownBroken). A chunk of the soak profile is about 400,000 calls.
 """
 
 from __future__ import annotations
@@ -14,43 +16,104 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import click
 
 ROOT = Path(__file__).resolve().parents[1]
-# Of an example's 45 steps (the suite's INVARIANT_STEPS) about 36 send an operation (the others draw a rule with
-# nothing to act on); size by 35 so a run reaches at least --ops.
-OPS_PER_EXAMPLE = 35
-SUMMARY = re.compile(r"invariants: seed=(?P<seed>\S+) .*?operations=(?P<ops>\d+).*?=\s*(?P<rate>[\d.,]+) ops/s")
+PASSED = re.compile(r"^\[PASS\] (?P<test>invariant_\w+)\(\) \(runs: \d+, calls: (?P<calls>\d+), reverts: \d+\)")
+FAILED = re.compile(r"^\[FAIL")
+CALLS = re.compile(r"calls: (?P<calls>\d+)")
+KNOWN_BROKEN = re.compile(r'^\s*(?:bytes32\(")?"?(?P<name>\w+)"\)?,?\s*// (?P<finding>F\d+)', re.M)
+
+
+def _commit() -> str:
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def _known_broken() -> list[str]:
+    """The promises on the one known-broken list, as the Solidity source states them."""
+    source = (ROOT / "tests/forge/invariant/SessionTreeInvariants.t.sol").read_text()
+    body = source[source.index("function _knownBroken()") : source.index("function setUp()")]
+    return [f"{m['name']} ({m['finding']})" for m in KNOWN_BROKEN.finditer(body)]
+
+
+def run_chunk(seed: int, log: Path) -> tuple[int, int]:
+    """One soak-profile run of every campaign with `seed`; returns (calls made, campaigns failed)."""
+    env = {**os.environ, "FOUNDRY_PROFILE": "soak"}
+    cmd = ["forge", "test", "--match-path", "tests/forge/invariant/*", "--fuzz-seed", hex(seed)]
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+    out = proc.stdout + proc.stderr
+    lines = out.splitlines()
+    calls = sum(int(m["calls"]) for line in lines if (m := PASSED.match(line)))
+    # a failing campaign prints its counts on the line after the [FAIL ...] line (and again in the summary)
+    failed = {line for line in lines if FAILED.match(line)}
+    for i, line in enumerate(lines[:-1]):
+        if FAILED.match(line) and (m := CALLS.search(lines[i + 1])):
+            calls += int(m["calls"])
+    if proc.returncode != 0 and not failed:
+        # forge itself failed (a build error): nothing ran, and that must not pass as a quiet soak
+        log.write_text(out)
+        raise click.ClickException(f"forge failed without running the campaigns; see {log}")
+    if failed:
+        log.write_text(out)
+    # each failure is printed twice (in its suite and in the final summary)
+    return calls, len(failed) // 2 if failed else 0
 
 
 @click.command()
-@click.option("--ops", default=100_000, show_default=True, help="Operations to run (approximately).")
-@click.option("--seed", default="1", show_default=True, help="Hypothesis seed, or 'random'.")
+@click.option("--calls", "target", default=100_000_000, show_default=True, help="Handler calls to make, at least.")
+@click.option("--seed", default=1, show_default=True, help="Seed of the first chunk (chunk i uses seed + i).")
 @click.option("--out", type=click.Path(dir_okay=False), default=str(ROOT / "soak-results.json"), show_default=True)
-def cli(ops: int, seed: str, out: str) -> None:
-    """Run the invariant suite for about OPS operations and write soak-results.json."""
-    examples = max(1, -(-ops // OPS_PER_EXAMPLE))
-    env = {**os.environ, "INVARIANT_EXAMPLES": str(examples), "INVARIANT_SEED": seed}
-    ape = shutil.which("ape") or "ape"
-    cmd = [ape, "test", "tests/contracts/test_invariants.py", "-q", "-s", "-p", "no:cacheprovider"]
-    click.echo(f"soak: {examples} examples (about {OPS_PER_EXAMPLE} operations each), seed {seed}")
-    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
-    sys.stdout.write(proc.stdout[-4000:])
-    match = SUMMARY.search(proc.stdout)
-    if match is None:
-        raise click.ClickException("the invariant suite printed no summary line (see its output above)")
-    results = {
-        "ops": int(match["ops"]),
-        "violations": 0 if proc.returncode == 0 else 1,
-        "ops_per_s": float(match["rate"].replace(",", "")),
-        "seed": match["seed"],
-    }
-    Path(out).write_text(json.dumps(results, indent=2) + "\n")
-    click.echo(json.dumps(results))
-    if proc.returncode != 0:
-        raise SystemExit(1)
+@click.option("--resume", is_flag=True, help="Continue the soak recorded in --out (same seed, next chunk).")
+def cli(target: int, seed: int, out: str, resume: bool) -> None:
+    """Run the invariant campaigns until TARGET handler calls are made; write soak-results.json."""
+    out_path = Path(out)
+    logs = ROOT / ".forge" / "soak"
+    logs.mkdir(parents=True, exist_ok=True)
+    state = {"calls": 0, "violations": 0, "seed": seed, "chunks": 0, "seconds": 0.0}
+    if resume and out_path.exists():
+        previous = json.loads(out_path.read_text())
+        state.update({k: previous[k] for k in ("calls", "violations", "seed", "chunks", "seconds")})
+    known = _known_broken()
+    while state["calls"] < target:
+        chunk_seed = int(state["seed"]) + state["chunks"]
+        started = time.monotonic()
+        calls, failed = run_chunk(chunk_seed, logs / f"chunk-{chunk_seed}.log")
+        state["seconds"] += time.monotonic() - started
+        state["calls"] += calls
+        state["violations"] += failed
+        state["chunks"] += 1
+        results = {
+            "calls": state["calls"],
+            "violations": state["violations"],
+            "seed": state["seed"],
+            "calls_per_s": round(state["calls"] / state["seconds"], 1) if state["seconds"] else 0.0,
+            "commit": _commit(),
+            "chunks": state["chunks"],
+            "target_calls": target,
+            "complete": state["calls"] >= target,
+            "seconds": round(state["seconds"], 1),
+            "known_broken": known,
+        }
+        out_path.write_text(json.dumps(results, indent=2) + "\n")
+        mark = "" if failed == 0 else f"  {failed} campaign(s) FAILED: see {logs / f'chunk-{chunk_seed}.log'}"
+        print(
+            f"chunk {state['chunks']} (seed {chunk_seed}): {calls:,} calls; total {state['calls']:,} of "
+            f"{target:,} at {results['calls_per_s']:,} calls/s{mark}",
+            flush=True,
+        )
+    print(json.dumps(results, indent=2))
+    sys.exit(1 if state["violations"] else 0)
+
+
+if __name__ == "__main__":
+    cli()
