@@ -110,8 +110,8 @@ contract SpawnTest is UnitBase {
     }
 
     function testFuzz_spawnChild_reservesExactlyWhatItAsks(uint128 parentAmount, uint128 childAmount) public {
-        parentAmount = uint128(bound(parentAmount, 0, 1e24));
-        childAmount = uint128(bound(childAmount, 0, 1e24));
+        parentAmount = uint128(bound(parentAmount, 0, 1e23));
+        childAmount = uint128(bound(childAmount, 0, 1e23));
         uint256 root = _rootWithEth(agent, parentAmount);
         SessionParams memory p = _withBudget(_childParams(root, subAgent), NATIVE, childAmount, 0, 0);
         if (childAmount > parentAmount) {
