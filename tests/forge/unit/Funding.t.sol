@@ -288,6 +288,28 @@ contract FundingTest is UnitBase {
         manager.fund(child, NATIVE, 1);
     }
 
+    /// KNOWN BUG (reported, not fixed here): funding a child is "like a spawn" (ISessionManagerExtension.fund)
+    /// but, unlike spawnChild, does not require the parent to be able to act: while the parent is paused, or
+    /// during pauseAll (the emergency stop), the parent's agent can still move the parent's escrow into a child
+    /// and use up the parent's period allowance. Skipped until fixed; remove `vm.skip` to reproduce (today the
+    /// funding goes through).
+    function test_fund_childByTheParentAgentRevertsWhileTheParentCannotAct() public {
+        vm.skip(true);
+        uint256 root = _rootWithEth(agent, 5 ether);
+        uint256 child = _childWithEth(root, subAgent, 1 ether);
+        _pause(root);
+        vm.prank(agent);
+        vm.expectRevert(abi.encodeWithSelector(SessionNotActive.selector, root, Status.Paused));
+        manager.fund(child, NATIVE, 2 ether);
+        vm.prank(owner);
+        manager.resume(root);
+        vm.prank(owner);
+        manager.pauseAll();
+        vm.prank(agent);
+        vm.expectRevert(abi.encodeWithSelector(SessionNotActive.selector, root, Status.Paused));
+        manager.fund(child, NATIVE, 2 ether);
+    }
+
     function testFuzz_fund_childMovesExactlyFromParent(uint128 parentAmount, uint128 amount) public {
         parentAmount = uint128(bound(parentAmount, 1, 1e24));
         amount = uint128(bound(amount, 0, parentAmount - 1));
