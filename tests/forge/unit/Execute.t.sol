@@ -122,9 +122,7 @@ contract ExecuteTest is UnitBase {
     function test_execute_revertsForAnotherSelectorOfAnAllowedTarget() public {
         uint256 sid = _narrowRoot(address(target), target.ping.selector);
         vm.prank(agent);
-        vm.expectRevert(
-            abi.encodeWithSelector(TargetNotAllowed.selector, sid, address(target), target.other.selector)
-        );
+        vm.expectRevert(abi.encodeWithSelector(TargetNotAllowed.selector, sid, address(target), target.other.selector));
         manager.execute(sid, address(target), 0, abi.encodeCall(Target.other, ()));
     }
 
@@ -287,9 +285,7 @@ contract ExecuteTest is UnitBase {
         uint256 child = _childWithEth(root, subAgent, 1 ether);
         uint256 grandchild = _childWithEth(child, subSubAgent, 1 ether);
         vm.warp(T0 + 100);
-        _expectExecuteRevert(
-            grandchild, abi.encodeWithSelector(SessionNotActive.selector, grandchild, Status.Revoked)
-        );
+        _expectExecuteRevert(grandchild, abi.encodeWithSelector(SessionNotActive.selector, grandchild, Status.Revoked));
     }
 
     function test_execute_revertsWhenParentExpiredBeforeTheChild() public {

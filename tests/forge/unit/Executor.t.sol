@@ -21,8 +21,7 @@ contract ExecutorTest is UnitBase {
     function test_executor_isACloneOfTheFactorysImplementation() public view {
         address impl = SessionExecutor(payable(address(executor))).IMPLEMENTATION();
         assertEq(
-            address(executor).code,
-            abi.encodePacked(hex"3d3d3d3d363d3d37363d73", impl, hex"5af43d3d93803e602a57fd5bf3")
+            address(executor).code, abi.encodePacked(hex"3d3d3d3d363d3d37363d73", impl, hex"5af43d3d93803e602a57fd5bf3")
         );
         assertTrue(impl.code.length > 0);
         assertTrue(impl != address(executor));
@@ -79,7 +78,10 @@ contract ExecutorTest is UnitBase {
         usdc.mint(address(executor), 100e6);
         vm.prank(address(manager));
         executor.swap(
-            address(usdc), 60e6, address(dai), address(dex),
+            address(usdc),
+            60e6,
+            address(dai),
+            address(dex),
             abi.encodeCall(MockDex.swapHalf, (address(usdc), 60e6, address(dai), address(executor)))
         );
         assertEq(usdc.allowance(address(executor), address(dex)), 0);
@@ -102,7 +104,10 @@ contract ExecutorTest is UnitBase {
         vm.deal(address(manager), 1 ether);
         vm.prank(address(manager));
         executor.swap{value: 1 ether}(
-            NATIVE, 1 ether, address(dai), address(dex),
+            NATIVE,
+            1 ether,
+            address(dai),
+            address(dex),
             abi.encodeCall(MockDex.swap, (NATIVE, 1 ether, address(dai), address(executor)))
         );
         assertEq(address(dex).balance, 1 ether);

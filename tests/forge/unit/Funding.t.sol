@@ -210,7 +210,8 @@ contract FundingTest is UnitBase {
     }
 
     function test_fund_childWithAParentTokenItDidNotHold() public {
-        uint256 root = _createRoot(_withBudget(_withBudget(_params(agent, DAY), NATIVE, 1 ether, 0, 0), address(dai), 5e18, 0, 0));
+        uint256 root =
+            _createRoot(_withBudget(_withBudget(_params(agent, DAY), NATIVE, 1 ether, 0, 0), address(dai), 5e18, 0, 0));
         uint256 child = _childWithEth(root, subAgent, 1);
         vm.prank(agent);
         manager.fund(child, address(dai), 2e18);

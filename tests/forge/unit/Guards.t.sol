@@ -64,7 +64,10 @@ contract GuardsTest is UnitBase {
         vm.prank(agent);
         vm.expectRevert(
             abi.encodeWithSelector(
-                GuardRejected.selector, id, address(denylist), abi.encodeWithSelector(DenylistGuard.Denied.selector, payee)
+                GuardRejected.selector,
+                id,
+                address(denylist),
+                abi.encodeWithSelector(DenylistGuard.Denied.selector, payee)
             )
         );
         manager.execute(id, payee, 1, "");
@@ -86,7 +89,8 @@ contract GuardsTest is UnitBase {
         AttackGuard refusing = new AttackGuard();
         refusing.setMode(AttackGuard.Mode.ReturnFalse);
         _deny(payee);
-        SessionParams memory p = _withGuard(_withGuard(_params(agent, DAY), address(new AttackGuard())), address(refusing));
+        SessionParams memory p =
+            _withGuard(_withGuard(_params(agent, DAY), address(new AttackGuard())), address(refusing));
         p = _withGuard(_withBudget(p, NATIVE, 1 ether, 0, 0), address(denylist));
         uint256 id = _createRoot(p);
         vm.prank(agent);
@@ -170,12 +174,17 @@ contract GuardsTest is UnitBase {
     function test_aChildsGuardDoesNotBindItsParent() public {
         _deny(payee);
         uint256 root = _rootWithEth(agent, 1 ether);
-        uint256 child = _spawn(agent, root, _withGuard(_withBudget(_childParams(root, subAgent), NATIVE, 1, 0, 0), address(denylist)));
+        uint256 child = _spawn(
+            agent, root, _withGuard(_withBudget(_childParams(root, subAgent), NATIVE, 1, 0, 0), address(denylist))
+        );
         _pay(root, payee, 1);
         vm.prank(subAgent);
         vm.expectRevert(
             abi.encodeWithSelector(
-                GuardRejected.selector, child, address(denylist), abi.encodeWithSelector(DenylistGuard.Denied.selector, payee)
+                GuardRejected.selector,
+                child,
+                address(denylist),
+                abi.encodeWithSelector(DenylistGuard.Denied.selector, payee)
             )
         );
         manager.execute(child, payee, 1, "");
@@ -184,7 +193,8 @@ contract GuardsTest is UnitBase {
     function test_aGuardAddedToADraftChildBindsItsLaterChildren() public {
         _deny(payee);
         uint256 root = _rootWithEth(agent, 1 ether);
-        uint256 child = _spawn(agent, root, _asDraft(_withBudget(_childParams(root, subAgent), NATIVE, 0.5 ether, 0, 0)));
+        uint256 child =
+            _spawn(agent, root, _asDraft(_withBudget(_childParams(root, subAgent), NATIVE, 0.5 ether, 0, 0)));
         vm.startPrank(agent);
         manager.addGuard(child, address(denylist));
         manager.activate(child);

@@ -88,7 +88,10 @@ contract PreflightTest is UnitBase {
         assertEq(
             reason,
             abi.encodeWithSelector(
-                GuardRejected.selector, sid, address(guard), abi.encodeWithSelector(DenylistGuard.Denied.selector, payee)
+                GuardRejected.selector,
+                sid,
+                address(guard),
+                abi.encodeWithSelector(DenylistGuard.Denied.selector, payee)
             )
         );
     }

@@ -38,7 +38,9 @@ contract SettlementTest is UnitBase {
     }
 
     function test_complete_byAControllerRefundsEthAndErc20() public {
-        uint256 id = _createRoot(_withBudget(_withBudget(_params(agent, DAY), NATIVE, 1 ether, 0, 0), address(usdc), 50e6, 0, 0));
+        uint256 id = _createRoot(
+            _withBudget(_withBudget(_params(agent, DAY), NATIVE, 1 ether, 0, 0), address(usdc), 50e6, 0, 0)
+        );
         uint256 usdcBefore = usdc.balanceOf(owner);
         vm.expectEmit(address(manager));
         emit EscrowReturned(id, address(usdc), 0, owner, 50e6);
@@ -225,8 +227,13 @@ contract SettlementTest is UnitBase {
     }
 
     function test_close_ofAChildWhoseRootClosedPaysTheHolderRecordedAtTheRootsClose() public {
-        uint256 root = _createRoot(_withBudget(_withBudget(_params(agent, DAY), NATIVE, 3 ether, 0, 0), address(usdc), 9e6, 0, 0));
-        uint256 child = _spawn(agent, root, _withBudget(_withBudget(_childParams(root, subAgent), NATIVE, 1 ether, 0, 0), address(usdc), 4e6, 0, 0));
+        uint256 root =
+            _createRoot(_withBudget(_withBudget(_params(agent, DAY), NATIVE, 3 ether, 0, 0), address(usdc), 9e6, 0, 0));
+        uint256 child = _spawn(
+            agent,
+            root,
+            _withBudget(_withBudget(_childParams(root, subAgent), NATIVE, 1 ether, 0, 0), address(usdc), 4e6, 0, 0)
+        );
         uint256 grandchild = _childWithEth(child, subSubAgent, 0.5 ether);
         vm.prank(owner);
         manager.transferFrom(owner, payee, root);
@@ -321,7 +328,9 @@ contract SettlementTest is UnitBase {
 
     function test_close_defersAPayoutTheTokenRefusesAndStillPaysTheEth() public {
         WeirdBlocklistToken blk = _blocklistToken();
-        uint256 id = _createRoot(_withBudget(_withBudget(_params(agent, DAY), NATIVE, 1 ether, 0, 0), address(blk), 1_000, 0, 0));
+        uint256 id = _createRoot(
+            _withBudget(_withBudget(_params(agent, DAY), NATIVE, 1 ether, 0, 0), address(blk), 1_000, 0, 0)
+        );
         blk.setBlocked(owner, true);
         _revoke(id);
         uint256 ownerBefore = owner.balance;

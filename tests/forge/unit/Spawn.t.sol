@@ -116,7 +116,9 @@ contract SpawnTest is UnitBase {
         SessionParams memory p = _withBudget(_childParams(root, subAgent), NATIVE, childAmount, 0, 0);
         if (childAmount > parentAmount) {
             vm.expectRevert(
-                abi.encodeWithSelector(BudgetExceeded.selector, root, NATIVE, uint256(childAmount), uint256(parentAmount))
+                abi.encodeWithSelector(
+                    BudgetExceeded.selector, root, NATIVE, uint256(childAmount), uint256(parentAmount)
+                )
             );
         }
         vm.prank(agent);

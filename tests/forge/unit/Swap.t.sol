@@ -90,7 +90,12 @@ contract SwapTest is UnitBase {
     function test_swap_ethToErc20SpendsEthAndCreditsTheToken() public {
         vm.prank(agent);
         (uint256 spent, uint256 received) = manager.swap(
-            id, NATIVE, 1 ether, address(dai), 1 ether, address(dex),
+            id,
+            NATIVE,
+            1 ether,
+            address(dai),
+            1 ether,
+            address(dex),
             abi.encodeCall(MockDex.swap, (NATIVE, 1 ether, address(dai), address(manager)))
         );
         assertEq(spent, 1 ether);
@@ -103,7 +108,12 @@ contract SwapTest is UnitBase {
     function test_swap_chargesOnlyWhatTheDexTook() public {
         vm.prank(agent);
         (uint256 spent, uint256 received) = manager.swap(
-            id, address(usdc), 100e6, address(dai), 0, address(dex),
+            id,
+            address(usdc),
+            100e6,
+            address(dai),
+            0,
+            address(dex),
             abi.encodeCall(MockDex.swapHalf, (address(usdc), 100e6, address(dai), address(manager)))
         );
         assertEq(spent, 50e6);
@@ -126,12 +136,16 @@ contract SwapTest is UnitBase {
     }
 
     function test_swap_asksTheGuardsWithTheInputTokenAndAmount() public {
-        uint256 sid = _createRoot(_withGuard(_withBudget(_params(agent, DAY), address(usdc), 100e6, 0, 0), address(new GuardAllowAll())));
+        uint256 sid = _createRoot(
+            _withGuard(_withBudget(_params(agent, DAY), address(usdc), 100e6, 0, 0), address(new GuardAllowAll()))
+        );
         address guard = manager.guardsOf(sid)[0];
         bytes memory data = abi.encodeCall(MockDex.swap, (address(usdc), 10e6, address(dai), address(manager)));
         vm.expectCall(
             guard,
-            abi.encodeCall(ISessionGuard.checkCall, (address(manager), sid, agent, address(dex), address(usdc), 10e6, data))
+            abi.encodeCall(
+                ISessionGuard.checkCall, (address(manager), sid, agent, address(dex), address(usdc), 10e6, data)
+            )
         );
         vm.prank(agent);
         manager.swap(sid, address(usdc), 10e6, address(dai), 0, address(dex), data);
@@ -165,7 +179,12 @@ contract SwapTest is UnitBase {
             )
         );
         manager.swap(
-            id, address(usdc), 100e6, address(dai), 0, address(dex),
+            id,
+            address(usdc),
+            100e6,
+            address(dai),
+            0,
+            address(dex),
             abi.encodeCall(MockDex.swap, (address(usdc), 100e6, address(dai), address(manager)))
         );
     }
@@ -175,7 +194,12 @@ contract SwapTest is UnitBase {
         vm.prank(agent);
         vm.expectRevert(abi.encodeWithSelector(InsufficientOutput.selector, id, address(dai), 50e6, 60e6));
         manager.swap(
-            id, address(usdc), 100e6, address(dai), 60e6, address(dex),
+            id,
+            address(usdc),
+            100e6,
+            address(dai),
+            60e6,
+            address(dex),
             abi.encodeCall(MockDex.swap, (address(usdc), 100e6, address(dai), address(manager)))
         );
     }
@@ -194,7 +218,8 @@ contract SwapTest is UnitBase {
     }
 
     function test_swap_needsTheDexOnTheAllowlist() public {
-        uint256 sid = _createRoot(_allow(_withBudget(_params(agent, DAY), address(usdc), 100e6, 0, 0), address(target), ANY));
+        uint256 sid =
+            _createRoot(_allow(_withBudget(_params(agent, DAY), address(usdc), 100e6, 0, 0), address(target), ANY));
         bytes memory data = abi.encodeCall(MockDex.swap, (address(usdc), 1e6, address(dai), address(manager)));
         vm.prank(agent);
         vm.expectRevert(abi.encodeWithSelector(TargetNotAllowed.selector, sid, address(dex), MockDex.swap.selector));
@@ -317,7 +342,12 @@ contract SwapTest is UnitBase {
     {
         vm.prank(manager.getSession(sid).agent);
         return manager.swap(
-            sid, tokenIn, amountIn, tokenOut, minOut, address(dex),
+            sid,
+            tokenIn,
+            amountIn,
+            tokenOut,
+            minOut,
+            address(dex),
             abi.encodeCall(MockDex.swap, (tokenIn, amountIn, tokenOut, recipient))
         );
     }

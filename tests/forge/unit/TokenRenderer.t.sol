@@ -74,6 +74,52 @@ contract TokenRendererTest is UnitBase {
         manager.transferFrom(owner, executor, id);
     }
 
+    function test_approve_letsTheApprovedMoveTheTokenWithoutControllingTheSession() public {
+        uint256 id = _rootWithEth(agent, 1);
+        vm.prank(owner);
+        manager.approve(stranger, id);
+        assertEq(manager.getApproved(id), stranger);
+        assertFalse(manager.isController(id, stranger));
+        vm.prank(stranger);
+        vm.expectRevert(abi.encodeWithSelector(NotController.selector, id, stranger));
+        manager.pause(id);
+        vm.prank(stranger);
+        manager.transferFrom(owner, payee, id);
+        assertEq(manager.ownerOf(id), payee);
+        assertEq(manager.getApproved(id), address(0));
+    }
+
+    function test_setApprovalForAll_letsAnOperatorMoveEveryToken() public {
+        uint256 a = _rootWithEth(agent, 1);
+        uint256 b = _rootWithEth(agent, 1);
+        vm.prank(owner);
+        manager.setApprovalForAll(stranger, true);
+        assertTrue(manager.isApprovedForAll(owner, stranger));
+        vm.startPrank(stranger);
+        manager.transferFrom(owner, payee, a);
+        manager.safeTransferFrom(owner, payee, b, "ok");
+        vm.stopPrank();
+        assertEq(manager.balanceOf(payee), 2);
+        assertEq(manager.balanceOf(owner), 0);
+    }
+
+    function test_safeTransferFrom_toAContractThatIsNotAReceiverReverts() public {
+        uint256 id = _rootWithEth(agent, 1);
+        vm.prank(owner);
+        vm.expectRevert(ERC721.TransferToNonERC721ReceiverImplementer.selector);
+        manager.safeTransferFrom(owner, address(target), id);
+    }
+
+    function test_balanceOf_theZeroAddressReverts() public {
+        vm.expectRevert(ERC721.BalanceQueryForZeroAddress.selector);
+        manager.balanceOf(address(0));
+    }
+
+    function test_ownerOf_aTokenNeverMintedReverts() public {
+        vm.expectRevert(ERC721.TokenDoesNotExist.selector);
+        manager.ownerOf(1);
+    }
+
     /*//////////////////////////////////////////////////////////////
                          ERC-4907: userOf / userExpires
     //////////////////////////////////////////////////////////////*/
@@ -115,9 +161,7 @@ contract TokenRendererTest is UnitBase {
         _pay(id, payee, 0.5 ether);
         string memory json = _json(manager.tokenURI(id));
         assertEq(vm.parseJsonString(json, ".name"), "Agent Session #1");
-        assertEq(
-            vm.parseJsonString(json, ".description"), "A bounded, revocable session of an autonomous agent."
-        );
+        assertEq(vm.parseJsonString(json, ".description"), "A bounded, revocable session of an autonomous agent.");
         _assertTrait(json, 0, "label", "worker");
         _assertTrait(json, 1, "status", "active");
         _assertTrait(json, 2, "agent", LibString.toHexString(agent));
@@ -129,7 +173,8 @@ contract TokenRendererTest is UnitBase {
     }
 
     function test_tokenURI_ofAChildWithAnErc20Budget() public {
-        uint256 root = _createRoot(_withBudget(_withBudget(_params(agent, DAY), NATIVE, 1, 0, 0), address(usdc), 9e6, 0, 0));
+        uint256 root =
+            _createRoot(_withBudget(_withBudget(_params(agent, DAY), NATIVE, 1, 0, 0), address(usdc), 9e6, 0, 0));
         uint256 child = _spawn(agent, root, _withBudget(_childParams(root, subAgent), address(usdc), 4e6, 0, 0));
         string memory json = _json(manager.tokenURI(child));
         _assertNumber(json, 4, "depth", 1);

@@ -17,7 +17,9 @@ contract TransferTokenTest is UnitBase {
 
     function setUp() public override {
         super.setUp();
-        id = _createRoot(_withBudget(_withBudget(_params(agent, DAY), address(usdc), 100e6, 0, 0), NATIVE, 5 ether, 0, 0));
+        id = _createRoot(
+            _withBudget(_withBudget(_params(agent, DAY), address(usdc), 100e6, 0, 0), NATIVE, 5 ether, 0, 0)
+        );
     }
 
     function test_transferToken_movesTheExactErc20AmountAndEmits() public {
@@ -126,14 +128,16 @@ contract TransferTokenTest is UnitBase {
     //////////////////////////////////////////////////////////////*/
 
     function test_transferToken_toAnUnlistedRecipientReverts() public {
-        uint256 sid = _createRoot(_allow(_withBudget(_params(agent, DAY), address(usdc), 100e6, 0, 0), payee, NO_SELECTOR));
+        uint256 sid =
+            _createRoot(_allow(_withBudget(_params(agent, DAY), address(usdc), 100e6, 0, 0), payee, NO_SELECTOR));
         vm.prank(agent);
         vm.expectRevert(abi.encodeWithSelector(TargetNotAllowed.selector, sid, stranger, NO_SELECTOR));
         manager.transferToken(sid, address(usdc), stranger, 1);
     }
 
     function test_transferToken_toAnAllowlistedRecipient() public {
-        uint256 sid = _createRoot(_allow(_withBudget(_params(agent, DAY), address(usdc), 100e6, 0, 0), payee, NO_SELECTOR));
+        uint256 sid =
+            _createRoot(_allow(_withBudget(_params(agent, DAY), address(usdc), 100e6, 0, 0), payee, NO_SELECTOR));
         vm.prank(agent);
         manager.transferToken(sid, address(usdc), payee, 1e6);
         assertEq(usdc.balanceOf(payee), 1e6);
@@ -184,7 +188,8 @@ contract TransferTokenTest is UnitBase {
 
     function test_transferToken_asksTheGuardsWithTokenAndAmount() public {
         DenylistGuard guard = new DenylistGuard(address(this));
-        uint256 sid = _createRoot(_withGuard(_withBudget(_params(agent, DAY), address(usdc), 100e6, 0, 0), address(guard)));
+        uint256 sid =
+            _createRoot(_withGuard(_withBudget(_params(agent, DAY), address(usdc), 100e6, 0, 0), address(guard)));
         vm.expectCall(
             address(guard),
             abi.encodeCall(ISessionGuard.checkCall, (address(manager), sid, agent, payee, address(usdc), 5e6, ""))
@@ -198,11 +203,15 @@ contract TransferTokenTest is UnitBase {
         address[] memory denied = new address[](1);
         denied[0] = payee;
         guard.setDenied(denied, true);
-        uint256 sid = _createRoot(_withGuard(_withBudget(_params(agent, DAY), address(usdc), 100e6, 0, 0), address(guard)));
+        uint256 sid =
+            _createRoot(_withGuard(_withBudget(_params(agent, DAY), address(usdc), 100e6, 0, 0), address(guard)));
         vm.prank(agent);
         vm.expectRevert(
             abi.encodeWithSelector(
-                GuardRejected.selector, sid, address(guard), abi.encodeWithSelector(DenylistGuard.Denied.selector, payee)
+                GuardRejected.selector,
+                sid,
+                address(guard),
+                abi.encodeWithSelector(DenylistGuard.Denied.selector, payee)
             )
         );
         manager.transferToken(sid, address(usdc), payee, 1);

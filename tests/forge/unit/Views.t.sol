@@ -185,7 +185,8 @@ contract ViewsTest is UnitBase {
     //////////////////////////////////////////////////////////////*/
 
     function test_listSessionsPacked_encodesEachSessionIn128Bytes() public {
-        SessionParams memory rp = _withPeriod(_withGuard(_params(agent, DAY), address(new DenylistGuard(owner))), 3600, 2);
+        SessionParams memory rp =
+            _withPeriod(_withGuard(_params(agent, DAY), address(new DenylistGuard(owner))), 3600, 2);
         uint256 root = _createRoot(_withLabel(_withBudget(rp, NATIVE, 3 ether, 1 ether, 0), "packed"));
         _pay(root, payee, 1 ether);
         uint256 child = _spawn(agent, root, _withIdle(_narrow(_childParams(root, subAgent)), 60));
