@@ -123,7 +123,7 @@ coverage: setup ## Line and branch coverage of the product contracts (forge cove
 		grep -E '^(Ran [0-9]+ test suites|\[FAIL|Error)' $(COVERAGE_DIR)/forge.log; \
 		if [ $$rc -ne 0 ]; then echo "forge coverage failed (exit $$rc); see $(COVERAGE_DIR)/forge.log" >&2; exit $$rc; fi
 	$(PYTHON) scripts/_coverage_summary.py $(COVERAGE_DIR)/lcov.info --out coverage-summary.json \
-		--min-branches $(COVERAGE_MIN_BRANCHES)
+		--min-branches $(COVERAGE_MIN_BRANCHES) --tests 'forge coverage --match-path $(COVERAGE_TESTS)'
 
 gas-check: setup ## Fail when the committed gas-snapshot.json differs from what the contracts cost now
 	@echo "gas-check: not written yet"

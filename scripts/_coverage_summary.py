@@ -103,7 +103,7 @@ def reason_for(root: Path, file: str, line: int) -> str:
     return KNOWN_UNCOVERED.get((file, source_line(root, file, line)), NOT_COVERED_YET)
 
 
-def summarize(files: dict[str, FileCoverage], root: Path) -> dict:
+def summarize(files: dict[str, FileCoverage], root: Path, tests: str = "") -> dict:
     contracts = {}
     uncovered_branches = []
     uncovered_lines = []
@@ -141,6 +141,9 @@ def summarize(files: dict[str, FileCoverage], root: Path) -> dict:
     totals["branches_pct"] = pct(totals["branches_hit"], totals["branches_found"])
     return {
         "tool": "forge coverage (lcov), product contracts only: contracts/ without contracts/test/",
+        "tests": tests,
+        "branch_definition": "forge's: an `if` with an `else` is two branches, an `if` without one is one (its "
+        "body taken), assembly `if`s included; the operands of && / || and the arms of ?: are not branches",
         "contracts": contracts,
         "total": totals,
         "uncovered_branches": uncovered_branches,
@@ -158,9 +161,10 @@ def print_table(summary: dict) -> None:
         lines = f"{row['lines_pct']:6.2f}% {row['lines_hit']:>4}/{row['lines_found']:<4}"
         branches = f"{row['branches_pct']:6.2f}% {row['branches_hit']:>4}/{row['branches_found']:<4}"
         print(f"{path:<{width}}  {lines:>17}  {branches:>17}")
-    for kind in ("uncovered_branches", "uncovered_lines"):
-        for item in summary[kind]:
-            print(f"{kind.replace('_', ' ')[:-1]}: {item['location']} ({item['reason']})")
+    for item in summary["uncovered_branches"]:
+        print(f"uncovered branch {item['branch']}: {item['location']} ({item['reason']})")
+    for item in summary["uncovered_lines"]:
+        print(f"uncovered line: {item['location']} ({item['reason']})")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -169,13 +173,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("coverage-summary.json"), help="JSON summary to write")
     parser.add_argument("--root", type=Path, default=Path("."), help="project root the lcov paths are relative to")
     parser.add_argument("--min-branches", type=float, default=0.0, help="fail below this total branch percent")
+    parser.add_argument("--tests", default="", help="the test selection that was run, recorded in the summary")
     args = parser.parse_args(argv)
 
     files = parse_lcov(args.lcov)
     if not files:
         print(f"{args.lcov}: no coverage records", file=sys.stderr)
         return 1
-    summary = summarize(files, args.root)
+    summary = summarize(files, args.root, args.tests)
     args.out.write_text(json.dumps(summary, indent=2) + "\n")
     print_table(summary)
     total = summary["total"]["branches_pct"]
