@@ -1,0 +1,336 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {FeeToken} from "../../../contracts/test/FeeToken.sol";
+import {UnitBase} from "./UnitBase.sol";
+
+/// @notice fund: a root topped up from outside by a controller, a child out of its parent's unspent escrow.
+contract FundingTest is UnitBase {
+    /*//////////////////////////////////////////////////////////////
+                                  ROOTS
+    //////////////////////////////////////////////////////////////*/
+
+    function test_fund_rootWithEthAddsToAvailableAndEscrow() public {
+        uint256 id = _rootWithEth(agent, 1 ether);
+        vm.expectEmit(address(manager));
+        emit SessionFunded(id, NATIVE, owner, 2 ether);
+        vm.prank(owner);
+        manager.fund{value: 2 ether}(id, NATIVE, 2 ether);
+        assertEq(manager.remaining(id, NATIVE), 3 ether);
+        assertEq(address(manager).balance, 3 ether);
+    }
+
+    function test_fund_rootWithErc20AddsToAvailableAndEscrow() public {
+        uint256 id = _rootWithToken(agent, address(usdc), 10e6);
+        vm.expectEmit(address(manager));
+        emit SessionFunded(id, address(usdc), owner, 5e6);
+        vm.prank(owner);
+        manager.fund(id, address(usdc), 5e6);
+        assertEq(manager.remaining(id, address(usdc)), 15e6);
+        assertEq(usdc.balanceOf(address(manager)), 15e6);
+    }
+
+    function test_fund_rootWithNewErc20AddsABudgetRow() public {
+        uint256 id = _rootWithEth(agent, 1 ether);
+        vm.prank(owner);
+        manager.fund(id, address(dai), 3e18);
+        BudgetInfo[] memory b = manager.getSession(id).budgets;
+        assertEq(b.length, 2);
+        assertEq(b[1].token, address(dai));
+        assertEq(b[1].available, 3e18);
+        assertTrue(manager.isEscrowToken(address(dai)));
+    }
+
+    function test_fund_rootEthBudgetFromZero() public {
+        uint256 id = _createRoot(_params(agent, DAY));
+        vm.prank(owner);
+        manager.fund{value: 1}(id, NATIVE, 1);
+        assertEq(manager.remaining(id, NATIVE), 1);
+    }
+
+    function test_fund_rootWithZeroErc20MovesNothing() public {
+        uint256 id = _createRoot(_params(agent, DAY));
+        vm.expectEmit(address(manager));
+        emit SessionFunded(id, address(dai), owner, 0);
+        vm.prank(owner);
+        manager.fund(id, address(dai), 0);
+        assertFalse(manager.isEscrowToken(address(dai)));
+        assertEq(manager.getSession(id).budgets.length, 1);
+    }
+
+    function test_fund_draftRootIsAllowed() public {
+        uint256 id = _createRoot(_asDraft(_params(agent, DAY)));
+        vm.prank(owner);
+        manager.fund{value: 1 ether}(id, NATIVE, 1 ether);
+        assertEq(manager.remaining(id, NATIVE), 1 ether);
+    }
+
+    function test_fund_rootByNewHolder() public {
+        uint256 id = _rootWithEth(agent, 1 ether);
+        vm.prank(owner);
+        manager.transferFrom(owner, payee, id);
+        vm.deal(payee, 1 ether);
+        vm.prank(payee);
+        manager.fund{value: 1 ether}(id, NATIVE, 1 ether);
+        assertEq(manager.remaining(id, NATIVE), 2 ether);
+    }
+
+    function test_fund_rootRevertsForPreviousHolder() public {
+        uint256 id = _rootWithEth(agent, 1 ether);
+        vm.prank(owner);
+        manager.transferFrom(owner, payee, id);
+        vm.prank(owner);
+        vm.expectRevert(abi.encodeWithSelector(NotController.selector, id, owner));
+        manager.fund{value: 1}(id, NATIVE, 1);
+    }
+
+    function test_fund_rootRevertsForStranger() public {
+        uint256 id = _rootWithEth(agent, 1 ether);
+        vm.deal(stranger, 1);
+        vm.prank(stranger);
+        vm.expectRevert(abi.encodeWithSelector(NotController.selector, id, stranger));
+        manager.fund{value: 1}(id, NATIVE, 1);
+    }
+
+    function test_fund_rootRevertsForItsAgent() public {
+        uint256 id = _rootWithEth(agent, 1 ether);
+        vm.deal(agent, 1);
+        vm.prank(agent);
+        vm.expectRevert(abi.encodeWithSelector(NotController.selector, id, agent));
+        manager.fund{value: 1}(id, NATIVE, 1);
+    }
+
+    function test_fund_rootRevertsWhenValueDiffersFromAmount() public {
+        uint256 id = _rootWithEth(agent, 1 ether);
+        vm.prank(owner);
+        vm.expectRevert(abi.encodeWithSelector(ValueMismatch.selector, 2 ether, 1 ether));
+        manager.fund{value: 1 ether}(id, NATIVE, 2 ether);
+    }
+
+    function test_fund_rootWithErc20RevertsWithValue() public {
+        uint256 id = _rootWithToken(agent, address(usdc), 1e6);
+        vm.prank(owner);
+        vm.expectRevert(abi.encodeWithSelector(NoValueExpected.selector, 1));
+        manager.fund{value: 1}(id, address(usdc), 1e6);
+    }
+
+    function test_fund_revokedRootReverts() public {
+        uint256 id = _rootWithEth(agent, 1 ether);
+        _revoke(id);
+        vm.prank(owner);
+        vm.expectRevert(abi.encodeWithSelector(SessionEnded.selector, id, Status.Revoked));
+        manager.fund{value: 1}(id, NATIVE, 1);
+    }
+
+    function test_fund_expiredRootReverts() public {
+        uint256 id = _rootWithEth(agent, 1 ether);
+        vm.warp(T0 + 30 * DAY);
+        vm.prank(owner);
+        vm.expectRevert(abi.encodeWithSelector(SessionEnded.selector, id, Status.Expired));
+        manager.fund{value: 1}(id, NATIVE, 1);
+    }
+
+    function test_fund_unknownSessionReverts() public {
+        vm.prank(owner);
+        vm.expectRevert(abi.encodeWithSelector(SessionNotFound.selector, 9));
+        manager.fund{value: 1}(9, NATIVE, 1);
+    }
+
+    function test_fund_rootRevertsWhenAmountExceedsUint128() public {
+        uint256 id = _rootWithEth(agent, 1);
+        uint256 amount = uint256(type(uint128).max) + 1;
+        vm.deal(owner, amount);
+        vm.prank(owner);
+        vm.expectRevert(abi.encodeWithSelector(AmountTooLarge.selector, amount));
+        manager.fund{value: amount}(id, NATIVE, amount);
+    }
+
+    function test_fund_rootRevertsWhenAvailableWouldExceedUint128() public {
+        usdc.mint(owner, uint256(type(uint128).max));
+        uint256 id = _rootWithToken(agent, address(usdc), type(uint128).max);
+        vm.prank(owner);
+        vm.expectRevert(abi.encodeWithSelector(AmountTooLarge.selector, uint256(type(uint128).max) + 1));
+        manager.fund(id, address(usdc), 1);
+    }
+
+    function test_fund_rootWithFeeTokenCreditsWhatArrived() public {
+        FeeToken fee = _feeToken(500);
+        uint256 id = _createRoot(_params(agent, DAY));
+        vm.expectEmit(address(manager));
+        emit SessionFunded(id, address(fee), owner, 950);
+        vm.prank(owner);
+        manager.fund(id, address(fee), 1_000);
+        assertEq(manager.remaining(id, address(fee)), 950);
+    }
+
+    function test_fund_rootRevertsWhenNothingArrives() public {
+        FeeToken fee = _feeToken(10_000);
+        uint256 id = _createRoot(_params(agent, DAY));
+        vm.prank(owner);
+        vm.expectRevert(abi.encodeWithSelector(BalanceMismatch.selector, address(fee), 1_000, 0));
+        manager.fund(id, address(fee), 1_000);
+    }
+
+    function testFuzz_fund_rootAddsExactlyTheAmount(uint128 initial, uint128 amount) public {
+        initial = uint128(bound(initial, 0, 1e24));
+        amount = uint128(bound(amount, 0, 1e24));
+        vm.deal(owner, 2e24);
+        uint256 id = _rootWithEth(agent, initial);
+        vm.prank(owner);
+        manager.fund{value: amount}(id, NATIVE, amount);
+        assertEq(manager.remaining(id, NATIVE), uint256(initial) + amount);
+        assertEq(address(manager).balance, uint256(initial) + amount);
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                                CHILDREN
+    //////////////////////////////////////////////////////////////*/
+
+    function test_fund_childByParentAgentMovesEthFromParent() public {
+        uint256 root = _rootWithEth(agent, 10 ether);
+        uint256 child = _childWithEth(root, subAgent, 1 ether);
+        vm.expectEmit(address(manager));
+        emit SessionFunded(child, NATIVE, address(0), 2 ether);
+        vm.prank(agent);
+        manager.fund(child, NATIVE, 2 ether);
+        assertEq(manager.remaining(root, NATIVE), 7 ether);
+        assertEq(manager.remaining(child, NATIVE), 3 ether);
+        // nothing moved in or out of the manager
+        assertEq(address(manager).balance, 10 ether);
+    }
+
+    function test_fund_childByRootOwnerMovesErc20FromParent() public {
+        uint256 root = _rootWithToken(agent, address(usdc), 100e6);
+        uint256 child = _spawn(agent, root, _withBudget(_childParams(root, subAgent), address(usdc), 10e6, 0, 0));
+        vm.prank(owner);
+        manager.fund(child, address(usdc), 30e6);
+        assertEq(manager.remaining(root, address(usdc)), 60e6);
+        assertEq(manager.remaining(child, address(usdc)), 40e6);
+        assertEq(usdc.balanceOf(address(manager)), 100e6);
+    }
+
+    function test_fund_childWithAParentTokenItDidNotHold() public {
+        uint256 root =
+            _createRoot(_withBudget(_withBudget(_params(agent, DAY), NATIVE, 1 ether, 0, 0), address(dai), 5e18, 0, 0));
+        uint256 child = _childWithEth(root, subAgent, 1);
+        vm.prank(agent);
+        manager.fund(child, address(dai), 2e18);
+        BudgetInfo[] memory b = manager.getSession(child).budgets;
+        assertEq(b.length, 2);
+        assertEq(b[1].token, address(dai));
+        assertEq(b[1].available, 2e18);
+    }
+
+    function test_fund_childUpToParentAvailableExactly() public {
+        uint256 root = _rootWithEth(agent, 5 ether);
+        uint256 child = _childWithEth(root, subAgent, 1 ether);
+        vm.prank(agent);
+        manager.fund(child, NATIVE, 4 ether);
+        assertEq(manager.remaining(root, NATIVE), 0);
+        assertEq(manager.remaining(child, NATIVE), 5 ether);
+    }
+
+    function test_fund_childBeyondParentAvailableReverts() public {
+        uint256 root = _rootWithEth(agent, 5 ether);
+        uint256 child = _childWithEth(root, subAgent, 1 ether);
+        vm.prank(agent);
+        vm.expectRevert(abi.encodeWithSelector(BudgetExceeded.selector, root, NATIVE, 4 ether + 1, 4 ether));
+        manager.fund(child, NATIVE, 4 ether + 1);
+    }
+
+    function test_fund_childWithATokenTheParentLacksReverts() public {
+        uint256 root = _rootWithEth(agent, 5 ether);
+        uint256 child = _childWithEth(root, subAgent, 1 ether);
+        vm.prank(agent);
+        vm.expectRevert(abi.encodeWithSelector(BudgetExceeded.selector, root, address(dai), 1, 0));
+        manager.fund(child, address(dai), 1);
+    }
+
+    function test_fund_childRespectsTheParentsPerCallCap() public {
+        uint256 root = _createRoot(_withBudget(_params(agent, DAY), NATIVE, 5 ether, 1 ether, 0));
+        uint256 child = _childWithEth(root, subAgent, 1 ether);
+        vm.prank(agent);
+        vm.expectRevert(abi.encodeWithSelector(PerCallCapExceeded.selector, root, NATIVE, 2 ether, 1 ether));
+        manager.fund(child, NATIVE, 2 ether);
+    }
+
+    function test_fund_childWithEthValueReverts() public {
+        uint256 root = _rootWithEth(agent, 5 ether);
+        uint256 child = _childWithEth(root, subAgent, 1 ether);
+        vm.deal(agent, 1 ether);
+        vm.prank(agent);
+        vm.expectRevert(abi.encodeWithSelector(NoValueExpected.selector, 1 ether));
+        manager.fund{value: 1 ether}(child, NATIVE, 1 ether);
+    }
+
+    function test_fund_childByStrangerReverts() public {
+        uint256 root = _rootWithEth(agent, 5 ether);
+        uint256 child = _childWithEth(root, subAgent, 1 ether);
+        vm.prank(stranger);
+        vm.expectRevert(abi.encodeWithSelector(NotAgentOrController.selector, root, stranger));
+        manager.fund(child, NATIVE, 1);
+    }
+
+    function test_fund_childByItsOwnAgentReverts() public {
+        uint256 root = _rootWithEth(agent, 5 ether);
+        uint256 child = _childWithEth(root, subAgent, 1 ether);
+        vm.prank(subAgent);
+        vm.expectRevert(abi.encodeWithSelector(NotAgentOrController.selector, root, subAgent));
+        manager.fund(child, NATIVE, 1);
+    }
+
+    function test_fund_childByItsOwnHolderAloneReverts() public {
+        uint256 root = _rootWithEth(agent, 5 ether);
+        uint256 child = _childWithEth(root, subAgent, 1 ether);
+        vm.prank(agent);
+        manager.transferFrom(agent, payee, child);
+        vm.prank(payee);
+        vm.expectRevert(abi.encodeWithSelector(NotAgentOrController.selector, root, payee));
+        manager.fund(child, NATIVE, 1);
+    }
+
+    /// KNOWN BUG (reported, not fixed here): funding a child is "like a spawn" (ISessionManagerExtension.fund)
+    /// but, unlike spawnChild, does not require the parent to be able to act: while the parent is paused, or
+    /// during pauseAll (the emergency stop), the parent's agent can still move the parent's escrow into a child
+    /// and use up the parent's period allowance. Skipped until fixed; remove `vm.skip` to reproduce (today the
+    /// funding goes through).
+    function test_fund_childByTheParentAgentRevertsWhileTheParentCannotAct() public {
+        vm.skip(true);
+        uint256 root = _rootWithEth(agent, 5 ether);
+        uint256 child = _childWithEth(root, subAgent, 1 ether);
+        _pause(root);
+        vm.prank(agent);
+        vm.expectRevert(abi.encodeWithSelector(SessionNotActive.selector, root, Status.Paused));
+        manager.fund(child, NATIVE, 2 ether);
+        vm.prank(owner);
+        manager.resume(root);
+        vm.prank(owner);
+        manager.pauseAll();
+        vm.prank(agent);
+        vm.expectRevert(abi.encodeWithSelector(SessionNotActive.selector, root, Status.Paused));
+        manager.fund(child, NATIVE, 2 ether);
+    }
+
+    function testFuzz_fund_childMovesExactlyFromParent(uint128 parentAmount, uint128 amount) public {
+        parentAmount = uint128(bound(parentAmount, 1, 1e24));
+        amount = uint128(bound(amount, 0, parentAmount - 1));
+        uint256 root = _rootWithEth(agent, parentAmount);
+        uint256 child = _childWithEth(root, subAgent, 1);
+        vm.prank(agent);
+        manager.fund(child, NATIVE, amount);
+        assertEq(manager.remaining(root, NATIVE), parentAmount - 1 - amount);
+        assertEq(manager.remaining(child, NATIVE), uint256(amount) + 1);
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                                 HELPERS
+    //////////////////////////////////////////////////////////////*/
+
+    function _feeToken(uint256 feeBps) internal returns (FeeToken fee) {
+        fee = new FeeToken();
+        fee.mint(owner, 1e24);
+        fee.setFeeBps(feeBps);
+        vm.prank(owner);
+        fee.approve(address(manager), type(uint256).max);
+    }
+}

@@ -1,0 +1,450 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {UnitBase} from "./UnitBase.sol";
+
+/// @notice spawnChild / spawnChildren: reservations out of the parent, who may spawn, what a child may ask for.
+contract SpawnTest is UnitBase {
+    /*//////////////////////////////////////////////////////////////
+                               RESERVATION
+    //////////////////////////////////////////////////////////////*/
+
+    function test_spawnChild_reservesTheBudgetOutOfTheParent() public {
+        uint256 root = _rootWithEth(agent, 10 ether);
+        uint256 child = _childWithEth(root, subAgent, 4 ether);
+        assertEq(manager.remaining(root, NATIVE), 6 ether);
+        assertEq(manager.remaining(child, NATIVE), 4 ether);
+        // a reservation is not spending
+        assertEq(manager.getBudget(root, NATIVE).spent, 0);
+        assertEq(address(manager).balance, 10 ether);
+    }
+
+    function test_spawnChild_emitsFundedFromNobodyThenMintAndCreated() public {
+        uint256 root = _rootWithEth(agent, 10 ether);
+        SessionParams memory p = _withLabel(_withBudget(_childParams(root, subAgent), NATIVE, 1 ether, 0, 0), "sub");
+        vm.expectEmit(address(manager));
+        emit SessionFunded(2, NATIVE, address(0), 1 ether);
+        vm.expectEmit(address(manager));
+        emit Transfer(address(0), agent, 2);
+        vm.expectEmit(address(manager));
+        emit SessionCreated(2, root, subAgent, agent, p.expiry, "sub", Status.Active);
+        vm.expectEmit(address(manager));
+        emit UpdateUser(2, subAgent, uint64(p.expiry));
+        _spawn(agent, root, p);
+    }
+
+    function test_spawnChild_recordsParentAndDepth() public {
+        uint256 root = _rootWithEth(agent, 10 ether);
+        uint256 child = _childWithEth(root, subAgent, 1 ether);
+        uint256 grandchild = _childWithEth(child, subSubAgent, 1);
+        SessionInfo memory s = manager.getSession(grandchild);
+        assertEq(s.parentId, child);
+        assertEq(s.depth, 2);
+        assertEq(s.agent, subSubAgent);
+        assertEq(s.holder, subAgent);
+    }
+
+    function test_spawnChild_reservesErc20OutOfTheParent() public {
+        uint256 root = _rootWithToken(agent, address(usdc), 100e6);
+        uint256 child = _spawn(agent, root, _withBudget(_childParams(root, subAgent), address(usdc), 25e6, 0, 0));
+        assertEq(manager.remaining(root, address(usdc)), 75e6);
+        assertEq(manager.remaining(child, address(usdc)), 25e6);
+        assertEq(usdc.balanceOf(address(manager)), 100e6);
+    }
+
+    function test_spawnChild_revertsWhenEthExceedsParentAvailable() public {
+        uint256 root = _rootWithEth(agent, 1 ether);
+        SessionParams memory p = _withBudget(_childParams(root, subAgent), NATIVE, 1 ether + 1, 0, 0);
+        vm.prank(agent);
+        vm.expectRevert(abi.encodeWithSelector(BudgetExceeded.selector, root, NATIVE, 1 ether + 1, 1 ether));
+        manager.spawnChild(root, p);
+    }
+
+    function test_spawnChild_revertsForATokenTheParentLacks() public {
+        uint256 root = _rootWithEth(agent, 1 ether);
+        SessionParams memory p = _withBudget(_childParams(root, subAgent), address(usdc), 1, 0, 0);
+        vm.prank(agent);
+        vm.expectRevert(abi.encodeWithSelector(BudgetExceeded.selector, root, address(usdc), 1, 0));
+        manager.spawnChild(root, p);
+    }
+
+    function test_spawnChild_reservationCountsAgainstTheParentsPerCallCap() public {
+        uint256 root = _createRoot(_withBudget(_params(agent, DAY), NATIVE, 10 ether, 1 ether, 0));
+        SessionParams memory p = _withBudget(_childParams(root, subAgent), NATIVE, 2 ether, 0, 0);
+        vm.prank(agent);
+        vm.expectRevert(abi.encodeWithSelector(PerCallCapExceeded.selector, root, NATIVE, 2 ether, 1 ether));
+        manager.spawnChild(root, p);
+    }
+
+    function test_spawnChild_reservationCountsAgainstTheParentsPeriodAllowance() public {
+        SessionParams memory rp = _withPeriod(_params(agent, 30 * DAY), 1 days, 0);
+        uint256 root = _createRoot(_withBudget(rp, NATIVE, 10 ether, 0, 3 ether));
+        _childWithEth(root, subAgent, 2 ether);
+        SessionParams memory p = _withBudget(_childParams(root, subAgent), NATIVE, 2 ether, 0, 0);
+        vm.prank(agent);
+        vm.expectRevert(abi.encodeWithSelector(PeriodAllowanceExceeded.selector, root, NATIVE, 2 ether, 1 ether));
+        manager.spawnChild(root, p);
+        // the next window has the whole allowance again
+        vm.warp(T0 + 1 days);
+        _spawn(agent, root, p);
+        assertEq(manager.remaining(root, NATIVE), 6 ether);
+    }
+
+    function test_parentCannotSpendWhatAChildReserved() public {
+        uint256 root = _rootWithEth(agent, 3 ether);
+        _childWithEth(root, subAgent, 2 ether);
+        vm.prank(agent);
+        vm.expectRevert(abi.encodeWithSelector(BudgetExceeded.selector, root, NATIVE, 2 ether, 1 ether));
+        manager.execute(root, address(target), 2 ether, "");
+    }
+
+    function test_childSpendsOnlyItsOwnReservation() public {
+        uint256 root = _rootWithEth(agent, 3 ether);
+        uint256 child = _childWithEth(root, subAgent, 1 ether);
+        _pay(child, address(target), 1 ether);
+        assertEq(address(target).balance, 1 ether);
+        vm.prank(subAgent);
+        vm.expectRevert(abi.encodeWithSelector(BudgetExceeded.selector, child, NATIVE, 1, 0));
+        manager.execute(child, address(target), 1, "");
+        assertEq(manager.remaining(root, NATIVE), 2 ether);
+    }
+
+    function testFuzz_spawnChild_reservesExactlyWhatItAsks(uint128 parentAmount, uint128 childAmount) public {
+        parentAmount = uint128(bound(parentAmount, 0, 1e23));
+        childAmount = uint128(bound(childAmount, 0, 1e23));
+        uint256 root = _rootWithEth(agent, parentAmount);
+        SessionParams memory p = _withBudget(_childParams(root, subAgent), NATIVE, childAmount, 0, 0);
+        if (childAmount > parentAmount) {
+            vm.expectRevert(
+                abi.encodeWithSelector(
+                    BudgetExceeded.selector, root, NATIVE, uint256(childAmount), uint256(parentAmount)
+                )
+            );
+        }
+        vm.prank(agent);
+        uint256 child = manager.spawnChild(root, p);
+        if (childAmount <= parentAmount) {
+            assertEq(manager.remaining(root, NATIVE) + manager.remaining(child, NATIVE), parentAmount);
+            assertEq(manager.remaining(child, NATIVE), childAmount);
+        }
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                                 WHO SPAWNS
+    //////////////////////////////////////////////////////////////*/
+
+    function test_spawnChild_byParentAgentGivesItTheToken() public {
+        uint256 root = _rootWithEth(agent, 1 ether);
+        uint256 child = _childWithEth(root, subAgent, 1);
+        assertEq(manager.ownerOf(child), agent);
+        assertTrue(manager.isController(child, agent));
+        assertTrue(manager.isController(child, owner));
+        assertFalse(manager.isController(child, subAgent));
+    }
+
+    function test_spawnChild_byRootHolderGivesItTheToken() public {
+        uint256 root = _rootWithEth(agent, 1 ether);
+        uint256 child = _spawn(owner, root, _childParams(root, subAgent));
+        assertEq(manager.ownerOf(child), owner);
+    }
+
+    function test_spawnChild_byAncestorHolderUnderAGrandchild() public {
+        uint256 root = _rootWithEth(agent, 1 ether);
+        uint256 child = _childWithEth(root, subAgent, 1);
+        uint256 grandchild = _spawn(owner, child, _childParams(child, subSubAgent));
+        assertEq(manager.ownerOf(grandchild), owner);
+        assertEq(manager.getSession(grandchild).parentId, child);
+    }
+
+    function test_spawnChild_revertsForStranger() public {
+        uint256 root = _rootWithEth(agent, 1 ether);
+        SessionParams memory p = _childParams(root, subAgent);
+        vm.prank(stranger);
+        vm.expectRevert(abi.encodeWithSelector(NotAgentOrController.selector, root, stranger));
+        manager.spawnChild(root, p);
+    }
+
+    function test_spawnChild_revertsForAChildAgentUnderItsParent() public {
+        uint256 root = _rootWithEth(agent, 1 ether);
+        _childWithEth(root, subAgent, 1);
+        SessionParams memory p = _childParams(root, subSubAgent);
+        vm.prank(subAgent);
+        vm.expectRevert(abi.encodeWithSelector(NotAgentOrController.selector, root, subAgent));
+        manager.spawnChild(root, p);
+    }
+
+    function test_spawnChild_revertsForUnknownParent() public {
+        SessionParams memory p = _params(subAgent, DAY);
+        vm.prank(agent);
+        vm.expectRevert(abi.encodeWithSelector(SessionNotFound.selector, 5));
+        manager.spawnChild(5, p);
+    }
+
+    function test_spawnChild_revertsWithZeroAgent() public {
+        uint256 root = _rootWithEth(agent, 1 ether);
+        SessionParams memory p = _childParams(root, address(0));
+        vm.prank(agent);
+        vm.expectRevert(ZeroAgent.selector);
+        manager.spawnChild(root, p);
+    }
+
+    function test_spawnChild_revertsWhenCallLimitHasNoPeriod() public {
+        uint256 root = _rootWithEth(agent, 1 ether);
+        SessionParams memory p = _withPeriod(_childParams(root, subAgent), 0, 1);
+        vm.prank(agent);
+        vm.expectRevert(PeriodRequired.selector);
+        manager.spawnChild(root, p);
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                           PARENT MUST BE ABLE TO ACT
+    //////////////////////////////////////////////////////////////*/
+
+    function test_spawnChild_revertsWhenParentPaused() public {
+        uint256 root = _rootWithEth(agent, 1 ether);
+        _pause(root);
+        _expectSpawnRevert(root, abi.encodeWithSelector(SessionNotActive.selector, root, Status.Paused));
+    }
+
+    function test_spawnChild_revertsWhenParentIsADraft() public {
+        uint256 root = _createRoot(_asDraft(_params(agent, DAY)));
+        _expectSpawnRevert(root, abi.encodeWithSelector(SessionNotActive.selector, root, Status.Draft));
+    }
+
+    function test_spawnChild_revertsWhenParentRevoked() public {
+        uint256 root = _rootWithEth(agent, 1 ether);
+        _revoke(root);
+        _expectSpawnRevert(root, abi.encodeWithSelector(SessionNotActive.selector, root, Status.Revoked));
+    }
+
+    function test_spawnChild_revertsWhenParentExpired() public {
+        uint256 root = _rootWithEth(agent, 1 ether);
+        vm.warp(T0 + 30 * DAY);
+        _expectSpawnRevert(root, abi.encodeWithSelector(SessionNotActive.selector, root, Status.Expired));
+    }
+
+    function test_spawnChild_revertsWhenParentIdledOut() public {
+        uint256 root = _createRoot(_withIdle(_params(agent, DAY), 60));
+        vm.warp(T0 + 60);
+        _expectSpawnRevert(root, abi.encodeWithSelector(SessionNotActive.selector, root, Status.Expired));
+    }
+
+    function test_spawnChild_revertsWhilePausedAll() public {
+        uint256 root = _rootWithEth(agent, 1 ether);
+        vm.prank(owner);
+        manager.pauseAll();
+        _expectSpawnRevert(root, abi.encodeWithSelector(SessionNotActive.selector, root, Status.Paused));
+    }
+
+    function test_spawnChild_revertsAfterRevokeAll() public {
+        uint256 root = _rootWithEth(agent, 1 ether);
+        vm.prank(owner);
+        manager.revokeAll();
+        _expectSpawnRevert(root, abi.encodeWithSelector(SessionNotActive.selector, root, Status.Revoked));
+    }
+
+    function test_spawnChild_revertsWhenGrandparentRevoked() public {
+        uint256 root = _rootWithEth(agent, 1 ether);
+        uint256 child = _childWithEth(root, subAgent, 1);
+        _revoke(root);
+        SessionParams memory p = _childParams(child, subSubAgent);
+        vm.prank(subAgent);
+        vm.expectRevert(abi.encodeWithSelector(SessionNotActive.selector, child, Status.Revoked));
+        manager.spawnChild(child, p);
+    }
+
+    function test_spawnChild_revertsWhenGrandparentPaused() public {
+        uint256 root = _rootWithEth(agent, 1 ether);
+        uint256 child = _childWithEth(root, subAgent, 1);
+        _pause(root);
+        SessionParams memory p = _childParams(child, subSubAgent);
+        vm.prank(subAgent);
+        vm.expectRevert(abi.encodeWithSelector(SessionNotActive.selector, child, Status.Paused));
+        manager.spawnChild(child, p);
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                             DEPTH AND EXPIRY
+    //////////////////////////////////////////////////////////////*/
+
+    function test_spawnChild_eightLevelsDeepThenTheNinthReverts() public {
+        uint256 id = _rootWithEth(agent, 1 ether);
+        for (uint256 level = 1; level <= MAX_DEPTH; ++level) {
+            id = _spawn(agent, id, _childParams(id, agent));
+            assertEq(manager.getSession(id).depth, level);
+        }
+        SessionParams memory p = _childParams(id, agent);
+        vm.prank(agent);
+        vm.expectRevert(abi.encodeWithSelector(DepthExceeded.selector, id, MAX_DEPTH));
+        manager.spawnChild(id, p);
+    }
+
+    function test_spawnChild_expiryMayEqualTheParents() public {
+        uint256 root = _rootWithEth(agent, 1 ether);
+        uint256 child = _spawn(agent, root, _childParams(root, subAgent));
+        assertEq(manager.getSession(child).expiry, manager.getSession(root).expiry);
+    }
+
+    function test_spawnChild_revertsWhenExpiryExceedsTheParents() public {
+        uint256 root = _rootWithEth(agent, 1 ether);
+        SessionParams memory p = _childParams(root, subAgent);
+        uint40 parentExpiry = p.expiry;
+        p.expiry += 1;
+        vm.prank(agent);
+        vm.expectRevert(abi.encodeWithSelector(ExpiryExceedsParent.selector, root, parentExpiry + 1, parentExpiry));
+        manager.spawnChild(root, p);
+    }
+
+    function test_spawnChild_revertsWithExpiryInThePast() public {
+        uint256 root = _rootWithEth(agent, 1 ether);
+        SessionParams memory p = _childParams(root, subAgent);
+        p.expiry = uint40(T0);
+        vm.prank(agent);
+        vm.expectRevert(abi.encodeWithSelector(ExpiryInPast.selector, uint40(T0), uint40(T0)));
+        manager.spawnChild(root, p);
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                               PERMISSIONS
+    //////////////////////////////////////////////////////////////*/
+
+    function test_spawnChild_mayTakeASubsetOfTheParentsPermissions() public {
+        SessionParams memory rp = _allow(_params(agent, DAY), address(target), target.ping.selector);
+        rp = _allow(rp, payee, NO_SELECTOR);
+        uint256 root = _createRoot(rp);
+        uint256 child = _spawn(agent, root, _allow(_childParams(root, subAgent), payee, NO_SELECTOR));
+        assertTrue(manager.isAllowed(child, payee, NO_SELECTOR));
+        assertFalse(manager.isAllowed(child, address(target), target.ping.selector));
+    }
+
+    function test_spawnChild_revertsForASelectorTheParentLacks() public {
+        uint256 root = _createRoot(_allow(_params(agent, DAY), address(target), target.ping.selector));
+        _expectSpawnRevert(
+            root,
+            _allow(_childParams(root, subAgent), address(target), target.other.selector),
+            abi.encodeWithSelector(PermissionNotInParent.selector, root, address(target), target.other.selector)
+        );
+    }
+
+    function test_spawnChild_revertsForATargetTheParentLacks() public {
+        uint256 root = _createRoot(_allow(_params(agent, DAY), address(target), target.ping.selector));
+        _expectSpawnRevert(
+            root,
+            _allow(_childParams(root, subAgent), payee, target.ping.selector),
+            abi.encodeWithSelector(PermissionNotInParent.selector, root, payee, target.ping.selector)
+        );
+    }
+
+    function test_spawnChild_revertsForAnyTargetUnderANarrowParent() public {
+        uint256 root = _createRoot(_allow(_params(agent, DAY), address(target), ANY));
+        _expectSpawnRevert(
+            root,
+            _childParams(root, subAgent),
+            abi.encodeWithSelector(PermissionNotInParent.selector, root, address(0), ANY)
+        );
+    }
+
+    function test_spawnChild_revertsForTheEveryTargetEntryUnderANarrowParent() public {
+        uint256 root = _createRoot(_allow(_params(agent, DAY), address(target), ANY));
+        _expectSpawnRevert(
+            root,
+            _allow(_childParams(root, subAgent), address(0), ANY),
+            abi.encodeWithSelector(PermissionNotInParent.selector, root, address(0), ANY)
+        );
+    }
+
+    function test_spawnChild_revertsForAnySelectorUnderAnExactSelectorParent() public {
+        uint256 root = _createRoot(_allow(_params(agent, DAY), address(target), target.ping.selector));
+        _expectSpawnRevert(
+            root,
+            _allow(_childParams(root, subAgent), address(target), ANY),
+            abi.encodeWithSelector(PermissionNotInParent.selector, root, address(target), ANY)
+        );
+    }
+
+    function test_spawnChild_underAnAnySelectorParentMayTakeAnyOrExact() public {
+        uint256 root = _createRoot(_allow(_params(agent, DAY), address(target), ANY));
+        SessionParams memory p = _allow(_childParams(root, subAgent), address(target), ANY);
+        p = _allow(p, address(target), target.ping.selector);
+        uint256 child = _spawn(agent, root, p);
+        assertTrue(manager.isAllowed(child, address(target), target.other.selector));
+    }
+
+    function test_spawnChild_underAnAnyTargetParentMayTakeAnything() public {
+        uint256 root = _rootWithEth(agent, 1 ether);
+        uint256 child = _spawn(agent, root, _allow(_childParams(root, subAgent), payee, NO_SELECTOR));
+        uint256 wide = _spawn(agent, root, _childParams(root, subAgent));
+        assertTrue(manager.isAllowed(child, payee, NO_SELECTOR));
+        assertTrue(manager.getSession(wide).anyTarget);
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                              spawnChildren
+    //////////////////////////////////////////////////////////////*/
+
+    function test_spawnChildren_opensConsecutiveChildrenAndReturnsTheFirst() public {
+        uint256 root = _rootWithEth(agent, 10 ether);
+        SessionParams[] memory ps = new SessionParams[](3);
+        for (uint256 i; i < 3; ++i) {
+            ps[i] = _withBudget(_childParams(root, subAgent), NATIVE, 1 ether, 0, 0);
+        }
+        vm.prank(agent);
+        uint256 first = manager.spawnChildren(root, ps);
+        assertEq(first, 2);
+        assertEq(manager.sessionCount(), 4);
+        for (uint256 i; i < 3; ++i) {
+            assertEq(manager.getSession(first + i).parentId, root);
+            assertEq(manager.remaining(first + i, NATIVE), 1 ether);
+        }
+        assertEq(manager.remaining(root, NATIVE), 7 ether);
+    }
+
+    function test_spawnChildren_overBudgetRevertsTheWholeBatch() public {
+        uint256 root = _rootWithEth(agent, 2 ether);
+        SessionParams[] memory ps = new SessionParams[](3);
+        for (uint256 i; i < 3; ++i) {
+            ps[i] = _withBudget(_childParams(root, subAgent), NATIVE, 1 ether, 0, 0);
+        }
+        vm.prank(agent);
+        vm.expectRevert(abi.encodeWithSelector(BudgetExceeded.selector, root, NATIVE, 1 ether, 0));
+        manager.spawnChildren(root, ps);
+        assertEq(manager.sessionCount(), 1);
+        assertEq(manager.remaining(root, NATIVE), 2 ether);
+    }
+
+    function test_spawnChildren_revertsForStranger() public {
+        uint256 root = _rootWithEth(agent, 2 ether);
+        SessionParams[] memory ps = new SessionParams[](1);
+        ps[0] = _childParams(root, subAgent);
+        vm.prank(stranger);
+        vm.expectRevert(abi.encodeWithSelector(NotAgentOrController.selector, root, stranger));
+        manager.spawnChildren(root, ps);
+    }
+
+    function test_spawnChildren_revertsWhenParentPaused() public {
+        uint256 root = _rootWithEth(agent, 2 ether);
+        _pause(root);
+        SessionParams[] memory ps = new SessionParams[](1);
+        ps[0] = _childParams(root, subAgent);
+        vm.prank(agent);
+        vm.expectRevert(abi.encodeWithSelector(SessionNotActive.selector, root, Status.Paused));
+        manager.spawnChildren(root, ps);
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                                 HELPERS
+    //////////////////////////////////////////////////////////////*/
+
+    function _expectSpawnRevert(uint256 parentId, bytes memory err) internal {
+        SessionParams memory p = _params(subAgent, 1);
+        vm.prank(agent);
+        vm.expectRevert(err);
+        manager.spawnChild(parentId, p);
+    }
+
+    function _expectSpawnRevert(uint256 parentId, SessionParams memory p, bytes memory err) internal {
+        vm.prank(agent);
+        vm.expectRevert(err);
+        manager.spawnChild(parentId, p);
+    }
+}
