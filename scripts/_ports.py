@@ -6,17 +6,18 @@ No fixed port: the operating system picks an unused one (a socket bound to port 
 another user's node on 8545, never meet. A port can still be taken between the pick and our node binding it, and
 `LocalAnvil` / `open_chains` adopt a node that already serves the same chain id on a port. So ports are picked at
 the last moment, and a node that was adopted rather than started (or could not start) is closed and tried again
-on another port.
+on another port. The SDK is imported only by the functions that start nodes: the test suite's root conftest
+takes `free_port` from here before anything else is loaded.
 """
 
 from __future__ import annotations
 
 import socket
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from agent_sessions import ChainMismatch, ChainSet, FleetSpec, LocalAnvil, open_chains
-from agent_sessions.chains import AnvilError
+if TYPE_CHECKING:
+    from agent_sessions import ChainSet, FleetSpec, LocalAnvil
 
 __all__ = ["free_port", "free_ports", "listening", "open_fresh_anvil", "open_fresh_chains"]
 
@@ -49,6 +50,9 @@ def free_ports(count: int, skip: Sequence[int] = ()) -> list[int]:
 def open_fresh_anvil(chain_id: int = 31337, attempts: int = 5, **options: Any) -> LocalAnvil:
     """A new ``LocalAnvil`` serving ``chain_id`` on a free port, started for this call (never an adopted node:
     a leftover would carry old state and nonces). ``options`` go to ``LocalAnvil``."""
+    from agent_sessions import ChainMismatch, LocalAnvil
+    from agent_sessions.chains import AnvilError
+
     last: Exception | None = None
     for _ in range(attempts):
         anvil = LocalAnvil(chain_id, free_port(), **options)
@@ -68,6 +72,9 @@ def open_fresh_chains(spec: FleetSpec, names: Sequence[str], ports: Sequence[int
                       attempts: int = 3) -> ChainSet:
     """``open_chains(spec)`` with the local chains ``names`` moved to free ports (or to ``ports``, one per name,
     when given), each served by a node started for this call (never an adopted one)."""
+    from agent_sessions import ChainMismatch, open_chains
+    from agent_sessions.chains import AnvilError
+
     tried: list[int] = []
     last: Exception | None = None
     for _ in range(attempts if ports is None else 1):

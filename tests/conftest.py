@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 
 import pytest
-from ape import networks
 
 from scripts._ports import free_port
 from tests.helpers import Clock
@@ -37,6 +36,8 @@ def pytest_collection_finish(session):
     touches it."""
     os.environ["APE_FOUNDRY_HOST"] = f"http://127.0.0.1:{free_port()}"
     yield
+    from ape import networks  # here, not at import: it loads web3 (and its deprecation warnings) while collecting
+
     provider = networks.active_provider
     if provider is not None and provider.name == "foundry" and getattr(provider, "process", None) is None:
         pytest.exit(f"ape test connected to an Anvil it did not start ({provider.uri}): refusing to run on it",
