@@ -99,6 +99,8 @@ export INVARIANT_EXAMPLES
 # the gas-snapshot check, then the Ape/pytest suite on Anvil last, so pytest's summary closes the output.
 test: setup test-forge prove gas-check test-ape ## Run every test: forge, halmos, gas snapshot check, then pytest on Anvil
 
+# `ape test` runs on an Anvil of its own on a port the system picks (tests/conftest.py), never on a node that is
+# already listening (127.0.0.1:8545 of `make node`, another checkout's run); so do the nodes the tests start.
 test-ape: setup ## The Python suite on Anvil (PYTEST_ARGS="-k foo" to filter)
 	ape test tests/ $(PYTEST_ARGS)
 
