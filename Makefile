@@ -99,6 +99,8 @@ export INVARIANT_EXAMPLES
 # the gas-snapshot check, then the Ape/pytest suite on Anvil last, so pytest's summary closes the output.
 test: setup test-forge prove gas-check test-ape ## Run every test: forge, halmos, gas snapshot check, then pytest on Anvil
 
+# `ape test` runs on an Anvil of its own on a port the system picks (tests/conftest.py), never on a node that is
+# already listening (127.0.0.1:8545 of `make node`, another checkout's run); so do the nodes the tests start.
 test-ape: setup ## The Python suite on Anvil (PYTEST_ARGS="-k foo" to filter)
 	ape test tests/ $(PYTEST_ARGS)
 
@@ -134,13 +136,15 @@ coverage: setup ## Line and branch coverage of the product contracts (forge cove
 	$(PYTHON) scripts/_coverage_summary.py $(COVERAGE_DIR)/lcov.info --out coverage-summary.json \
 		--min-branches $(COVERAGE_MIN_BRANCHES) --tests 'forge coverage --match-path $(COVERAGE_TESTS)'
 
+# `gas` and `gas-check` measure through the same code (scripts/gas.py, on a fresh Anvil with a pinned clock): one
+# writes gas-snapshot.json, the other compares and lists every operation that differs.
 gas-check: setup ## Fail when the committed gas-snapshot.json differs from what the contracts cost now
-	@echo "gas-check: not written yet"
+	ape run gas --check
 
 demo: setup ## Run scripts/demo.py
 	ape run demo
 
-gas: setup ## Run scripts/gas.py
+gas: setup ## Measure gas per operation on a fresh Anvil, write gas-snapshot.json (reproducible bit for bit)
 	ape run gas
 
 bench: setup ## Run scripts/bench.py

@@ -2,7 +2,7 @@
 
     ape run demo            # or: make demo
 
-It starts two local Anvil nodes itself (on free ports of 8631-8639, not the spec's 8545/8546), spawns
+It starts two local Anvil nodes itself (on free ports the system picks, not the spec's 8545/8546), spawns
 examples/fleet-20.yaml on them, and walks through what sessions are for: agents acting at once within their
 limits, an overspend refused with the contract's reason, pause and resume, a key rotation, a cascading revoke,
 completions and closes that send unspent funds back up the tree, an audit, and a dashboard frame. Every step is
@@ -37,8 +37,6 @@ from scripts._ports import open_fresh_chains
 
 REPO = Path(__file__).resolve().parent.parent
 SPEC = REPO / "examples" / "fleet-20.yaml"
-#: Ports the demo's nodes may use (the first free ones are taken).
-PORTS = range(8631, 8640)
 #: Where the lab's agents send their payments.
 ALICE = "0x00000000000000000000000000000000000A11CE"
 MILLI = 10**15  # 0.001 ETH
@@ -93,7 +91,7 @@ def cli() -> None:
 
     # ------------------------------------------------------------------------------------------------------------
     step("Start two local chains")
-    with open_fresh_chains(spec, local, PORTS) as chains:
+    with open_fresh_chains(spec, local) as chains:
         for name, handle in chains.items():
             node = f"anvil pid {handle.anvil.pid}" if handle.anvil else "remote"
             say(f"{name}: chain {handle.chain_id} at {handle.url} ({node}), factory {handle.factory.address}")

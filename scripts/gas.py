@@ -1,22 +1,35 @@
-"""Gas snapshot: deploys the system on the local Anvil, runs named scenarios, writes each transaction's gasUsed
-to gas-snapshot.json (sorted keys) and prints it against the targets of ../shared/DESIGN.md.
+"""Gas snapshot: deploys the system on a fresh local Anvil, runs named scenarios, and writes each transaction's
+gasUsed to gas-snapshot.json (sorted keys), printed against the targets of ../shared/DESIGN.md:
 
-Exits non-zero when a gated operation is over its target, so `make gas` fails loudly.
+    ape run gas            # or `make gas`: measure, write gas-snapshot.json, fail when a gated operation is over
+    ape run gas --check    # or `make gas-check`: measure, compare with gas-snapshot.json, fail on any difference
+
+Both modes measure through the same code (`measure`): only what happens to the numbers differs.
 
 Every number is the `gasUsed` of one mined transaction (intrinsic 21,000 and calldata included). Steady-state
 keys are measured the way they recur in real use: the holder already owns a session token, the payee already
 holds a balance, the session's budget word is already non-zero. First-time costs (a storage slot going from
 zero to non-zero, +17,100 gas each) have their own keys, so nothing is hidden.
+
+The numbers reproduce bit for bit, on every run and machine: the measurement runs on an Anvil started for it
+(never one already running: its state and nonces would move addresses and costs), on a port the system picks,
+with the chain clock pinned (blocks at CLOCK_START + n * BLOCK_INTERVAL whatever the wall clock says), the same
+accounts, salts and expiries, and the scenarios in a fixed order. Calldata is charged per byte (4 gas for a zero
+byte, 16 otherwise), so an expiry taken from the wall clock made creations drift by 24 gas whenever one of its
+bytes happened to be zero.
 """
 
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
-from ape import accounts, chain, project
-from ape.cli import ConnectedProviderCommand, verbosity_option
+from ape import accounts, chain, networks, project
+from ape.cli import verbosity_option
 from rich.table import Table
 
 from scripts._common import (
@@ -31,6 +44,16 @@ from scripts._common import (
     make_console,
     session_params,
 )
+from scripts._ports import free_port
+
+#: The chain clock of the measurement (unix seconds): the first block is mined at CLOCK_START + BLOCK_INTERVAL and
+#: every block BLOCK_INTERVAL seconds after the previous one, independent of the wall clock.
+CLOCK_START = 1_750_000_000  # 2025-06-15 15:06:40 UTC
+BLOCK_INTERVAL = 12
+#: One expiry for every session (a child's may not be later than its parent's). Like almost every real
+#: timestamp, none of its four bytes is zero: calldata costs what it costs in the common case.
+EXPIRY = CLOCK_START + 30 * DAY
+assert all(EXPIRY.to_bytes(4, "big")), "EXPIRY must have no zero byte"
 
 #: Gated targets (DESIGN.md, "Numbers we hold ourselves to"): over -> exit code 1.
 TARGETS = {
@@ -73,8 +96,7 @@ def run_scenarios() -> dict[str, int]:
     owner, agent, sub_agent, payee, other, holder = accounts.test_accounts[:6]
     g = GasRecorder()
 
-    # one expiry for everything: a child's may not be later than its parent's
-    expiry = chain.pending_timestamp + 30 * DAY
+    expiry = EXPIRY
 
     # --- references: what the EVM charges without us ----------------------------------------------------
     # plain ETH transfer: EOA -> an EOA that already exists (has a balance), no calldata.
@@ -235,15 +257,99 @@ def run_scenarios() -> dict[str, int]:
     return g.gas
 
 
-def load_snapshot(path: Path) -> dict[str, int]:
+class MeasurementError(click.ClickException):
+    """The measurement could not run as specified (no fresh node, clock not pinned): its numbers would not
+    reproduce."""
+
+
+@contextmanager
+def _without_env(name: str) -> Iterator[None]:
+    saved = os.environ.pop(name, None)
     try:
-        return {k: int(v) for k, v in json.loads(path.read_text()).items()}
-    except (FileNotFoundError, ValueError):
+        yield
+    finally:
+        if saved is not None:
+            os.environ[name] = saved
+
+
+@contextmanager
+def fresh_chain(attempts: int = 3) -> Iterator[str]:
+    """Ape connected to an Anvil it starts for the measurement on a free port (stopped on exit), its clock pinned;
+    yields the node's URL. A node that was already running there (the port was taken between choosing it and
+    starting ours) is refused, never measured on."""
+    # APE_FOUNDRY_HOST would send Ape to another node (e.g. the one of `make node`, with its state and nonces)
+    with _without_env("APE_FOUNDRY_HOST"):
+        for _ in range(attempts):
+            url = f"http://127.0.0.1:{free_port()}"
+            with networks.ethereum.local.use_provider(
+                "foundry", provider_settings={"host": url}, disconnect_after=True
+            ) as provider:
+                if getattr(provider, "process", None) is None or chain.blocks.height != 0:
+                    continue  # not a node of ours: try another port
+                provider.make_request("evm_setTime", [CLOCK_START])
+                provider.make_request("anvil_setBlockTimestampInterval", [BLOCK_INTERVAL])
+                if chain.pending_timestamp != CLOCK_START + BLOCK_INTERVAL:
+                    raise MeasurementError(f"could not pin the chain clock of {url}")
+                yield url
+                return
+    raise MeasurementError(f"no fresh Anvil could be started for the measurement ({attempts} ports tried)")
+
+
+def measure() -> dict[str, int]:
+    """Operation -> gasUsed, measured on a fresh Anvil with a pinned clock (see the module docstring). The one
+    measuring path of both `make gas` and `make gas-check`."""
+    with fresh_chain():
+        return run_scenarios()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The snapshot file
+# ---------------------------------------------------------------------------------------------------------
+
+
+def load_snapshot(path: Path) -> dict[str, int]:
+    """The snapshot at ``path`` ({} when there is none yet); raises ClickException when it is not valid JSON of
+    operation -> integer gas."""
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
         return {}
+    except ValueError as exc:
+        raise click.ClickException(f"{path} is not valid JSON: {exc}") from None
+    if not isinstance(data, dict) or not all(isinstance(v, (int, str)) and str(v).isdigit() for v in data.values()):
+        raise click.ClickException(f"{path} must map operation names to gas amounts")
+    return {k: int(v) for k, v in data.items()}
+
+
+def snapshot_text(gas: dict[str, int]) -> str:
+    """The file content: keys sorted, two-space indent, a final newline (byte-identical for equal numbers)."""
+    return json.dumps(gas, indent=2, sort_keys=True) + "\n"
 
 
 def write_snapshot(path: Path, gas: dict[str, int]) -> None:
-    path.write_text(json.dumps(gas, indent=2, sort_keys=True) + "\n")
+    path.write_text(snapshot_text(gas))
+
+
+def differences(committed: dict[str, int], measured: dict[str, int]) -> list[str]:
+    """One readable line per operation whose committed gas differs from what it costs now, in name order; [] when
+    the snapshot is up to date."""
+    lines = []
+    for name in sorted(committed.keys() | measured.keys()):
+        old, new = committed.get(name), measured.get(name)
+        if old == new:
+            continue
+        if old is None:
+            lines.append(f"{name}: {new:,} gas now, not in the snapshot")
+        elif new is None:
+            lines.append(f"{name}: {old:,} gas in the snapshot, no longer measured")
+        else:
+            lines.append(f"{name}: {new:,} gas now, {old:,} in the snapshot ({new - old:+,})")
+    return lines
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The command
+# ---------------------------------------------------------------------------------------------------------
 
 
 def render(gas: dict[str, int], previous: dict[str, int]) -> tuple[Table, list[str]]:
@@ -282,20 +388,40 @@ def render(gas: dict[str, int], previous: dict[str, int]) -> tuple[Table, list[s
     return table, over
 
 
-@click.command(cls=ConnectedProviderCommand)
+@click.command()
 @verbosity_option(default="WARNING")  # one INFO line per transaction otherwise (-v INFO to see them)
 @click.option("--snapshot", "snapshot_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Where to write the snapshot (default: gas-snapshot.json at the project root).")
-@click.option("--json", "as_json", is_flag=True, help="Print the snapshot as JSON instead of a table.")
-def cli(snapshot_path: Path | None, as_json: bool):
-    """Measure gas of named operations on the local Anvil and write gas-snapshot.json."""
-    if not chain.provider.network.is_local:
-        raise click.UsageError("the gas snapshot runs on a local network (test accounts, fresh deployment)")
+              help="The snapshot file (default: gas-snapshot.json at the project root).")
+@click.option("--check", is_flag=True,
+              help="Compare with the snapshot instead of writing it; exit 1 listing every operation that differs.")
+@click.option("--json", "as_json", is_flag=True, help="Print the measured numbers as JSON instead of a table.")
+def cli(snapshot_path: Path | None, check: bool, as_json: bool):
+    """Measure the gas of named operations on a fresh local Anvil and write gas-snapshot.json (or, with --check,
+    fail when it differs from what the contracts cost now)."""
     path = snapshot_path or project.path / "gas-snapshot.json"
     previous = load_snapshot(path)
-    gas = run_scenarios()
-    write_snapshot(path, gas)
+    if check and not previous:
+        raise click.ClickException(f"no snapshot to check at {path}: run `make gas` and commit it")
+    gas = measure()
+    if any(gas.get(name) != expected for name, expected in REFERENCE.items()):
+        raise click.ClickException("reference transfer did not cost 21,000: the measurement is off")
 
+    if check:
+        diff = differences(previous, gas)
+        if as_json:
+            click.echo(json.dumps(gas, indent=2, sort_keys=True))
+        if diff:
+            click.echo(f"{path.name} differs from what the contracts cost now "
+                       f"({len(diff)} of {len(previous.keys() | gas.keys())} operations):", err=True)
+            for line in diff:
+                click.echo(f"  {line}", err=True)
+            click.echo("Run `make gas` and commit gas-snapshot.json if the change is intended.", err=True)
+            raise SystemExit(1)
+        if not as_json:
+            click.echo(f"{path.name} matches: {len(gas)} operations, same gas")
+        return
+
+    write_snapshot(path, gas)
     table, over = render(gas, previous)
     if as_json:
         click.echo(json.dumps(gas, indent=2, sort_keys=True))
@@ -303,7 +429,5 @@ def cli(snapshot_path: Path | None, as_json: bool):
         console = make_console()
         console.print(table)
         console.print(f"wrote {path}")
-    if any(gas[name] != expected for name, expected in REFERENCE.items()):
-        raise click.ClickException("reference transfer did not cost 21,000: the measurement is off")
     if over:
         raise click.ClickException(f"over target: {', '.join(over)}")

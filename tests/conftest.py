@@ -7,8 +7,11 @@ shared safely. Time moves with the chain (`chain.pending_timestamp`, `chain.mine
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
+from scripts._ports import free_port
 from tests.helpers import Clock
 
 NATIVE = "0xEeeeeEeeeEeEeeEeEeEeeEEEeeeeEeeeeeeeEEeE"
@@ -19,6 +22,26 @@ ETHER = 10**18
 
 # Status enum of ISessionTypes
 NONE, DRAFT, ACTIVE, PAUSED, COMPLETED, REVOKED, EXPIRED = range(7)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_collection_finish(session):
+    """`ape test` runs on an Anvil of its own, on a port the system picks just before Ape starts it.
+
+    ape-foundry's default host is 127.0.0.1:8545, and when something already listens there it simply connects: the
+    tests would then run on someone else's node (`make node`, another checkout's tests), deploying into its state
+    and reverting it to their snapshots. APE_FOUNDRY_HOST set here (ape-foundry reads it when it connects, right
+    after this hook's first half) moves the node to a free port, whatever the caller's environment says; once Ape
+    is connected, a node it did not start itself (the port was taken in between) stops the run before any test
+    touches it."""
+    os.environ["APE_FOUNDRY_HOST"] = f"http://127.0.0.1:{free_port()}"
+    yield
+    from ape import networks  # here, not at import: it loads web3 (and its deprecation warnings) while collecting
+
+    provider = networks.active_provider
+    if provider is not None and provider.name == "foundry" and getattr(provider, "process", None) is None:
+        pytest.exit(f"ape test connected to an Anvil it did not start ({provider.uri}): refusing to run on it",
+                    returncode=3)
 
 
 @pytest.fixture(scope="session")

@@ -1,18 +1,17 @@
-"""Anvil nodes of the fault tests (ports 8642-8649; `ape test` itself runs on APE_FOUNDRY_HOST, 8641), and a raw
-JSON-RPC helper: the tests' own view of the node, independent of the SDK under test."""
+"""Anvil nodes of the fault tests (each on a free port the system picks, started for the session or module that
+asks, never an adopted one; `ape test`'s own node is not used), and a raw JSON-RPC helper: the tests' own view of
+the node, independent of the SDK under test."""
 
 from __future__ import annotations
 
 import json
-import socket
 import urllib.request
 from typing import Any
 
 from agent_sessions.chains import LocalAnvil
+from scripts._ports import open_fresh_anvil
 
-__all__ = ["PORTS", "fresh_anvil", "rpc"]
-
-PORTS = range(8642, 8650)
+__all__ = ["fresh_anvil", "rpc"]
 
 
 def rpc(url: str, method: str, params: list[Any] | None = None, timeout: float = 10.0) -> Any:
@@ -26,13 +25,6 @@ def rpc(url: str, method: str, params: list[Any] | None = None, timeout: float =
     return answer["result"]
 
 
-def fresh_anvil(port: int) -> LocalAnvil:
-    """A new Anvil on ``port`` (never an adopted one: a leftover node would carry old state and nonces)."""
-    if port not in PORTS:
-        raise ValueError(f"the fault tests use ports {PORTS.start}-{PORTS.stop - 1}, not {port}")
-    with socket.socket() as s:
-        if s.connect_ex(("127.0.0.1", port)) == 0:
-            raise RuntimeError(f"port {port} is taken: a leftover Anvil? (the fault tests own 8642-8649)")
-    anvil = LocalAnvil(31337, port).start()
-    assert not anvil.reused
-    return anvil
+def fresh_anvil() -> LocalAnvil:
+    """A new Anvil (chain 31337) on a free port: never an adopted node, which would carry old state and nonces."""
+    return open_fresh_anvil(31337)

@@ -1,5 +1,5 @@
-"""Worlds for the fault tests: an Anvil of our own (8642), a fault-injection proxy in front of it, an SDK client
-through the proxy (``flaky``: short timeouts, 3 retries) and one straight to the node (``direct``: the judge).
+"""Worlds for the fault tests: an Anvil of our own (on a free port), a fault-injection proxy in front of it, an SDK
+client through the proxy (``flaky``: short timeouts, 3 retries) and one straight to the node (``direct``: the judge).
 
 Every test gets a fresh manager (its own escrow, so the audit at teardown covers exactly what the test did) and
 fresh clients (no cached nonces). The system is deployed once per session, straight to the node.
@@ -45,7 +45,7 @@ def agent_key(keys):
 
 @pytest.fixture(scope="session")
 def chain_url() -> Any:
-    anvil = fresh_anvil(8642)
+    anvil = fresh_anvil()
     yield anvil.url
     anvil.stop()
 

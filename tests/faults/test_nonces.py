@@ -13,7 +13,7 @@ can happen with two clients on one key when the node accepts a transaction into 
 with the same nonce is mined, and then drops it. The SDK does not sign that action again by itself (a
 replacement may be a deliberate cancel): the caller decides.
 
-These tests run on their own Anvil (8643): they switch automine off and on.
+These tests run on their own Anvil (a second one, on a free port): they switch automine off and on.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ BUDGET = 10**15
 
 @pytest.fixture(scope="module")
 def chain_url() -> Any:
-    anvil = fresh_anvil(8643)
+    anvil = fresh_anvil()
     yield anvil.url
     anvil.stop()
 

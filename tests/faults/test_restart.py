@@ -4,7 +4,7 @@ the node's pool. A fresh process with no local state rebuilds its view from the 
 brings the manager to the target state: every label once, every payment once, one transaction per step, and a
 clean audit (teardown).
 
-On its own Anvil (8644): one test switches automine off.
+On its own Anvil (a third one, on a free port): one test switches automine off.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ PAY = 5
 
 @pytest.fixture(scope="module")
 def chain_url() -> Any:
-    anvil = fresh_anvil(8644)
+    anvil = fresh_anvil()
     yield anvil.url
     anvil.stop()
 

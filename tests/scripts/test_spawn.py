@@ -9,11 +9,10 @@ import pytest
 
 from agent_sessions import NATIVE, Status
 from agent_sessions.chains import canonical_factory_address
+from scripts._ports import free_port
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 FLEET = EXAMPLES / "fleet-20.yaml"
-#: The second chain of the example (beta, chain id 31338): an Anvil the command starts and stops.
-BETA_PORT = 8625
 
 
 @pytest.fixture
@@ -22,8 +21,15 @@ def alpha_port(rpc_url) -> str:
     return str(urlparse(rpc_url).port)
 
 
-def test_spawn_example_creates_the_fleet_and_a_rerun_creates_nothing(run, alpha_port, tmp_path, client, keys):
-    args = (FLEET, "--port", f"alpha={alpha_port}", "--port", f"beta={BETA_PORT}", "--state-dir", tmp_path,
+@pytest.fixture
+def beta_port() -> int:
+    """The example's second chain (beta, 31338): an Anvil the command starts and stops, on a free port."""
+    return free_port()
+
+
+def test_spawn_example_creates_the_fleet_and_a_rerun_creates_nothing(run, alpha_port, beta_port, tmp_path, client,
+                                                                     keys):
+    args = (FLEET, "--port", f"alpha={alpha_port}", "--port", f"beta={beta_port}", "--state-dir", tmp_path,
             "--json")
 
     first = run("spawn", *args)
@@ -49,8 +55,8 @@ def test_spawn_example_creates_the_fleet_and_a_rerun_creates_nothing(run, alpha_
     assert second.json["transactions"] == 0
 
 
-def test_spawned_sessions_are_managed_by_the_sessions_command(run, alpha_port, tmp_path):
-    spawned = run("spawn", FLEET, "--port", f"alpha={alpha_port}", "--port", f"beta={BETA_PORT}", "--json")
+def test_spawned_sessions_are_managed_by_the_sessions_command(run, alpha_port, beta_port, tmp_path):
+    spawned = run("spawn", FLEET, "--port", f"alpha={alpha_port}", "--port", f"beta={beta_port}", "--json")
     assert spawned.code == 0, spawned
     trader_id = spawned.json["sessions"]["trader"]["id"]
 
@@ -65,8 +71,8 @@ def test_spawned_sessions_are_managed_by_the_sessions_command(run, alpha_port, t
     assert audited.code == 0, audited
 
 
-def test_spawn_shows_progress_and_a_summary_table(run, alpha_port, tmp_path):
-    result = run("spawn", FLEET, "--port", f"alpha={alpha_port}", "--port", f"beta={BETA_PORT}")
+def test_spawn_shows_progress_and_a_summary_table(run, alpha_port, beta_port, tmp_path):
+    result = run("spawn", FLEET, "--port", f"alpha={alpha_port}", "--port", f"beta={beta_port}")
 
     assert result.code == 0, result
     out = result.out
@@ -140,8 +146,8 @@ def test_spawn_bad_arguments_exit_2(run, args, message):
     assert "Traceback" not in result.out + result.err
 
 
-def test_spawned_example_sessions_keep_their_tree(run, alpha_port, tmp_path, client):
-    result = run("spawn", FLEET, "--port", f"alpha={alpha_port}", "--port", f"beta={BETA_PORT}", "--json")
+def test_spawned_example_sessions_keep_their_tree(run, alpha_port, beta_port, tmp_path, client):
+    result = run("spawn", FLEET, "--port", f"alpha={alpha_port}", "--port", f"beta={beta_port}", "--json")
     assert result.code == 0, result
     sessions = result.json["sessions"]
     manager = client.manager(sessions["trader"]["manager_address"])

@@ -1,6 +1,6 @@
-"""Spawning fleets on Anvil nodes the tests start themselves (LocalAnvil, ports 8612-8615; `ape test`'s own node
-is not used): the canonical deployment, fleet-20.yaml created exactly and idempotently, a failing item named,
-and a node killed mid-spawn resumed from its state file."""
+"""Spawning fleets on Anvil nodes the tests start themselves (LocalAnvil, on free ports the system picks; the
+node of `ape test` is not used): the canonical deployment, fleet-20.yaml created exactly and idempotently, a
+failing item named, and a node killed mid-spawn resumed from its state file."""
 
 from __future__ import annotations
 
@@ -31,24 +31,30 @@ from agent_sessions import (
 from agent_sessions.chains import DETERMINISTIC_DEPLOYER, canonical_addresses, has_code
 from agent_sessions.spec import ETH
 from agent_sessions.throughput import dev_keys
+from scripts._ports import free_port, open_fresh_chains
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-PORTS = {"alpha": 8612, "beta": 8613}
-KILL_PORT = 8614
-SCRATCH_PORT = 8615
 ETHER = 10**18
 
 
 @pytest.fixture(scope="module")
-def fleet20():
-    return load_spec(EXAMPLES / "fleet-20.yaml").with_ports(PORTS)
+def chains():
+    """fleet-20.yaml's two chains, each on a fresh node of our own on a free port."""
+    with open_fresh_chains(load_spec(EXAMPLES / "fleet-20.yaml"), ["alpha", "beta"]) as opened:
+        assert [a.port for a in opened.started] == [opened["alpha"].anvil.port, opened["beta"].anvil.port]
+        yield opened
 
 
 @pytest.fixture(scope="module")
-def chains(fleet20):
-    with open_chains(fleet20) as opened:
-        assert [a.port for a in opened.started] == [8612, 8613]  # fresh nodes of our own
-        yield opened
+def fleet20(chains):
+    """fleet-20.yaml on the ports of ``chains``."""
+    return load_spec(EXAMPLES / "fleet-20.yaml").with_ports({n: chains[n].anvil.port for n in ("alpha", "beta")})
+
+
+@pytest.fixture
+def scratch_port() -> int:
+    """A free port for the scratch chain of one test (the same all through the test: it may restart its node)."""
+    return free_port()
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +71,7 @@ def spawned(fleet20, chains):
 
 def test_local_anvil_reuses_a_node_already_serving_the_chain_and_leaves_it_running(chains):
     alpha = chains["alpha"].anvil
-    again = LocalAnvil(31337, PORTS["alpha"]).start()
+    again = LocalAnvil(31337, alpha.port).start()
     assert again.reused and again.pid is None and again.running
     again.stop()
     assert alpha.running and AgentSessions(alpha.url).chain_id == 31337
@@ -73,23 +79,23 @@ def test_local_anvil_reuses_a_node_already_serving_the_chain_and_leaves_it_runni
 
 def test_local_anvil_refuses_a_port_serving_another_chain(chains):
     with pytest.raises(ChainMismatch) as caught:
-        LocalAnvil(999, PORTS["alpha"]).start()
+        LocalAnvil(999, chains["alpha"].anvil.port).start()
     assert (caught.value.expected, caught.value.actual) == (999, 31337)
 
 
 def test_open_chains_refuses_an_endpoint_serving_another_chain(chains):
-    spec = parse_spec(f"chains: {{remote: {{rpc: 'http://127.0.0.1:{PORTS['beta']}', chain_id: 5}}}}\n")
+    spec = parse_spec(f"chains: {{remote: {{rpc: 'http://127.0.0.1:{chains['beta'].anvil.port}', chain_id: 5}}}}\n")
     with pytest.raises(ChainMismatch, match="serves chain 31338, not chain 5"):
         open_chains(spec)
 
 
-def test_local_anvil_stop_leaves_no_process_and_the_deployer_is_there_at_genesis(tmp_path):
-    with LocalAnvil(31340, SCRATCH_PORT) as anvil:
+def test_local_anvil_stop_leaves_no_process_and_the_deployer_is_there_at_genesis(tmp_path, scratch_port):
+    with LocalAnvil(31340, scratch_port) as anvil:
         pid = anvil.pid
         assert pid is not None and not anvil.reused
         cmd = anvil.command()
         assert {"--prune-history", "--silent"} <= set(cmd)
-        assert cmd[cmd.index("--chain-id") + 1] == "31340" and cmd[cmd.index("--port") + 1] == str(SCRATCH_PORT)
+        assert cmd[cmd.index("--chain-id") + 1] == "31340" and cmd[cmd.index("--port") + 1] == str(scratch_port)
         client = AgentSessions(anvil.url)
         assert has_code(client, DETERMINISTIC_DEPLOYER)
         assert client.canonical_factory() is None
@@ -113,8 +119,8 @@ def test_canonical_factory_has_the_same_address_on_both_chains_and_ensure_is_ide
         assert has_code(client, extension) and client.factory(factory).implementation()
 
 
-def test_without_the_deterministic_deployer_the_factory_is_deployed_plainly_with_a_warning():
-    with LocalAnvil(31340, SCRATCH_PORT) as anvil:
+def test_without_the_deterministic_deployer_the_factory_is_deployed_plainly_with_a_warning(scratch_port):
+    with LocalAnvil(31340, scratch_port) as anvil:
         client = AgentSessions(anvil.url)
         client.rpc.request("anvil_setCode", [DETERMINISTIC_DEPLOYER, "0x"])
         with pytest.warns(UserWarning, match="no deterministic deployer"):
@@ -211,13 +217,13 @@ sessions:
 """
 
 
-def failing_spec(salt: str, sessions: str, extra: str = ""):
-    return parse_spec(FAILING.format(port=PORTS["alpha"], salt=salt, sessions=sessions, extra=extra),
+def failing_spec(chains, salt: str, sessions: str, extra: str = ""):
+    return parse_spec(FAILING.format(port=chains["alpha"].anvil.port, salt=salt, sessions=sessions, extra=extra),
                       source="failing.yaml")
 
 
 def test_a_root_whose_expiry_has_passed_fails_its_batch_and_names_the_item(chains):
-    spec = failing_spec("expiry", """\
+    spec = failing_spec(chains, "expiry", """\
   - {label: ok-1, chain: alpha, manager: fail, agent: anvil:2, expires: 1h, budgets: {ETH: 1 wei}}
   - {label: ok-2, chain: alpha, manager: fail, agent: anvil:2, expires: 1h, budgets: {ETH: 2 wei}}
   - {label: late, chain: alpha, manager: fail, agent: anvil:2, expires: 2001-01-01T00:00:00Z, budgets: {ETH: 3 wei}}
@@ -240,7 +246,7 @@ def test_a_drained_owner_fails_at_the_first_root_it_cannot_fund(chains):
     owner = dev_keys(1, start=8)[0]
     token = client.deploy("testing/TestToken", "Scarce", "SCR", 18, sender=owner)
     token.transact("mint", owner.address, 150 * ETHER, sender=owner)
-    spec = failing_spec("drained", """\
+    spec = failing_spec(chains, "drained", """\
   - {label: first, chain: alpha, manager: fail, agent: anvil:2, expires: 1h, budgets: {SCR: 100 SCR}}
   - {label: second, chain: alpha, manager: fail, agent: anvil:2, expires: 1h, budgets: {SCR: 100 SCR}}
 """, extra=f"tokens:\n  SCR: {{decimals: 18, chains: {{alpha: '{token.address}'}}}}")
@@ -255,7 +261,7 @@ def test_a_drained_owner_fails_at_the_first_root_it_cannot_fund(chains):
 
 
 def test_a_child_with_a_guard_that_is_no_contract_is_named(chains):
-    spec = failing_spec("guard", """\
+    spec = failing_spec(chains, "guard", """\
   - label: parent
     chain: alpha
     manager: fail
@@ -301,9 +307,10 @@ def test_a_node_killed_mid_spawn_resumes_from_its_state_file_without_duplicates(
                      f"budgets: {{ETH: {i + 1} gwei}}, allow: any"
                      + (f", children: [{{label: s{i:02d}-kid, agent: anvil:7, budgets: {{ETH: 1 gwei}}}}]}}"
                         if i % 4 == 0 else "}"))
-    spec = parse_spec(KILL_SPEC.format(port=KILL_PORT, sessions="\n".join(lines)), source="kill.yaml")
+    port = free_port()  # the node is killed and started again on it
+    spec = parse_spec(KILL_SPEC.format(port=port, sessions="\n".join(lines)), source="kill.yaml")
     total = len(spec.sessions_flat())
-    anvil = LocalAnvil(31339, KILL_PORT, state_path=tmp_path / "gamma.json")
+    anvil = LocalAnvil(31339, port, state_path=tmp_path / "gamma.json")
     anvil.start()
     try:
         kill_now, killed = threading.Event(), threading.Event()
@@ -381,12 +388,12 @@ sessions:
 """
 
 
-def scratch_spec(agent: str = "old", extra: str = ""):
-    return parse_spec(SCRATCH.format(port=SCRATCH_PORT, agent=agent, extra=extra), source="scratch.yaml")
+def scratch_spec(port: int, agent: str = "old", extra: str = ""):
+    return parse_spec(SCRATCH.format(port=port, agent=agent, extra=extra), source="scratch.yaml")
 
 
-def test_ended_sessions_are_reported_then_rolled_over_with_replace_ended():
-    spec = scratch_spec()
+def test_ended_sessions_are_reported_then_rolled_over_with_replace_ended(scratch_port):
+    spec = scratch_spec(scratch_port)
     with open_chains(spec) as chains:
         client = chains["scratch"].client
         first = spawn_fleet(spec, chains)
@@ -396,7 +403,7 @@ def test_ended_sessions_are_reported_then_rolled_over_with_replace_ended():
         client.rpc.request("evm_mine")
 
         # a child added to the spec under the expired parent cannot be spawned
-        grown = scratch_spec(extra="      - {label: late-kid, agent: anvil:4, budgets: {ETH: 1 wei}}")
+        grown = scratch_spec(scratch_port, extra="      - {label: late-kid, agent: anvil:4, budgets: {ETH: 1 wei}}")
         report = spawn_fleet(grown, chains)
         assert report.created == [] and report.transactions == 0
         assert report.ended == ["daily", "daily-kid"] and report.blocked == ["late-kid"]
@@ -416,10 +423,10 @@ def test_ended_sessions_are_reported_then_rolled_over_with_replace_ended():
         assert again.created == [] and again.replaced == [] and again.transactions == 0
 
 
-def test_a_changed_agent_is_reported_then_rotated_with_rotate_agents():
-    with open_chains(scratch_spec()) as chains:
-        spawn_fleet(scratch_spec(), chains)
-        rotated_spec = scratch_spec(agent="new")
+def test_a_changed_agent_is_reported_then_rotated_with_rotate_agents(scratch_port):
+    with open_chains(scratch_spec(scratch_port)) as chains:
+        spawn_fleet(scratch_spec(scratch_port), chains)
+        rotated_spec = scratch_spec(scratch_port, agent="new")
         report = spawn_fleet(rotated_spec, chains)
         assert report.stale_agents == ["daily"] and report.rotated == [] and report.transactions == 0
         assert report["daily"].agent == rotated_spec.address_of("old")
@@ -430,8 +437,8 @@ def test_a_changed_agent_is_reported_then_rotated_with_rotate_agents():
         assert spawn_fleet(rotated_spec, chains, rotate_agents=True).transactions == 0
 
 
-def test_a_state_dir_keeps_local_chains_across_restarts(tmp_path):
-    spec = scratch_spec()
+def test_a_state_dir_keeps_local_chains_across_restarts(tmp_path, scratch_port):
+    spec = scratch_spec(scratch_port)
     with open_chains(spec, state_dir=tmp_path) as chains:
         first = spawn_fleet(spec, chains)
         assert chains["scratch"].anvil.state_path == tmp_path / "scratch.json"
