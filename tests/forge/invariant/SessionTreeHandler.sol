@@ -118,6 +118,8 @@ contract SessionTreeHandler is CommonBase, StdCheats, StdUtils {
     /// @dev Handler calls made (each one an attempted operation), and the operations that went through, by name.
     uint256 public calls;
     mapping(string operation => uint256) public succeeded;
+    /// @dev The deepest session opened so far (roots are depth 0).
+    uint8 public deepest;
 
     constructor(IAgentSessions manager_, address owner_, Target target_) {
         manager = manager_;
@@ -384,9 +386,12 @@ contract SessionTreeHandler is CommonBase, StdCheats, StdUtils {
         if (ids.length == 0) return;
         uint256 id = _pick(seed);
         address actor = _actorFor(id, actorSeed, true);
+        // sell what the session holds, mostly; buy one of the others
         address tokenIn = swappable[pair % swappable.length];
-        address tokenOut = swappable[(uint256(pair) / 3 + 1 + pair) % swappable.length];
-        if (tokenIn == tokenOut) tokenOut = swappable[(_swapIndex(tokenIn) + 1) % swappable.length];
+        for (uint256 i; i < swappable.length && manager.remaining(id, tokenIn) == 0; ++i) {
+            tokenIn = swappable[(pair + i + 1) % swappable.length];
+        }
+        address tokenOut = swappable[(_swapIndex(tokenIn) + 1 + (pair >> 4) % (swappable.length - 1)) % swappable.length];
         amountIn = _amount(id, tokenIn, amountIn);
         if (amountIn == 0) amountIn = 1;
         bool blocked = _blocked(id);
@@ -987,6 +992,7 @@ contract SessionTreeHandler is CommonBase, StdCheats, StdUtils {
 
     function _record(uint256 id, uint256 parentId, ISessionTypes.SessionParams memory p) internal {
         ids.push(id);
+        if (parentId != 0 && nodes[parentId].depth + 1 > deepest) deepest = nodes[parentId].depth + 1;
         nodes[id] = Node({
             parent: parentId,
             depth: parentId == 0 ? 0 : nodes[parentId].depth + 1,
