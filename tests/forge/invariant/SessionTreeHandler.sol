@@ -163,12 +163,7 @@ contract SessionTreeHandler is CommonBase, StdCheats, StdUtils {
     /// @notice Pause, resume, activate, revoke, complete, close, close-many or checkpoint, by a drawn role.
     function lifecycle(uint8 op, uint256 seed, uint256 actorSeed) external {
         uint256 k = op % 8;
-        if (k == 0) pause(seed, actorSeed);
-        else if (k == 1) resume(seed, actorSeed);
-        else if (k == 2) activate(seed, actorSeed);
-        else if (k == 3) revoke(seed, actorSeed);
-        else if (k == 4) complete(seed, actorSeed);
-        else if (k == 5) close(seed, actorSeed);
+        if (k < 6) _lifecycleMove(k, seed, actorSeed);
         else if (k == 6) closeMany(seed, uint8(actorSeed));
         else checkpoint(seed, actorSeed, bytes32(actorSeed));
     }
@@ -441,79 +436,34 @@ contract SessionTreeHandler is CommonBase, StdCheats, StdUtils {
                           HANDLERS: LIFECYCLE
     //////////////////////////////////////////////////////////////*/
 
-    function pause(uint256 seed, uint256 actorSeed) public {
+    /// @dev One lifecycle move by a drawn role on a drawn session: pause (0), resume (1), activate (2), revoke (3),
+    /// complete (4) or close (5); the ghost follows what went through.
+    function _lifecycleMove(uint256 k, uint256 seed, uint256 actorSeed) internal {
         calls++;
         if (ids.length == 0) return;
         uint256 id = _pick(seed);
         address actor = _actorFor(id, actorSeed, false);
+        bytes4[6] memory moves = [
+            manager.pause.selector,
+            manager.resume.selector,
+            manager.activate.selector,
+            manager.revoke.selector,
+            manager.complete.selector,
+            manager.close.selector
+        ];
+        string[6] memory names = ["pause", "resume", "activate", "revoke", "complete", "close"];
         vm.prank(actor);
-        (bool ok,) = address(manager).call(abi.encodeCall(manager.pause, (id)));
-        if (!ok) return;
-        nodes[id].paused = true;
-        _checkNoStalePower(actor, id, "pause");
-    }
-
-    function resume(uint256 seed, uint256 actorSeed) public {
-        calls++;
-        if (ids.length == 0) return;
-        uint256 id = _pick(seed);
-        address actor = _actorFor(id, actorSeed, false);
-        vm.prank(actor);
-        (bool ok,) = address(manager).call(abi.encodeCall(manager.resume, (id)));
-        if (!ok) return;
-        nodes[id].paused = false;
-        _checkNoStalePower(actor, id, "resume");
-    }
-
-    function activate(uint256 seed, uint256 actorSeed) public {
-        calls++;
-        if (ids.length == 0) return;
-        uint256 id = _pick(seed);
-        address actor = _actorFor(id, actorSeed, false);
-        vm.prank(actor);
-        (bool ok,) = address(manager).call(abi.encodeCall(manager.activate, (id)));
+        (bool ok,) = address(manager).call(abi.encodeWithSelector(moves[k], id));
         if (!ok) return;
         Node storage n = nodes[id];
-        n.draft = false;
-        n.start = uint40(block.timestamp);
-        n.lastActive = uint40(block.timestamp);
-        _checkNoStalePower(actor, id, "activate");
-    }
-
-    function revoke(uint256 seed, uint256 actorSeed) public {
-        calls++;
-        if (ids.length == 0) return;
-        uint256 id = _pick(seed);
-        address actor = _actorFor(id, actorSeed, false);
-        vm.prank(actor);
-        (bool ok,) = address(manager).call(abi.encodeCall(manager.revoke, (id)));
-        if (!ok) return;
-        nodes[id].ended = true;
-        _checkNoStalePower(actor, id, "revoke");
-    }
-
-    function complete(uint256 seed, uint256 actorSeed) public {
-        calls++;
-        if (ids.length == 0) return;
-        uint256 id = _pick(seed);
-        address actor = _actorFor(id, actorSeed, false);
-        vm.prank(actor);
-        (bool ok,) = address(manager).call(abi.encodeCall(manager.complete, (id)));
-        if (!ok) return;
-        nodes[id].ended = true;
-        nodes[id].closed = true;
-        _checkNoStalePower(actor, id, "complete");
-    }
-
-    /// @notice Anyone settles an ended session (its escrow goes up the tree or to the root's holder).
-    function close(uint256 seed, uint256 actorSeed) public {
-        calls++;
-        if (ids.length == 0) return;
-        uint256 id = _pick(seed);
-        address actor = _actorFor(id, actorSeed, false);
-        vm.prank(actor);
-        (bool ok,) = address(manager).call(abi.encodeCall(manager.close, (id)));
-        if (ok) nodes[id].closed = true;
+        if (k == 0) n.paused = true;
+        else if (k == 1) n.paused = false;
+        else if (k == 2) (n.draft, n.start, n.lastActive) = (false, uint40(block.timestamp), uint40(block.timestamp));
+        else if (k == 3) n.ended = true;
+        else if (k == 4) (n.ended, n.closed) = (true, true);
+        else n.closed = true;
+        // anyone may settle an ended session: every other move is a power a rotated-out key must not have
+        if (k != 5) _checkNoStalePower(actor, id, names[k]);
     }
 
     /// @notice Closes a run of sessions in one call (already closed ones are skipped).
