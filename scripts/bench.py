@@ -104,12 +104,12 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_node(gas_limit: int | None, attempts: int = 3) -> LocalAnvil:
+def start_node(block_time: float | None, gas_limit: int | None, attempts: int = 3) -> LocalAnvil:
     """A fresh Anvil of our chain id on a free port (another free one if the port was taken meanwhile)."""
     extra = ("--gas-limit", str(gas_limit)) if gas_limit else ()
     last: Exception | None = None
     for _ in range(attempts):
-        node = LocalAnvil(chain_id=CHAIN_ID, port=free_port(), extra_args=extra)
+        node = LocalAnvil(chain_id=CHAIN_ID, port=free_port(), block_time=block_time, extra_args=extra)
         try:
             node.start()
         except (AnvilError, ChainMismatch) as exc:
@@ -145,8 +145,9 @@ def verdict(metric: str, value: float) -> bool:
     return value < bound if op == "<" else value >= bound
 
 
-def pairs_table(pairs: list[Pair]) -> Table:
-    table = Table(title="Throughput: paired rounds from one snapshot (ABBA)")
+def pairs_table(pairs: list[Pair], block_time: float) -> Table:
+    mining = f"blocks every {block_time:g} s" if block_time else "automine"
+    table = Table(title=f"Throughput: paired rounds from one snapshot (ABBA, {mining})")
     for name in ("pair", "order", "raw/s", "SDK/s", "ratio", "raw s", "SDK s", "SDK CPU ms/tx", "node ms/tx raw|SDK",
                  "blocks raw|SDK", "nudges", "others' cores"):
         table.add_column(name, justify="left" if name == "order" else "right")
@@ -242,7 +243,7 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
 
 
 def throughput(client: AgentSessions, owner: Any, agents: list[Any], factory: Any, meter: CpuMeter, *, pairs: int,
-               txs: int, batch_size: int, stall: float, resamples: int, seed: int) -> dict[str, Any]:
+               txs: int, batch_size: int, resamples: int, seed: int) -> dict[str, Any]:
     manager = factory.deploy_manager(owner.address, salt="bench-rates", sender=owner)
     budget = -(-txs // len(agents)) + 1
     sessions = manager.create_sessions(
@@ -259,7 +260,7 @@ def throughput(client: AgentSessions, owner: Any, agents: list[Any], factory: An
                       + (f", others {other:.2f} cores" if other is not None else "") + ")")
 
     done = paired_rounds(client, manager, agents, sessions, pairs=pairs, per_round=txs, snapshot=snapshot,
-                         meter=meter, batch_size=batch_size, stall=stall, on_round=on_round)
+                         meter=meter, batch_size=batch_size, on_round=on_round)
     ratios = [p.ratio for p in done]
     median, low, high = median_interval(ratios, resamples=resamples, seed=seed)
     raws, sdks = [p.raw for p in done], [p.sdk for p in done]
@@ -350,8 +351,8 @@ def scale(client: AgentSessions, owner: Any, agents: list[Any], factory: Any, me
 @click.option("--txs", default=2_000, show_default=True, help="Transactions per round.")
 @click.option("--agents", default=20, show_default=True, help="Agents executing at once (one session each).")
 @click.option("--batch-size", default=100, show_default=True, help="Transactions per JSON-RPC batch (both sides).")
-@click.option("--stall", default=0.1, show_default=True,
-              help="Seconds without progress before a stalled Anvil is nudged (both sides).")
+@click.option("--block-time", default=0.05, show_default=True,
+              help="Anvil's interval-mining period for part 1 (seconds); 0: automine.")
 @click.option("--resamples", default=10_000, show_default=True, help="Bootstrap resamples of the median ratio.")
 @click.option("--seed", default=20_261_206, show_default=True, help="Seed of the bootstrap.")
 @click.option("--sessions", default=100_000, show_default=True, help="Sessions spawned and listed; 0 skips part 2.")
@@ -362,11 +363,11 @@ def scale(client: AgentSessions, owner: Any, agents: list[Any], factory: Any, me
 @click.option("--list-repeats", default=5, show_default=True, help="Timed listings of --list-sample sessions.")
 @click.option("--probe-blocks", default=3, show_default=True,
               help="Empty blocks mined (and timed) after each spawned slice.")
-@click.option("--gas-limit", type=int, default=None, help="Anvil's block gas limit [Anvil's default, 30M].")
+@click.option("--gas-limit", type=int, default=None, help="Block gas limit of the scale part's Anvil [Anvil's default, 30M].")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_OUT, show_default=True,
               help="Where to write the results (JSON).")
 @click.option("--strict", is_flag=True, help="Exit 1 when a target is missed.")
-def cli(pairs: int, txs: int, agents: int, batch_size: int, stall: float, resamples: int, seed: int, sessions: int,
+def cli(pairs: int, txs: int, agents: int, batch_size: int, block_time: float, resamples: int, seed: int, sessions: int,
         slice_size: int, chunk_size: int, list_sample: int, list_repeats: int, probe_blocks: int,
         gas_limit: int | None, out: Path, strict: bool) -> None:
     """Measure SDK executes against raw transfers in paired rounds, and spawning and listing at scale, against a
@@ -374,8 +375,8 @@ def cli(pairs: int, txs: int, agents: int, batch_size: int, stall: float, resamp
     if min(txs, agents, batch_size, resamples, slice_size, chunk_size, list_repeats) < 1:
         raise click.BadParameter("--txs, --agents, --batch-size, --resamples, --slice, --chunk-size and "
                                  "--list-repeats must be at least 1")
-    if min(pairs, sessions, list_sample, probe_blocks) < 0 or stall <= 0:
-        raise click.BadParameter("--pairs, --sessions, --list-sample and --probe-blocks must be >= 0, --stall > 0")
+    if min(pairs, sessions, list_sample, probe_blocks, block_time) < 0:
+        raise click.BadParameter("--pairs, --sessions, --list-sample, --probe-blocks and --block-time must be >= 0")
     if list_sample > sessions:
         raise click.BadParameter("--list-sample cannot exceed --sessions")
     if not pairs and not sessions:
@@ -386,26 +387,45 @@ def cli(pairs: int, txs: int, agents: int, batch_size: int, stall: float, resamp
     started = time.perf_counter()
     owner, *agent_keys = dev_keys(agents + 1)
 
-    node = start_node(gas_limit)
-    try:
-        client = AgentSessions(node.url, chain_id=CHAIN_ID)
-        meter = CpuMeter(os.getpgid(node.pid) if node.pid is not None else None)
-        console.print(f"[bold]Agent Sessions benchmark[/]  fresh Anvil at {node.url} (pid {node.pid}), {cores} cores, "
-                      f"load average {load_before}")
-        for key in agent_keys:  # gas money (Anvil funds only its first ten accounts)
-            client.transfer(owner, key.address, 10 * ETHER)
-        factory = client.deploy_factory(owner)
-        part1 = throughput(client, owner, agent_keys, factory, meter, pairs=pairs, txs=txs, batch_size=batch_size,
-                           stall=stall, resamples=resamples, seed=seed) if pairs else {}
-        part2 = scale(client, owner, agent_keys, factory, meter, sessions=sessions, slice_size=slice_size,
-                      chunk_size=chunk_size, list_sample=list_sample, list_repeats=list_repeats,
-                      probe_blocks=probe_blocks) if sessions else {}
-        anvil_version = str(client.rpc.request("web3_clientVersion"))
-        binary, *flags = node.command()
-        anvil_command = " ".join([Path(binary).name, *flags])
-        blocks = client.rpc.block_number()
-    finally:
-        node.stop()
+    anvil: dict[str, Any] = {}
+
+    def open_node(part: str, block_time: float | None,
+                  gas_limit: int | None) -> tuple[LocalAnvil, AgentSessions, Any, CpuMeter]:
+        node = start_node(block_time, gas_limit)
+        try:
+            client = AgentSessions(node.url, chain_id=CHAIN_ID)
+            binary, *flags = node.command()
+            anvil["version"] = str(client.rpc.request("web3_clientVersion"))
+            anvil[f"{part}_command"] = " ".join([Path(binary).name, *flags])
+            console.print(f"fresh Anvil at {node.url} (pid {node.pid}) for the {part} part, "
+                          + (f"interval mining every {block_time:g} s" if block_time else "automine"))
+            for key in agent_keys:  # gas money (Anvil funds only its first ten accounts)
+                client.transfer(owner, key.address, 10 * ETHER)
+            factory = client.deploy_factory(owner)
+        except BaseException:
+            node.stop()
+            raise
+        return node, client, factory, CpuMeter(os.getpgid(node.pid) if node.pid is not None else None)
+
+    console.print(f"[bold]Agent Sessions benchmark[/]  {cores} cores, load average {load_before}")
+    part1: dict[str, Any] = {}
+    part2: dict[str, Any] = {}
+    if pairs:
+        node, client, factory, meter = open_node("throughput", block_time or None, None)
+        try:
+            part1 = throughput(client, owner, agent_keys, factory, meter, pairs=pairs, txs=txs, batch_size=batch_size,
+                               resamples=resamples, seed=seed)
+        finally:
+            node.stop()
+    if sessions:
+        node, client, factory, meter = open_node("scale", None, gas_limit)
+        try:
+            part2 = scale(client, owner, agent_keys, factory, meter, sessions=sessions, slice_size=slice_size,
+                          chunk_size=chunk_size, list_sample=list_sample, list_repeats=list_repeats,
+                          probe_blocks=probe_blocks)
+            anvil["scale_blocks_at_end"] = client.rpc.block_number()
+        finally:
+            node.stop()
     load_after = load_average()
 
     tables = part2.pop("_tables", None)
@@ -417,7 +437,7 @@ def cli(pairs: int, txs: int, agents: int, batch_size: int, stall: float, resamp
         noisy_reasons.append(f"other processes kept {part1['other_cores_median']:.2f} cores busy (median over the "
                              f"rounds) > {cores / 2:g}")
     sizes = {"pairs": pairs, "transactions_per_round": txs, "agents": agents, "batch_size": batch_size,
-             "stall_s": stall, "sessions": sessions, "slice": slice_size, "chunk_size": chunk_size,
+             "block_time_s": block_time, "sessions": sessions, "slice": slice_size, "chunk_size": chunk_size,
              "list_sample": list_sample, "list_repeats": list_repeats, "probe_blocks": probe_blocks,
              "gas_limit": gas_limit}
     results: dict[str, Any] = {
@@ -434,7 +454,7 @@ def cli(pairs: int, txs: int, agents: int, batch_size: int, stall: float, resamp
         "throughput": part1,
         "scale": part2,
         "targets": {k: {"op": op, "bound": bound} for k, (op, bound, _) in TARGETS.items()},
-        "anvil": {"version": anvil_version, "command": anvil_command, "blocks_at_end": blocks},
+        "anvil": anvil,
         "machine": {"python": platform.python_version(), "platform": platform.platform()},
     }
     checks: dict[str, bool] = {}
@@ -449,7 +469,7 @@ def cli(pairs: int, txs: int, agents: int, batch_size: int, stall: float, resamp
 
     console.print()
     if pair_rows:
-        console.print(pairs_table(pair_rows))
+        console.print(pairs_table(pair_rows, block_time))
     if tables:
         console.print(scale_table(*tables))
     console.print(summary_table(results))

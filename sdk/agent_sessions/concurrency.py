@@ -61,14 +61,12 @@ class JobResult:
 class AgentPool:
     """Runs jobs against one manager. ``batch_size`` transactions go in one JSON-RPC batch request;
     ``window_gas`` caps the gas of unconfirmed transactions (default half a block); ``max_workers`` threads
-    replay failed transactions to decode their errors; after ``stall`` seconds without progress a development node
-    is asked to mine (Anvil's automine can leave ready transactions unmined)."""
+    replay failed transactions to decode their errors."""
 
     def __init__(self, manager: Manager, *, max_workers: int = 4, batch_size: int = 100,
-                 receipt_timeout: float = 120.0, window_gas: int | None = None, stall: float = 0.5) -> None:
+                 receipt_timeout: float = 120.0, window_gas: int | None = None) -> None:
         self.manager = manager
         self.window_gas = window_gas
-        self.stall = stall
         self.max_workers = max_workers
         self.batch_size = batch_size
         self.receipt_timeout = receipt_timeout
@@ -90,7 +88,7 @@ class AgentPool:
             TxRequest(senders[i], self.manager.address, encoded[i], 0, limits[i]) for i in runnable
         ]
         outcomes = run_pipeline(client.rpc, requests, batch_size=self.batch_size, workers=self.max_workers,
-                                timeout=self.receipt_timeout, window_gas=self.window_gas, stall=self.stall)
+                                timeout=self.receipt_timeout, window_gas=self.window_gas)
         results: list[JobResult | None] = [None] * len(job_list)
         for i, error in early.items():
             results[i] = JobResult(job_list[i], None, error)

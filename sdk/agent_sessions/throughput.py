@@ -43,6 +43,7 @@ from eth_account import Account
 
 from ._pipeline import TxRequest, _Nudge, _sign_all, send_signed
 from ._signing import to_account
+from ._transport import _ALREADY_KNOWN, _NONCE_USED
 from .concurrency import AgentPool, Job, JobResult
 from .errors import RPCError, SessionError
 from .models import NATIVE, SessionParams
@@ -73,6 +74,10 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+#: Seconds without progress after which a development node is nudged to mine: the pipeline's default (both sides
+#: of a pair must wait alike).
+STALL = 0.5
 
 #: The well-known development mnemonic (Anvil, Hardhat, Ape's test accounts).
 DEV_MNEMONIC = "test test test test test test test test test test test junk"
@@ -189,27 +194,51 @@ class CpuMeter:
 class Snapshot:
     """One chain state to start every round from (Anvil, Hardhat: ``evm_snapshot`` / ``evm_revert``).
 
-    ``restore`` reverts to it and takes it again (Anvil forgets a snapshot once reverted to), empties the node's
-    pool when it can, and makes every ``keys``' ``Sender`` ask the node for its nonce again."""
+    ``restore`` reverts to it and takes it again (Anvil forgets a snapshot once reverted to), and makes every
+    ``keys``' ``Sender`` ask the node for its nonce again. On Anvil it also empties the pool and holds automine
+    off meanwhile: after a round in which stranded transactions were requeued, Anvil 1.7 can mine leftovers on
+    top of the reverted state. The keys' nonces are checked against the snapshot's after every restore."""
 
     def __init__(self, client: AgentSessions, keys: Sequence[Any] = ()) -> None:
         self.client = client
         self.keys = list(keys)
         self.id = client.rpc.request("evm_snapshot")
         self.block = client.rpc.block_number()
+        self.nonces = self._nonces()
         self.restores = 0
+
+    def _nonces(self) -> list[int]:
+        addresses = [self.client.sender(k).address for k in self.keys]
+        answers = self.client.rpc.batch([("eth_getTransactionCount", [a, "latest"]) for a in addresses])
+        for answer in answers:
+            if isinstance(answer, RPCError):
+                raise answer
+        return [int(a, 16) for a in answers]
+
+    def _anvil(self, method: str, *params: Any) -> Any:
+        try:
+            return self.client.rpc.request(method, list(params))
+        except RPCError:
+            return None  # not Anvil: nothing of ours can be pending, every round waits until all is mined
 
     def restore(self) -> None:
         rpc = self.client.rpc
-        if rpc.request("evm_revert", [self.id]) is not True:
-            raise SessionError(f"the node refused to revert to snapshot {self.id}")
-        self.id = rpc.request("evm_snapshot")
+        automine = self._anvil("anvil_getAutomine") is True
+        if automine:
+            self._anvil("evm_setAutomine", False)
         try:
-            rpc.request("anvil_dropAllTransactions")
-        except RPCError:
-            pass  # not Anvil: nothing of ours can be pending, every round waits until all is mined
-        if rpc.block_number() != self.block:
-            raise SessionError(f"reverted to block {rpc.block_number()}, expected {self.block}")
+            self._anvil("anvil_dropAllTransactions")
+            if rpc.request("evm_revert", [self.id]) is not True:
+                raise SessionError(f"the node refused to revert to snapshot {self.id}")
+            self._anvil("anvil_dropAllTransactions")
+            self.id = rpc.request("evm_snapshot")
+        finally:
+            if automine:
+                self._anvil("evm_setAutomine", True)
+        nonces = self._nonces()
+        if nonces != self.nonces:
+            raise SessionError(f"after the revert to block {self.block} the keys' nonces are {nonces}, not "
+                               f"{self.nonces}: something was mined on top of the snapshot")
         for key in self.keys:
             self.client.sender(key).resync()
         self.restores += 1
@@ -300,8 +329,27 @@ def _transfers(client: AgentSessions, keys: Sequence[Any], count: int) -> list[T
     ]
 
 
+def _check_sent(rpc: Any, signed: Sequence[Any], answers: Sequence[Any]) -> None:
+    """Raise the first refusal among ``answers`` to sending ``signed``. A retried send the node answers "already
+    known" (or "nonce too low") got in with its first attempt, whose answer was lost: that is checked by hash."""
+    doubtful = []
+    for tx, answer in zip(signed, answers):
+        if not isinstance(answer, RPCError):
+            continue
+        message = answer.rpc_message.lower()
+        if any(m in message for m in _ALREADY_KNOWN + _NONCE_USED):
+            doubtful.append((tx, answer))
+        else:
+            raise answer
+    if doubtful:
+        found = rpc.batch([("eth_getTransactionByHash", [tx.hash]) for tx, _ in doubtful])
+        for (tx, answer), known in zip(doubtful, found):
+            if isinstance(known, RPCError) or known is None:
+                raise answer
+
+
 def push_raw_transfers(client: AgentSessions, keys: Sequence[Any], count: int, *, batch_size: int = 100,
-                       stall: float = 0.5, timeout: float = 120.0,
+                       stall: float = STALL, timeout: float = 120.0,
                        meter: CpuMeter | None = None) -> Round:
     """The node's raw rate: ``count`` 1-wei transfers spread over ``keys``, signed first (untimed), then pushed in
     ``eth_sendRawTransaction`` batches of ``batch_size`` as fast as the node answers (no flow control, no
@@ -325,10 +373,9 @@ def push_raw_transfers(client: AgentSessions, keys: Sequence[Any], count: int, *
     first_block = rpc.block_number()
     start = meter.read()
     for at in range(0, count, batch_size):
-        answers = rpc.batch([("eth_sendRawTransaction", [signed[i].raw_hex]) for i in order[at : at + batch_size]])
-        refused = [a for a in answers if isinstance(a, RPCError)]
-        if refused:
-            raise refused[0]
+        batch = order[at : at + batch_size]
+        answers = rpc.batch([("eth_sendRawTransaction", [signed[i].raw_hex]) for i in batch])
+        _check_sent(rpc, [signed[i] for i in batch], answers)
     mined = -1
     last_progress = time.monotonic()
     delay = 0.001
@@ -356,12 +403,12 @@ def push_raw_transfers(client: AgentSessions, keys: Sequence[Any], count: int, *
     return Round("raw", count, cpu.wall, cpu, rpc.block_number() - first_block, nudges)
 
 
-def sdk_executes(manager: Manager, jobs: Sequence[Job], *, batch_size: int = 100, stall: float = 0.5,
+def sdk_executes(manager: Manager, jobs: Sequence[Job], *, batch_size: int = 100,
                  meter: CpuMeter | None = None) -> tuple[Round, list[JobResult]]:
     """The SDK's rate: ``AgentPool(manager).run(jobs)`` (estimate, encode, sign, send, confirm) timed end to end."""
     rpc = manager.client.rpc
     meter = meter or CpuMeter()
-    pool = AgentPool(manager, batch_size=batch_size, stall=stall)
+    pool = AgentPool(manager, batch_size=batch_size)
     gc.collect()
     first_block = rpc.block_number()
     with _counting_nudges() as nudges:
@@ -409,7 +456,7 @@ def agent_jobs(sessions: Sequence[Any], agents: Sequence[Any], count: int) -> li
 
 def paired_rounds(client: AgentSessions, manager: Manager, agents: Sequence[Any], sessions: Sequence[Any], *,
                   pairs: int, per_round: int, snapshot: Snapshot, meter: CpuMeter | None = None,
-                  batch_size: int = 100, stall: float = 0.5, warmup: int = 200,
+                  batch_size: int = 100, warmup: int = 200,
                   on_round: Callable[[int, Round], None] | None = None) -> list[Pair]:
     """``pairs`` pairs of rounds in ABBA order, each round from ``snapshot``: ``per_round`` raw transfers by
     ``agents`` against ``per_round`` executes by the same ``agents`` through their ``sessions`` (one each; budgets
@@ -423,8 +470,8 @@ def paired_rounds(client: AgentSessions, manager: Manager, agents: Sequence[Any]
     def run(side: str, count: int) -> Round:
         snapshot.restore()
         if side == "raw":
-            return push_raw_transfers(client, agents, count, batch_size=batch_size, stall=stall, meter=meter)
-        done, results = sdk_executes(manager, jobs[:count], batch_size=batch_size, stall=stall, meter=meter)
+            return push_raw_transfers(client, agents, count, batch_size=batch_size, meter=meter)
+        done, results = sdk_executes(manager, jobs[:count], batch_size=batch_size, meter=meter)
         failed = [r for r in results if not r.ok]
         if failed:
             raise SessionError(f"{len(failed)} of {count} executes failed; first: {failed[0].error!r}")

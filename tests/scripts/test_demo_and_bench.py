@@ -73,10 +73,13 @@ def test_bench_records_its_run(bench):
     assert re.fullmatch(r"[0-9a-f]{40}", results["commit"])
     assert isinstance(results["dirty"], bool)
     assert datetime.fromisoformat(results["timestamp"]).tzinfo is not None
-    assert "--prune-history" in results["anvil"]["command"]
+    assert "--prune-history" in results["anvil"]["throughput_command"]
+    assert "--block-time 0.05" in results["anvil"]["throughput_command"]
+    assert "--prune-history" in results["anvil"]["scale_command"]
+    assert "--block-time" not in results["anvil"]["scale_command"]
     assert results["anvil"]["version"].lower().startswith("anvil")
     assert results["sizes"] == {"pairs": 3, "transactions_per_round": 40, "agents": 4, "batch_size": 100,
-                                "stall_s": 0.1, "sessions": 300, "slice": 100, "chunk_size": 100, "list_sample": 100,
+                                "block_time_s": 0.05, "sessions": 300, "slice": 100, "chunk_size": 100, "list_sample": 100,
                                 "list_repeats": 2, "probe_blocks": 1, "gas_limit": None}
     assert results["design_sizes"] is False
     for when in ("before", "after"):
@@ -166,7 +169,7 @@ def test_bench_prints_tables_and_stops_its_node(bench):
                   "total-over-total ratio", "SDK CPU ms per execute", "1-minute load average"):
         assert title in result.stdout, title
     ports = node_ports(result.stdout)
-    assert len(ports) == 1
+    assert len(ports) == 2  # one node per part
     assert wait_closed(ports) == []
 
 
