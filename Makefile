@@ -122,8 +122,10 @@ demo: setup ## Run scripts/demo.py
 gas: setup ## Run scripts/gas.py
 	ape run gas
 
-bench: setup ## Run scripts/bench.py
-	ape run bench
+# BENCH_ARGS="--pairs 3 --txs 200 --sessions 2000 --slice 500 --list-sample 500" for a quick run (ape run bench --help).
+BENCH_ARGS ?=
+bench: setup ## Paired throughput rounds and 100,000 sessions spawned + listed; writes bench-results.json
+	ape run bench $(BENCH_ARGS)
 
 soak: setup ## Invariant suite at volume, writes soak-results.json
 	ape run soak
