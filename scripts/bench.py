@@ -2,7 +2,7 @@
 local Anvil nodes that this script starts on free ports and stops itself, one per part (never Ape's provider: it
 runs Anvil with step tracing, which slows every transaction).
 
-    ape run bench                       # or: make bench  (10 pairs of 2,000-transaction rounds, 100,000 sessions)
+    ape run bench                       # or: make bench  (20 pairs of 2,000-transaction rounds, 100,000 sessions)
     ape run bench --pairs 3 --txs 40 --agents 4 --sessions 300 --slice 100 --list-sample 100 --out /tmp/b.json
 
 1. Throughput, in pairs of rounds (``agent_sessions.throughput.paired_rounds``). Every round starts from the same
@@ -359,7 +359,7 @@ def scale(client: AgentSessions, owner: Any, agents: list[Any], factory: Any, me
 
 
 @click.command()
-@click.option("--pairs", default=10, show_default=True, help="Paired rounds (raw + SDK), ABBA order; 0 skips part 1.")
+@click.option("--pairs", default=20, show_default=True, help="Paired rounds (raw + SDK), ABBA order; 0 skips part 1.")
 @click.option("--txs", default=2_000, show_default=True, help="Transactions per round.")
 @click.option("--agents", default=20, show_default=True, help="Agents executing at once (one session each).")
 @click.option("--batch-size", default=100, show_default=True, help="Transactions per JSON-RPC batch (both sides).")
