@@ -147,8 +147,10 @@ demo: setup ## Run scripts/demo.py
 gas: setup ## Measure gas per operation on a fresh Anvil, write gas-snapshot.json (reproducible bit for bit)
 	ape run gas
 
-bench: setup ## Run scripts/bench.py
-	ape run bench
+# BENCH_ARGS="--pairs 3 --txs 200 --sessions 2000 --slice 500 --list-sample 500" for a quick run (ape run bench --help).
+BENCH_ARGS ?=
+bench: setup ## Paired throughput rounds and 100,000 sessions spawned + listed; writes bench-results.json
+	ape run bench $(BENCH_ARGS)
 
 # The soak runs the invariant campaigns in chunks of about 400,000 calls (chunk i with seed SOAK_SEED + i) and
 # rewrites soak-results.json after each; SOAK_ARGS=--resume continues a soak that was stopped.
