@@ -55,6 +55,12 @@ contract SessionExecutor is ISessionExecutor {
         payable
     {
         _onlyManager();
+        // what sat here before this swap (anyone may send tokens here) stays here, inert: only what the swap
+        // changed goes back, so a donation can neither be swept into a session nor upset the manager's charge
+        uint256 inBalance = _balance(tokenIn);
+        uint256 handedIn = tokenIn == NATIVE ? msg.value : amountIn;
+        uint256 inKept = inBalance > handedIn ? inBalance - handedIn : 0;
+        uint256 outKept = _balance(tokenOut);
         // with retry: a token that refuses to change a non-zero allowance (USDT) is reset to zero first
         if (tokenIn != NATIVE) SafeTransferLib.safeApproveWithRetry(tokenIn, target, amountIn);
         _swapping = true;
@@ -68,9 +74,9 @@ contract SessionExecutor is ISessionExecutor {
         }
         // no standing allowance survives the call
         if (tokenIn != NATIVE) SafeTransferLib.safeApprove(tokenIn, target, 0);
-        // nothing stays here: leftover input and all output go back to the escrow
-        _sweep(tokenIn);
-        _sweep(tokenOut);
+        // leftover input and all output go back to the escrow
+        _sweep(tokenIn, inKept);
+        _sweep(tokenOut, outKept);
     }
 
     /*//////////////////////////////////////////////////////////////
@@ -84,13 +90,15 @@ contract SessionExecutor is ISessionExecutor {
         }
     }
 
-    function _sweep(address token) internal {
-        if (token == NATIVE) {
-            uint256 balance = address(this).balance;
-            if (balance != 0) SafeTransferLib.safeTransferETH(msg.sender, balance);
-        } else {
-            uint256 balance = SafeTransferLib.balanceOf(token, address(this));
-            if (balance != 0) SafeTransferLib.safeTransfer(token, msg.sender, balance);
-        }
+    function _balance(address token) internal view returns (uint256) {
+        return token == NATIVE ? address(this).balance : SafeTransferLib.balanceOf(token, address(this));
+    }
+
+    /// @dev Sends the manager what this executor holds of `token` beyond `kept`.
+    function _sweep(address token, uint256 kept) internal {
+        uint256 balance = _balance(token);
+        if (balance <= kept) return;
+        if (token == NATIVE) SafeTransferLib.safeTransferETH(msg.sender, balance - kept);
+        else SafeTransferLib.safeTransfer(token, msg.sender, balance - kept);
     }
 }

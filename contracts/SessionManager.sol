@@ -22,6 +22,8 @@ contract SessionManager is SessionStore, ISessionManager {
     address public immutable EXECUTOR_IMPLEMENTATION;
     /// @notice Where `tokenURI` is rendered (SessionRenderer).
     address public immutable RENDERER;
+    /// @dev Init code hash of the executor clone, so finding this manager's executor costs one hash.
+    bytes32 internal immutable _EXECUTOR_INIT_CODE_HASH;
 
     /*//////////////////////////////////////////////////////////////
                               CONSTRUCTION
@@ -32,6 +34,7 @@ contract SessionManager is SessionStore, ISessionManager {
         EXTENSION = extension;
         EXECUTOR_IMPLEMENTATION = executorImplementation;
         RENDERER = renderer;
+        _EXECUTOR_INIT_CODE_HASH = LibClone.initCodeHash(executorImplementation);
     }
 
     /// @inheritdoc ISessionManager
@@ -182,7 +185,7 @@ contract SessionManager is SessionStore, ISessionManager {
         returns (bytes memory result)
     {
         Core memory c = _authorize(id, 1);
-        bytes4 selector = _selectorOf(data);
+        bytes4 selector = _selectorOf(id, data);
         _checkTarget(id, c, target, selector, NATIVE, value, data);
         if (value != 0) _spend(id, c, NATIVE, value);
         bool ok;
@@ -201,7 +204,7 @@ contract SessionManager is SessionStore, ISessionManager {
         results = new bytes[](calls.length);
         for (uint256 i; i < calls.length; ++i) {
             Call calldata call_ = calls[i];
-            bytes4 selector = _selectorOf(call_.data);
+            bytes4 selector = _selectorOf(id, call_.data);
             _checkTarget(id, c, call_.target, selector, NATIVE, call_.value, call_.data);
             if (call_.value != 0) _spend(id, c, NATIVE, call_.value);
             (bool ok, bytes memory result) = _invoke(call_.target, call_.value, call_.data);
@@ -246,7 +249,7 @@ contract SessionManager is SessionStore, ISessionManager {
         // nothing in: it would only make the manager call an arbitrary `tokenIn` (as in transferToken)
         if (amountIn == 0) revert ZeroAmount();
         Core memory c = _authorize(id, 1);
-        _checkTarget(id, c, target, _selectorOf(data), tokenIn, amountIn, data);
+        _checkTarget(id, c, target, _selectorOf(id, data), tokenIn, amountIn, data);
         // the proceeds join the escrow: only ETH or a token an owner or controller already funded with
         if (tokenOut != NATIVE && !_escrowed[tokenOut]) revert TokenNotEscrowed(id, tokenOut);
         // the approved amount must fit the budget and caps before anything moves
@@ -315,7 +318,7 @@ contract SessionManager is SessionStore, ISessionManager {
     {
         Core memory c = _core[id];
         _checkAgent(id, c, caller, 1);
-        _checkTarget(id, c, target, _selectorOf(data), NATIVE, value, data);
+        _checkTarget(id, c, target, _selectorOf(id, data), NATIVE, value, data);
         if (value != 0) _spendCheck(id, c, NATIVE, value);
     }
 
@@ -486,7 +489,7 @@ contract SessionManager is SessionStore, ISessionManager {
 
     /// @dev This manager's executor: the CREATE2 clone it deployed in `initialize`.
     function _executor() internal view override returns (address) {
-        return LibClone.predictDeterministicAddress(EXECUTOR_IMPLEMENTATION, bytes32(0), address(this));
+        return LibClone.predictDeterministicAddress(_EXECUTOR_INIT_CODE_HASH, bytes32(0), address(this));
     }
 
 }

@@ -149,6 +149,8 @@ contract SessionManagerExtension is SessionStore, ISessionManagerExtension {
         if (c.depth == 0) {
             // a root is funded by a controller from outside
             if (!_isController(id, msg.sender)) revert NotController(id, msg.sender);
+            // not while it is paused, nor during pause-all (the emergency stop)
+            if (c.status == Status.Paused || _pausedAll) revert SessionNotActive(id, Status.Paused);
             if (token == NATIVE) {
                 // the ETH sent is the amount
                 if (msg.value != amount) revert ValueMismatch(amount, msg.value);
@@ -166,8 +168,15 @@ contract SessionManagerExtension is SessionStore, ISessionManagerExtension {
             if (msg.sender != parent.agent && !_isController(parentId, msg.sender)) {
                 revert NotAgentOrController(parentId, msg.sender);
             }
+            // only a parent that can act now funds, like a spawn (not paused, no pause-all, not timed out, every
+            // ancestor active)
+            if (!_canAct(parentId, parent)) revert SessionNotActive(parentId, _statusOf(parentId, parent));
+            // nor is a paused child funded
+            if (c.status == Status.Paused) revert SessionNotActive(id, Status.Paused);
             // no ETH from outside for a child
             if (msg.value != 0) revert NoValueExpected(msg.value);
+            // one call and activity of the parent: its call limit and its ancestors' count it, its idle clock restarts
+            _recordCall(parentId, parent);
             // within the parent's caps, like a spawn
             _reserve(parentId, parent, token, amount);
             received = amount;
@@ -365,6 +374,18 @@ contract SessionManagerExtension is SessionStore, ISessionManagerExtension {
     /*//////////////////////////////////////////////////////////////
                              INTERNAL: SETTLEMENT
     //////////////////////////////////////////////////////////////*/
+
+    /// @dev Records one call by session `id` (core `c`) as `_authorize` does, whoever makes it: the call limits of
+    /// `id` and of its ancestors count it and its idle clock restarts.
+    function _recordCall(uint256 id, Core memory c) internal {
+        if (c.flags & _F_TIMING != 0) {
+            Timing memory t = _timing[id];
+            if (t.maxCalls != 0) _countCalls(id, t, 1);
+            t.lastActive = uint40(block.timestamp);
+            _timing[id] = t;
+        }
+        if (c.flags & _F_ANCESTOR_CALL_LIMIT != 0) _countAncestorCalls(id, 1);
+    }
 
     /// @dev Closes `id` if it ended; with `skipClosed`, an already closed id is a no-op.
     function _closeEnded(uint256 id, bool skipClosed) internal {

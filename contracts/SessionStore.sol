@@ -421,10 +421,18 @@ abstract contract SessionStore is ISessionTypes, SessionToken, ReentrancyGuardTr
         uint256 amount,
         bytes memory data
     ) internal view {
-        // never the manager, the factory or an escrowed token: those would bypass the metering
-        if (target == address(this) || target == _factory() || _escrowed[target]) revert ForbiddenTarget(id, target);
-        if (c.flags & _F_ANY_TARGET == 0 && !_isAllowed(id, target, selector)) {
-            revert TargetNotAllowed(id, target, selector);
+        // never the manager, the factory or an escrowed token (those would bypass the metering), nor the
+        // executor (it must hold nothing: a payment would sit there for the next swap to sweep)
+        if (target == address(this) || target == _executor() || target == _factory() || _escrowed[target]) {
+            revert ForbiddenTarget(id, target);
+        }
+        if (c.flags & _F_ANY_TARGET == 0) {
+            // selector 0 with calldata is a real selector: the plain-transfer entry (selector 0) does not cover it,
+            // only ANY_SELECTOR does
+            bool allowed = selector == bytes4(0) && data.length != 0
+                ? _permissions[_permissionKey(id, target, ANY_SELECTOR)]
+                : _isAllowed(id, target, selector);
+            if (!allowed) revert TargetNotAllowed(id, target, selector);
         }
         if (c.flags & (_F_GUARDS | _F_ANCESTOR_GUARDS) == 0) return;
         // the guards of the session and of every ancestor are asked
@@ -464,8 +472,13 @@ abstract contract SessionStore is ISessionTypes, SessionToken, ReentrancyGuardTr
                               INTERNAL: CALLDATA
     //////////////////////////////////////////////////////////////*/
 
-    function _selectorOf(bytes calldata data) internal pure returns (bytes4) {
-        return data.length >= 4 ? bytes4(data[:4]) : bytes4(0);
+    /// @dev The selector of a call of session `id`: 0 for a plain transfer (no calldata); 1 to 3 bytes are
+    /// neither and are refused.
+    function _selectorOf(uint256 id, bytes calldata data) internal pure returns (bytes4) {
+        if (data.length >= 4) return bytes4(data[:4]);
+        // a stub shorter than a selector would pass as a plain transfer
+        if (data.length != 0) revert CalldataTooShort(id, data.length);
+        return bytes4(0);
     }
 
     /*//////////////////////////////////////////////////////////////

@@ -18,8 +18,10 @@ interface ISessionExecutor {
     function run(address target, bytes calldata data) external payable;
 
     /// @notice Approve-call-reset: approves `target` for `amountIn` of `tokenIn` (ETH arrives as value),
-    /// calls it, resets the allowance to zero and sends every unit of `tokenIn` and `tokenOut` it holds back to
-    /// the manager. Reverts with the target's raw revert data if the call fails.
+    /// calls it, resets the allowance to zero and sends back to the manager what the swap changed: its
+    /// `tokenIn` balance beyond what it held before the amount arrived, its `tokenOut` balance beyond what it
+    /// held before the call. Anything sent here from outside stays here, inert. Reverts with the target's raw
+    /// revert data if the call fails.
     function swap(address tokenIn, uint256 amountIn, address tokenOut, address target, bytes calldata data)
         external
         payable;

@@ -57,8 +57,11 @@ interface ISessionManagerExtension is ISessionTypes {
     //////////////////////////////////////////////////////////////*/
 
     /// @notice Adds `amount` of `token` to session `id`: for a root from the caller, a controller (send ETH as
-    /// value); for a child out of its parent's unspent escrow, by the parent's agent or a controller of the
-    /// parent, within the parent's per-call cap and period allowance (like a spawn).
+    /// value), unless the root is paused or pause-all is on; for a child out of its parent's unspent escrow, by
+    /// the parent's agent or a controller of the parent, only while the parent can act (active, not paused, no
+    /// pause-all, not expired or idle, every ancestor active) and the child is not paused, within the parent's
+    /// per-call cap and period allowance (like a spawn). Funding a child is one call of the parent: it counts
+    /// toward the call limits of the parent and its ancestors and restarts the parent's idle clock.
     function fund(uint256 id, address token, uint256 amount) external payable;
 
     /*//////////////////////////////////////////////////////////////

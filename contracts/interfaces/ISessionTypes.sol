@@ -149,8 +149,12 @@ interface ISessionTypes {
     error CallLimitExceeded(uint256 id, uint16 maxCalls);
     /// @notice `target`/`selector` is not on the allowlist of session `id`.
     error TargetNotAllowed(uint256 id, address target, bytes4 selector);
-    /// @notice `target` can never be called by a session (this manager, the factory, an escrowed token).
+    /// @notice `target` can never be called or paid by a session (this manager, its executor, the factory, an
+    /// escrowed token).
     error ForbiddenTarget(uint256 id, address target);
+    /// @notice Session `id` sent `length` bytes of calldata (1 to 3): neither a plain transfer (none) nor a call
+    /// (a 4-byte selector first).
+    error CalldataTooShort(uint256 id, uint256 length);
     /// @notice Guard `guard` refused the call of session `id`, with its own revert data `reason`.
     error GuardRejected(uint256 id, address guard, bytes reason);
     /// @notice The call of session `id` to `target` reverted with `reason`.

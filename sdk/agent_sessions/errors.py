@@ -32,6 +32,7 @@ __all__ = [
     "CallFailed",
     "CallLimitExceeded",
     "CallReverted",
+    "CalldataTooShort",
     "ChainMismatch",
     "ContractError",
     "ContractRevert",
@@ -328,7 +329,8 @@ class TargetNotAllowed(AccessDenied):
 
 class ForbiddenTarget(AccessDenied):
     fields = ("session", "target")
-    template = "session {session} can never call {target} (the manager, the factory or an escrowed token)"
+    template = ("session {session} can never call or pay {target} (the manager, its executor, the factory or an "
+                "escrowed token)")
 
 
 class PermissionNotInParent(AccessDenied):
@@ -506,6 +508,12 @@ class TokenNotEscrowed(InvalidParams):
     fields = ("session", "token")
     template = ("session {session} may swap only into ETH or a token the manager already escrows, not {token} "
                 "(fund a session with it first)")
+
+
+class CalldataTooShort(InvalidParams):
+    fields = ("session", "length")
+    template = ("session {session} sent {length} bytes of calldata: a plain transfer has none, a call starts with a "
+                "4-byte selector")
 
 
 class NoValueExpected(InvalidParams):

@@ -254,7 +254,9 @@ class Manager(Contract):
 
     def fund(self, session: SessionRef, token: Any, amount: int | str, sender: Any, **txn_kwargs: Any) -> Receipt:
         """Top up ``session``: a root from ``sender`` (ETH sent as value, ERC-20 pulled), a child from its
-        parent's unspent escrow."""
+        parent's unspent escrow. Like a spawn, funding a child needs a parent that can act now (``SessionNotActive``
+        otherwise) and counts as one call and activity of the parent; a paused session, or any during pause-all,
+        takes no funds."""
         sid = _sid(session)
         token = checksum(token, "token")
         amount = _token_amount(token, amount, "amount")

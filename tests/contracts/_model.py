@@ -426,6 +426,9 @@ class Model:
             # a root is funded by a controller from outside, ETH as value
             if not self.is_controller(sid, caller):
                 raise Revert("NotController", sid, caller)
+            # not while it is paused, nor during pause-all
+            if s.stored == Status.PAUSED or self.paused_all:
+                raise Revert("SessionNotActive", sid, Status.PAUSED)
             if token == NATIVE:
                 if value != amount:
                     raise Revert("ValueMismatch", amount, value)
@@ -440,9 +443,22 @@ class Model:
             parent = self.sessions[s.parent]
             if caller != parent.agent and not self.is_controller(parent.id, caller):
                 raise Revert("NotAgentOrController", parent.id, caller)
+            # only a parent that can act now funds (like a spawn); a paused child takes nothing either
+            parent_status = self.status(parent.id, self.tx_time)
+            if parent_status != Status.ACTIVE:
+                raise Revert("SessionNotActive", parent.id, parent_status)
+            if s.stored == Status.PAUSED:
+                raise Revert("SessionNotActive", sid, Status.PAUSED)
             if value != 0:
                 raise Revert("NoValueExpected", value)
+            # one call of the parent: its call limit and its ancestors' count it
+            t = self.tx_time
+            for a in [parent, *self.ancestors(parent)]:
+                if a.timed and a.max_calls and self.calls_in_period(a, t) + 1 > a.max_calls:
+                    raise Revert("CallLimitExceeded", a.id, a.max_calls)
             self._reserve(parent, token, amount)
+            # and activity: the parent's idle clock restarts
+            self._touch(parent, 1)
         self._credit(s, token, amount)
 
     # ------------------------------------------------------------------ acting
@@ -488,11 +504,26 @@ class Model:
             self._count_calls(s, calls)
         s.last_active = self.tx_time
 
-    def _check_target(self, s: Session, target: str, selector: bytes) -> None:
-        # never the manager, the factory or an escrowed token
-        if target in (self.manager, self.factory) or target in self.escrowed:
+    def _selector(self, s: Session, data: bytes) -> bytes:
+        """Selector 0 means empty calldata, and only that: 1 to 3 bytes are refused."""
+        if len(data) >= 4:
+            return data[:4]
+        if data:
+            raise Revert("CalldataTooShort", s.id, len(data))
+        return NO_SELECTOR
+
+    def _check_target(self, s: Session, target: str, selector: bytes, with_data: bool = False) -> None:
+        # never the manager, its executor, the factory or an escrowed token
+        if target in (self.manager, self.executor, self.factory) or target in self.escrowed:
             raise Revert("ForbiddenTarget", s.id, target)
-        if not s.any_target and not self.is_allowed(s, target, selector):
+        if s.any_target:
+            return
+        # selector 0 with calldata is a real selector: only ANY_SELECTOR covers it, never the plain-transfer entry
+        if selector == NO_SELECTOR and with_data:
+            allowed = (target, ANY_SELECTOR) in s.perms
+        else:
+            allowed = self.is_allowed(s, target, selector)
+        if not allowed:
             raise Revert("TargetNotAllowed", s.id, target, selector)
 
     def _spend_check(self, s: Session, token: str, amount: int):
@@ -523,8 +554,8 @@ class Model:
 
     def execute(self, caller: str, sid: int, target: str, value: int, data: bytes) -> None:
         s = self._authorize(caller, sid, 1)
-        selector = data[:4] if len(data) >= 4 else NO_SELECTOR
-        self._check_target(s, target, selector)
+        selector = self._selector(s, data)
+        self._check_target(s, target, selector, bool(data))
         window = self._spend_check(s, NATIVE, value) if value else None
         outcome = self.call_outcome(target, value, data)
         if outcome.reverts:
@@ -541,8 +572,8 @@ class Model:
         m = self.fork()
         s = m.sessions[sid]
         for i, (target, value, data) in enumerate(calls):
-            selector = data[:4] if len(data) >= 4 else NO_SELECTOR
-            m._check_target(s, target, selector)
+            selector = m._selector(s, data)
+            m._check_target(s, target, selector, bool(data))
             if value:
                 m._spend(s, NATIVE, value, m._spend_check(s, NATIVE, value))
             outcome = m.call_outcome(target, value, data)
@@ -563,7 +594,7 @@ class Model:
         if amount == 0:
             raise Revert("ZeroAmount")
         s = self._authorize(caller, sid, 1)
-        self._check_target(s, dex, selector)
+        self._check_target(s, dex, selector, True)
         # proceeds only in ETH or a token the manager already escrows
         if token_out != NATIVE and token_out not in self.escrowed:
             raise Revert("TokenNotEscrowed", sid, token_out)

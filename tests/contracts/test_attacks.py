@@ -502,25 +502,53 @@ def test_transfer_token_cannot_pay_a_forbidden_address(manager, token_session, t
         manager.transferToken(token_session, NATIVE, to, 1, sender=agent)
 
 
-@pytest.mark.parametrize("swap_target", ["manager", "token", "factory"])
-def test_swap_cannot_target_a_forbidden_address(manager, factory, token_session, token, token_b, agent, swap_target):
+@pytest.mark.parametrize("swap_target", ["manager", "executor", "token", "factory"])
+def test_swap_cannot_target_a_forbidden_address(
+    manager, executor, factory, token_session, token, token_b, agent, swap_target
+):
     """OTH is not escrowed either: the forbidden target is reported first."""
     assert not manager.isEscrowToken(token_b)
-    to = {"manager": manager, "token": token, "factory": factory}[swap_target]
+    to = {"manager": manager, "executor": executor, "token": token, "factory": factory}[swap_target]
     with reverts(manager.ForbiddenTarget, id=token_session, target=to):
         manager.swap(token_session, token, 100, token_b, 0, to, calldata(token.transfer, agent, 100), sender=agent)
 
 
-def test_session_cannot_drive_its_own_executor(manager, executor, sid, agent, target):
-    """The executor obeys only its manager: a session aiming a call at it makes the executor call itself."""
+def test_executor_is_never_a_target_session_cannot_drive_it(manager, executor, sid, agent, target):
+    """The executor and the manager are never targets: a call aimed at the executor, or a plain transfer to it,
+    is refused before anything moves."""
     run = calldata(executor.run, target, calldata(target.ping))
-    reason = error_data("NotManager(address)", executor)
-    with reverts(manager.CallFailed, id=sid, target=executor, reason=reason):
+    with reverts(manager.ForbiddenTarget, id=sid, target=executor):
         manager.execute(sid, executor, 0, run, sender=agent)
-    # and it refuses ETH outside a swap
-    with reverts(manager.CallFailed, id=sid, target=executor, reason=error_data("UnexpectedETH(address)", manager)):
+    with reverts(manager.ForbiddenTarget, id=sid, target=executor):
         manager.execute(sid, executor, 1, b"", sender=agent)
+    ok, reason = manager.check(sid, agent, executor, 0, run)
+    assert not ok
+    assert bytes(reason) == error_data("ForbiddenTarget(uint256,address)", sid, executor)
     assert target.pings() == 0
+
+
+def test_executor_is_never_a_payee(manager, executor, token_session, token, agent):
+    """transferToken to the executor is refused: whatever sat there would be swept into the next swap's session."""
+    with reverts(manager.ForbiddenTarget, id=token_session, target=executor):
+        manager.transferToken(token_session, token, executor, 1, sender=agent)
+    with reverts(manager.ForbiddenTarget, id=token_session, target=executor):
+        manager.transferToken(token_session, NATIVE, executor, 1, sender=agent)
+    assert token.balanceOf(executor) == 0
+
+
+def test_executor_donation_is_neither_swept_into_a_session_nor_breaks_a_swap(
+    manager, executor, token_session, token, dex, agent, owner
+):
+    """Anyone may send tokens to the executor; a stash larger than what a swap pulls stays there, inert: the swap
+    charges and credits exactly what it moved."""
+    token.mint(executor, 5_000, sender=owner)
+    tx = manager.swap(token_session, token, 100, NATIVE, 100, dex, calldata(dex.swap, token, 100, NATIVE, executor),
+                      sender=agent)
+    assert tx.return_value == [100, 100] or tx.return_value == (100, 100)
+    assert manager.remaining(token_session, token) == 900
+    assert manager.remaining(token_session, NATIVE) == ETHER + 100
+    assert token.balanceOf(executor) == 5_000
+    assert token.balanceOf(manager) == 900
 
 
 def test_executor_obeys_only_its_manager(executor, token, dex, target, stranger):

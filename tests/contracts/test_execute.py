@@ -203,10 +203,41 @@ def test_execute_empty_data_to_selector_only_target_reverts(manager, agent, targ
         manager.execute(sid, target, 1, b"", sender=agent)
 
 
-def test_execute_data_shorter_than_a_selector_counts_as_zero_selector(manager, agent, target, allowlisted, ping_sel):
-    sid = allowlisted((target, ping_sel))
-    with ape.reverts(manager.TargetNotAllowed, id=sid, target=target, selector=NO_SELECTOR):
-        manager.execute(sid, target, 0, ping_sel[:3], sender=agent)
+@pytest.mark.parametrize("length", [1, 2, 3])
+def test_selector_zero_means_empty_calldata_stubs_revert_calldata_too_short(
+    manager, agent, stranger, allowlisted, eth_session, length
+):
+    """Calldata of 1-3 bytes is neither a plain transfer nor a call: refused with its length, even when the
+    plain transfer (selector 0) or every target is allowed, and check() says the same."""
+    sid = allowlisted((stranger, NO_SELECTOR))
+    for session in (sid, eth_session):
+        with ape.reverts(manager.CalldataTooShort, id=session, length=length):
+            manager.execute(session, stranger, 1, b"\x00" * length, sender=agent)
+        ok, reason = manager.check(session, agent, stranger, 1, b"\x00" * length)
+        assert not ok
+        assert bytes(reason) == error_data(manager.CalldataTooShort, session, length)
+    with ape.reverts(manager.CalldataTooShort, id=sid, length=length):
+        manager.executeBatch(sid, [(stranger, 1, b""), (stranger, 1, b"\x00" * length)], sender=agent)
+
+
+@pytest.mark.parametrize("data", [b"\x00" * 4, b"\x00" * 4 + b"\xde\xad"], ids=["bare", "with_args"])
+def test_selector_zero_means_empty_calldata_zero_selector_with_data_is_not_a_plain_transfer(
+    manager, agent, stranger, allowlisted, data
+):
+    sid = allowlisted((stranger, NO_SELECTOR))
+    with ape.reverts(manager.TargetNotAllowed, id=sid, target=stranger, selector=NO_SELECTOR):
+        manager.execute(sid, stranger, 1, data, sender=agent)
+    ok, reason = manager.check(sid, agent, stranger, 1, data)
+    assert not ok
+    assert bytes(reason) == error_data(manager.TargetNotAllowed, sid, stranger, NO_SELECTOR)
+
+
+def test_selector_zero_means_empty_calldata_zero_selector_with_data_needs_any_selector(
+    manager, agent, stranger, allowlisted, eth_session
+):
+    for sid in (allowlisted((stranger, ANY)), eth_session):
+        assert manager.check(sid, agent, stranger, 1, b"\x00" * 5)[0]
+        manager.execute(sid, stranger, 1, b"\x00" * 5, sender=agent)
 
 
 @pytest.mark.parametrize("call", ["ping", "other", "plain_transfer"])

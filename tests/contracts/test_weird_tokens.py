@@ -696,17 +696,17 @@ def test_lying_token_constant_over_report_is_handled_exactly(manager, owner, age
     assert_escrow_backed(manager, liar, liar.realBalanceOf)
 
 
-def test_lying_token_constant_over_report_swap_reverts_cleanly(manager, owner, agent, make_session, escrow, dex,
-                                                               token_b, liar):
-    """REJECTED (cleanly, at swap): the executor believes it holds `offset` tokens and its sweep fails; the
-    whole swap reverts (CallFailed wrapping SafeTransferLib's TransferFailed()), nothing moves."""
+def test_lying_token_constant_over_report_swap_charges_exactly_what_left(manager, owner, agent, make_session, escrow,
+                                                                        dex, token_b, liar):
+    """HANDLED: the executor sweeps back only what the swap changed, measured against its own balance before the
+    call, so a constant over-report cancels out (as it does in the manager's own before/after): the swap
+    charges exactly the 1,000 that left, credits the output, and the executor keeps nothing."""
     escrow(token_b)  # the swap's output must be an escrowed token: another session holds 1 unit
     liar.setLie(10_000, 10**6, sender=owner)
     sid = make_session(eth=0, budgets=[(liar, 10_000)])
-    reason = bytes.fromhex(TRANSFER_FAILED[2:])
-    with ape.reverts(manager.CallFailed, id=sid, target=dex, reason=reason):
-        manager.swap(sid, liar, 1_000, token_b, 0, dex, mock_swap(dex, liar, 1_000, token_b, manager), sender=agent)
-    assert manager.remaining(sid, liar) == 10_000
+    manager.swap(sid, liar, 1_000, token_b, 0, dex, mock_swap(dex, liar, 1_000, token_b, manager), sender=agent)
+    assert manager.remaining(sid, liar) == 9_000
+    assert manager.remaining(sid, token_b) == 1_000
     assert_escrow_backed(manager, liar, liar.realBalanceOf)
 
 

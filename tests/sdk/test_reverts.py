@@ -6,6 +6,7 @@ from types import SimpleNamespace
 from typing import Any, Callable
 
 import pytest
+from eth_utils import to_checksum_address
 
 from agent_sessions import (
     NATIVE,
@@ -14,6 +15,7 @@ from agent_sessions import (
     BudgetExceeded,
     CallFailed,
     CallLimitExceeded,
+    CalldataTooShort,
     ContractError,
     DepthExceeded,
     DuplicateToken,
@@ -75,6 +77,10 @@ def _raw_params(w, **changes: Any) -> tuple:
                        "budgets", "permissions", "guards"], p))
     fields.update(changes)
     return tuple(fields.values())
+
+
+def _executor(w) -> str:
+    return to_checksum_address(w.manager.call("executor"))
 
 
 # Each scenario: (error class, expected arguments as a function of the scenario's return value, action).
@@ -161,6 +167,18 @@ scenario("ForbiddenTarget", ForbiddenTarget,
          lambda w: w.make_session(),
          lambda w, s, kw: s.execute(w.manager.address, 0, b"\x12\x34\x56\x78", sender=w.agent_key, **kw),
          lambda w, s: {"session": s.id, "target": w.manager.address})
+scenario("ForbiddenTarget(executor)", ForbiddenTarget,  # the executor is never a payee
+         lambda w: w.manager.create_session(w.params(budgets={w.token.address: 1000}), w.owner_key),
+         lambda w, s, kw: s.transfer_token(w.token.address, _executor(w), 1, sender=w.agent_key, **kw),
+         lambda w, s: {"session": s.id, "target": _executor(w)})
+scenario("CalldataTooShort", CalldataTooShort,  # selector 0 means no calldata, and only that
+         lambda w: w.make_session(),
+         lambda w, s, kw: s.execute(w.stranger_key.address, 1, b"\x00\x00", sender=w.agent_key, **kw),
+         lambda w, s: {"session": s.id, "length": 2})
+scenario("SessionNotActive(fund under a paused parent)", SessionNotActive,
+         lambda w: (p := w.make_session(eth=ETHER), w.make_child(p, w.sub_key), p.pause(sender=w.owner_key))[:2],
+         lambda w, pc, kw: w.manager.transact("fund", pc[1].id, NATIVE, 1, sender=w.agent_key, **kw),
+         lambda w, pc: {"session": pc[0].id, "status": Status.PAUSED})
 scenario("GuardRejected", GuardRejected,
          lambda w: (w.guard.transact("setDenied", [w.stranger_key.address], True, sender=w.owner_key),
                     w.make_session(guards=[w.guard.address]))[1],

@@ -302,6 +302,24 @@ contract SessionTreeHandler is CommonBase, StdCheats, StdUtils {
         // into a root: what arrived from outside; into a child: what its parent set aside
         subIn[id][token] += nodes[id].depth == 0 ? _balanceOf(token, address(manager)) - before : amount;
         _afterSuccess(actor, id, blocked, "fund");
+        // funding a child is one call and the activity of its parent
+        if (nodes[id].depth != 0) _afterParentCall(nodes[id].parent, "fund");
+    }
+
+    /// @dev After a successful call made on behalf of `id` that moves nothing out of the subtree (funding a child):
+    /// restart its idle clock and count the call in its and its ancestors' windows, like `_afterSpend` does.
+    function _afterParentCall(uint256 id, string memory what) internal {
+        nodes[id].lastActive = uint40(block.timestamp);
+        for (uint256 x = id; x != 0; x = nodes[x].parent) {
+            Node memory n = nodes[x];
+            if (n.period != 0) {
+                uint256 w = block.timestamp < n.start ? 0 : (block.timestamp - n.start) / n.period;
+                uint256 callsInWindow = windowCalls[x][w] += 1;
+                // a call limit counts every call made anywhere in the subtree
+                if (n.maxCalls != 0 && callsInWindow > n.maxCalls) _break(CALLS, what, x, callsInWindow, n.maxCalls);
+            }
+            if (n.depth == 0) break;
+        }
     }
 
     /*//////////////////////////////////////////////////////////////

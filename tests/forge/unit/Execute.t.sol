@@ -172,6 +172,57 @@ contract ExecuteTest is UnitBase {
         manager.execute(sid, address(target), 0, abi.encodeCall(Target.ping, ()));
     }
 
+    /// @dev Selector 0 means empty calldata, and only that: 1 to 3 bytes are refused with their length.
+    function test_execute_selectorZeroMeansEmptyCalldata_stubsRevertCalldataTooShort() public {
+        uint256 sid = _narrowRoot(payee, NO_SELECTOR);
+        for (uint256 len = 1; len <= 3; ++len) {
+            vm.prank(agent);
+            vm.expectRevert(abi.encodeWithSelector(CalldataTooShort.selector, sid, len));
+            manager.execute(sid, payee, 1, new bytes(len));
+        }
+        // even with every target allowed
+        vm.prank(agent);
+        vm.expectRevert(abi.encodeWithSelector(CalldataTooShort.selector, id, 2));
+        manager.execute(id, payee, 1, hex"0000");
+        assertEq(payee.balance, 0);
+    }
+
+    /// @dev Calldata starting with four zero bytes is a call of selector 0x00000000: the plain-transfer entry
+    /// does not cover it.
+    function test_execute_selectorZeroMeansEmptyCalldata_zeroSelectorWithDataIsNotAPlainTransfer() public {
+        uint256 sid = _narrowRoot(payee, NO_SELECTOR);
+        vm.prank(agent);
+        vm.expectRevert(abi.encodeWithSelector(TargetNotAllowed.selector, sid, payee, NO_SELECTOR));
+        manager.execute(sid, payee, 1, hex"00000000");
+        vm.prank(agent);
+        vm.expectRevert(abi.encodeWithSelector(TargetNotAllowed.selector, sid, payee, NO_SELECTOR));
+        manager.execute(sid, payee, 1, hex"00000000deadbeef");
+        assertEq(payee.balance, 0);
+    }
+
+    function test_execute_selectorZeroMeansEmptyCalldata_zeroSelectorWithDataNeedsAnySelectorOrAnyTarget() public {
+        uint256 sid = _narrowRoot(payee, ANY);
+        vm.prank(agent);
+        manager.execute(sid, payee, 1, hex"00000000deadbeef");
+        vm.prank(agent);
+        manager.execute(id, payee, 1, hex"00000000");
+        assertEq(payee.balance, 2);
+    }
+
+    function test_executeBatch_selectorZeroMeansEmptyCalldata() public {
+        uint256 sid = _narrowRoot(payee, NO_SELECTOR);
+        Call[] memory calls = new Call[](2);
+        calls[0] = Call(payee, 1, "");
+        calls[1] = Call(payee, 1, hex"000000");
+        vm.prank(agent);
+        vm.expectRevert(abi.encodeWithSelector(CalldataTooShort.selector, sid, 3));
+        manager.executeBatch(sid, calls);
+        calls[1] = Call(payee, 1, hex"0000000001");
+        vm.prank(agent);
+        vm.expectRevert(abi.encodeWithSelector(TargetNotAllowed.selector, sid, payee, NO_SELECTOR));
+        manager.executeBatch(sid, calls);
+    }
+
     function test_execute_anyTargetCallsAnything() public {
         Target other = new Target();
         vm.startPrank(agent);
@@ -189,6 +240,20 @@ contract ExecuteTest is UnitBase {
         vm.prank(agent);
         vm.expectRevert(abi.encodeWithSelector(ForbiddenTarget.selector, id, address(manager)));
         manager.execute(id, address(manager), 0, abi.encodeCall(manager.pauseAll, ()));
+    }
+
+    function test_execute_executorIsNeverATarget_revertsForbiddenTarget() public {
+        address executor = manager.executor();
+        vm.prank(agent);
+        vm.expectRevert(abi.encodeWithSelector(ForbiddenTarget.selector, id, executor));
+        manager.execute(id, executor, 1, "");
+        vm.prank(agent);
+        vm.expectRevert(abi.encodeWithSelector(ForbiddenTarget.selector, id, executor));
+        manager.execute(id, executor, 0, abi.encodeCall(Target.ping, ()));
+        uint256 sid = _narrowRoot(executor, ANY);
+        vm.prank(agent);
+        vm.expectRevert(abi.encodeWithSelector(ForbiddenTarget.selector, sid, executor));
+        manager.execute(sid, executor, 1, "");
     }
 
     function test_execute_revertsForTheFactoryEvenWithAnyTarget() public {

@@ -85,10 +85,11 @@ contract ExecutorTest is UnitBase {
             abi.encodeCall(MockDex.swapHalf, (address(usdc), 60e6, address(dai), address(executor)))
         );
         assertEq(usdc.allowance(address(executor), address(dex)), 0);
-        assertEq(usdc.balanceOf(address(executor)), 0);
+        // the 40 it held before the 60 arrived stays here (only what the swap changed goes back)
+        assertEq(usdc.balanceOf(address(executor)), 40e6);
         assertEq(dai.balanceOf(address(executor)), 0);
-        // the untouched 40 and the unused half of the 60 went back, with the output
-        assertEq(usdc.balanceOf(address(manager)), 70e6);
+        // the unused half of the 60 went back, with the output
+        assertEq(usdc.balanceOf(address(manager)), 30e6);
         assertEq(dai.balanceOf(address(manager)), 30e6);
     }
 

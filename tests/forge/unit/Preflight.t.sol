@@ -70,6 +70,31 @@ contract PreflightTest is UnitBase {
         assertEq(reason, abi.encodeWithSelector(ForbiddenTarget.selector, id, address(manager)));
     }
 
+    function test_check_predictsTheExecutorAsAForbiddenTarget() public view {
+        address executor = manager.executor();
+        (bool ok, bytes memory reason) = manager.check(id, agent, executor, 0, "");
+        assertFalse(ok);
+        assertEq(reason, abi.encodeWithSelector(ForbiddenTarget.selector, id, executor));
+    }
+
+    /// @dev check answers like execute: stubs are refused, selector 0 with data needs more than a plain transfer.
+    function test_check_selectorZeroMeansEmptyCalldata() public {
+        uint256 sid = _createRoot(_allow(_params(agent, DAY), payee, NO_SELECTOR));
+        (bool ok, bytes memory reason) = manager.check(sid, agent, payee, 0, "");
+        assertTrue(ok);
+        (ok, reason) = manager.check(sid, agent, payee, 0, hex"00");
+        assertFalse(ok);
+        assertEq(reason, abi.encodeWithSelector(CalldataTooShort.selector, sid, 1));
+        (ok, reason) = manager.check(sid, agent, payee, 0, hex"00000000ff");
+        assertFalse(ok);
+        assertEq(reason, abi.encodeWithSelector(TargetNotAllowed.selector, sid, payee, NO_SELECTOR));
+        vm.expectRevert(abi.encodeWithSelector(CalldataTooShort.selector, sid, 3));
+        manager.preflight(sid, agent, payee, 0, hex"000000");
+        uint256 anySid = _createRoot(_allow(_params(agent, DAY), payee, ANY));
+        (ok,) = manager.check(anySid, agent, payee, 0, hex"00000000ff");
+        assertTrue(ok);
+    }
+
     function test_check_predictsTheAllowlist() public {
         uint256 sid = _createRoot(_allow(_params(agent, DAY), address(target), target.ping.selector));
         (bool ok, bytes memory reason) = manager.check(sid, agent, address(target), 0, abi.encodeCall(Target.other, ()));

@@ -56,6 +56,45 @@ contract SwapTest is UnitBase {
         assertEq(manager.remaining(id, address(dai)), 1e18 + 100e6);
     }
 
+    /// @dev What others send to the executor stays there, inert: not swept into the session, and a stash larger
+    /// than what the swap pulls does not break it.
+    function test_swap_executorDonationIsNeitherSweptNorBreaksTheSwap() public {
+        usdc.mint(executor, 5_000e6);
+        dai.mint(executor, 7e18);
+        (uint256 spent, uint256 received) = _swap(id, address(usdc), 100e6, address(dai), 100e6, executor);
+        assertEq(spent, 100e6);
+        assertEq(received, 100e6);
+        assertEq(manager.remaining(id, address(usdc)), 900e6);
+        assertEq(manager.remaining(id, address(dai)), 1e18 + 100e6);
+        assertEq(usdc.balanceOf(address(manager)), 900e6);
+        assertEq(dai.balanceOf(address(manager)), 1e18 + 100e6);
+        // the donation is still where it was sent
+        assertEq(usdc.balanceOf(executor), 5_000e6);
+        assertEq(dai.balanceOf(executor), 7e18);
+        // and the other way round, selling the donated token's counterpart
+        (spent, received) = _swap(id, address(dai), 1e18, address(usdc), 0, address(manager));
+        assertEq(spent, 1e18);
+        assertEq(usdc.balanceOf(executor), 5_000e6);
+        assertEq(dai.balanceOf(executor), 7e18);
+    }
+
+    function test_swap_executorDonationOfEthIsNotSwept() public {
+        vm.deal(executor, 3 ether);
+        (, uint256 received) = _swap(id, address(usdc), 5e6, NATIVE, 0, executor);
+        assertEq(received, 5e6);
+        assertEq(executor.balance, 3 ether);
+        assertEq(manager.remaining(id, NATIVE), 10 ether + 5e6);
+        (uint256 spent,) = _swap(id, NATIVE, 1 ether, address(usdc), 0, address(manager));
+        assertEq(spent, 1 ether);
+        assertEq(executor.balance, 3 ether);
+    }
+
+    function test_swap_executorIsNeverATarget_revertsForbiddenTarget() public {
+        vm.prank(agent);
+        vm.expectRevert(abi.encodeWithSelector(ForbiddenTarget.selector, id, executor));
+        manager.swap(id, address(usdc), 1e6, address(dai), 0, executor, hex"12345678");
+    }
+
     function test_swap_creditsTheActualOutput() public {
         dex.setRate(2.5e18);
         (, uint256 received) = _swap(id, address(usdc), 100e6, address(dai), 0, address(manager));
@@ -214,7 +253,7 @@ contract SwapTest is UnitBase {
         uint256 sid = _createRoot(_withBudget(_params(agent, DAY), address(usdc), 100e6, 10e6, 0));
         vm.prank(agent);
         vm.expectRevert(abi.encodeWithSelector(PerCallCapExceeded.selector, sid, address(usdc), 20e6, 10e6));
-        manager.swap(sid, address(usdc), 20e6, address(dai), 0, address(dex), hex"00");
+        manager.swap(sid, address(usdc), 20e6, address(dai), 0, address(dex), hex"12345678");
     }
 
     function test_swap_needsTheDexOnTheAllowlist() public {

@@ -157,6 +157,17 @@ contract TransferTokenTest is UnitBase {
         manager.transferToken(id, address(usdc), address(manager), 1);
     }
 
+    function test_transferToken_toTheExecutorRevertsForbiddenTarget() public {
+        address executor = manager.executor();
+        vm.prank(agent);
+        vm.expectRevert(abi.encodeWithSelector(ForbiddenTarget.selector, id, executor));
+        manager.transferToken(id, address(usdc), executor, 1);
+        vm.prank(agent);
+        vm.expectRevert(abi.encodeWithSelector(ForbiddenTarget.selector, id, executor));
+        manager.transferToken(id, NATIVE, executor, 1);
+        assertEq(usdc.balanceOf(executor), 0);
+    }
+
     function test_transferToken_toAnEscrowedTokenReverts() public {
         vm.prank(agent);
         vm.expectRevert(abi.encodeWithSelector(ForbiddenTarget.selector, id, address(usdc)));
