@@ -1,0 +1,208 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {SymbolicTest} from "./utils/SymbolicTest.sol";
+
+/// @notice The spend check (`_spendCheck` / `_charge` behind `execute` and `transferToken`), proved for every
+/// amount, budget, cap, allowance, period and time, in ETH and in an ERC-20, through the real manager.
+contract SymbolicSpend is SymbolicTest {
+    /// @dev What a spend of `amount` must do, given the session's state before it: the error it must revert with,
+    /// in the order the rules are promised (escrow, per-call cap, period allowance), or "" when it must pass.
+    function _expected(
+        uint256 id,
+        address token,
+        uint256 amount,
+        uint256 available,
+        uint256 perCallCap,
+        uint256 allowance,
+        uint256 spentInWindow
+    ) internal pure returns (bytes memory) {
+        if (amount > available) return abi.encodeWithSelector(BudgetExceeded.selector, id, token, amount, available);
+        if (perCallCap != 0 && amount > perCallCap) {
+            return abi.encodeWithSelector(PerCallCapExceeded.selector, id, token, amount, perCallCap);
+        }
+        if (allowance != 0) {
+            uint256 left = allowance > spentInWindow ? allowance - spentInWindow : 0;
+            if (amount > left) return abi.encodeWithSelector(PeriodAllowanceExceeded.selector, id, token, amount, left);
+        }
+        return "";
+    }
+
+    /// @notice Total: a spend never exceeds the unspent escrow (BudgetExceeded(id, token, amount, available)
+    /// otherwise, nothing changed); when it passes, available drops by exactly the amount, `spent` grows by exactly
+    /// it, the payee gets it, and the manager holds exactly the session's escrow.
+    function check_spend_total() public {
+        address token = _token("eth");
+        uint256 budget = _uint(128, "budget");
+        uint256 amount = _uint(256, "amount");
+        vm.assume(amount != 0); // a zero ETH call spends nothing; a zero ERC-20 payment is refused (ZeroAmount)
+        uint256 id = _root(token, budget, 0, 0, 0);
+        uint256 paid = _balanceOf(token, payee);
+
+        (bool ok, bytes memory ret) = _trySpend(agent, id, token, amount);
+
+        if (amount > budget) {
+            assertFalse(ok);
+            assertEq(ret, abi.encodeWithSelector(BudgetExceeded.selector, id, token, amount, budget));
+            assertEq(_available(id, token), budget);
+            assertEq(_spent(id, token), 0);
+        } else {
+            assertTrue(ok);
+            assertEq(_available(id, token), budget - amount);
+            assertEq(_spent(id, token), amount);
+            assertEq(_balanceOf(token, payee), paid + amount);
+        }
+        assertEq(_held(token), _available(id, token));
+    }
+
+    /// @notice `spent` is the exact sum of what was spent and never wraps: after a spend, a top-up and a second
+    /// spend it is a1 + a2, and a second spend that would push it past 2^128 - 1 reverts AmountTooLarge(a1 + a2).
+    /// @dev In the ERC-20 only: lifetime spending past 2^128 wei of ETH cannot exist (nor can halmos model it).
+    function check_spend_spentNeverWraps() public {
+        address token = address(usdc);
+        uint256 budget = _uint(128, "budget");
+        uint256 a1 = _uint(128, "a1");
+        uint256 topUp = _uint(128, "topUp");
+        uint256 a2 = _uint(128, "a2");
+        vm.assume(a1 != 0 && a1 <= budget);
+        // a top-up must fit the 128-bit escrow (else fund reverts AmountTooLarge, proved nowhere else needed)
+        vm.assume(budget - a1 + topUp <= type(uint128).max);
+        vm.assume(a2 != 0 && a2 <= budget - a1 + topUp);
+        uint256 id = _root(token, budget, 0, 0, 0);
+        (bool ok,) = _trySpend(agent, id, token, a1);
+        assertTrue(ok);
+        _must(owner, abi.encodeCall(manager.fund, (id, token, topUp)));
+
+        bytes memory ret;
+        (ok, ret) = _trySpend(agent, id, token, a2);
+
+        if (a1 + a2 > type(uint128).max) {
+            assertFalse(ok);
+            assertEq(ret, abi.encodeWithSelector(AmountTooLarge.selector, a1 + a2));
+            assertEq(_spent(id, token), a1);
+        } else {
+            assertTrue(ok);
+            assertEq(_spent(id, token), a1 + a2);
+            assertEq(_available(id, token), budget - a1 + topUp - a2);
+        }
+        assertEq(_held(token), _available(id, token));
+    }
+
+    /// @notice Per-call cap: a spend above the cap reverts PerCallCapExceeded(id, token, amount, cap); at or below
+    /// it (within the escrow) it passes; a cap of 0 means none.
+    function check_spend_perCallCap() public {
+        address token = _token("eth");
+        uint256 budget = _uint(128, "budget");
+        uint256 cap = _uint(128, "cap");
+        uint256 amount = _uint(256, "amount");
+        vm.assume(amount != 0);
+        uint256 id = _root(token, budget, cap, 0, 0);
+
+        (bool ok, bytes memory ret) = _trySpend(agent, id, token, amount);
+
+        if (amount > budget) {
+            assertFalse(ok);
+            assertEq(ret, abi.encodeWithSelector(BudgetExceeded.selector, id, token, amount, budget));
+        } else if (cap != 0 && amount > cap) {
+            assertFalse(ok);
+            assertEq(ret, abi.encodeWithSelector(PerCallCapExceeded.selector, id, token, amount, cap));
+        } else {
+            assertTrue(ok);
+            assertEq(_available(id, token), budget - amount);
+        }
+    }
+
+    /// @dev A windowed session after its first spend.
+    struct Windowed {
+        uint256 id;
+        address token;
+        uint256 budget;
+        uint256 allowance;
+        uint256 period;
+        uint256 start; // of the first window (unix seconds)
+        uint256 a1; // first spend
+        uint256 w1; // its window index
+    }
+
+    /// @notice Period windows: two spends at any two times (the second not earlier). Within one window the sum
+    /// spent never exceeds the allowance (the second spend gets PeriodAllowanceExceeded(id, token, a2, allowance -
+    /// a1) past it); in a later window the count starts from zero. `spentInPeriod` follows. An allowance of 0 means
+    /// none; the escrow still bounds both spends.
+    function check_spend_periodWindow() public {
+        Windowed memory s;
+        s.token = _token("eth");
+        s.budget = _uint(128, "budget");
+        s.allowance = _uint(128, "allowance");
+        s.period = _uint(32, "period");
+        s.a1 = _uint(128, "a1");
+        vm.assume(s.period != 0);
+        vm.assume(s.a1 != 0);
+        s.id = _root(s.token, s.budget, 0, s.allowance, uint32(s.period));
+        // windows count from creation; the first spend at any time in the next 2^32 s, the second up to 2^32 s later
+        s.start = block.timestamp;
+        vm.warp(s.start + _uint(32, "d1"));
+        s.w1 = (block.timestamp - s.start) / s.period;
+        (bool ok, bytes memory ret) = _trySpend(agent, s.id, s.token, s.a1);
+        bytes memory expected = _expected(s.id, s.token, s.a1, s.budget, 0, s.allowance, 0);
+        assertEq(ok, expected.length == 0);
+        if (!ok) assertEq(ret, expected);
+        vm.assume(ok); // the second spend is the one under proof
+        _secondSpend(s);
+    }
+
+    /// @dev The second spend of check_spend_periodWindow.
+    function _secondSpend(Windowed memory s) internal {
+        uint256 a2 = _uint(128, "a2");
+        vm.assume(a2 != 0);
+        vm.warp(block.timestamp + _uint(32, "d2"));
+        bool sameWindow = s.w1 == (block.timestamp - s.start) / s.period;
+        bytes memory expected = _expected(s.id, s.token, a2, s.budget - s.a1, 0, s.allowance, sameWindow ? s.a1 : 0);
+
+        (bool ok, bytes memory ret) = _trySpend(agent, s.id, s.token, a2);
+
+        assertEq(ok, expected.length == 0);
+        // the window's spending is tracked only under an allowance
+        uint256 inWindow = s.allowance == 0 ? 0 : sameWindow ? s.a1 : 0;
+        if (!ok) {
+            assertEq(ret, expected);
+        } else {
+            inWindow += s.allowance == 0 ? 0 : a2;
+            // never more than the allowance in one window
+            assertLe(inWindow, s.allowance);
+            assertEq(_available(s.id, s.token), s.budget - s.a1 - a2);
+        }
+        assertEq(manager.getBudget(s.id, s.token).spentInPeriod, inWindow);
+    }
+
+    /// @notice An allowance lowered below what the current window already spent leaves nothing: any further spend
+    /// in that window reverts PeriodAllowanceExceeded(id, token, amount, 0); raised or not, what is left is exactly
+    /// the new allowance minus the window's spending.
+    function check_spend_allowanceLoweredLeavesNothing() public {
+        address token = _token("eth");
+        uint256 budget = _uint(128, "budget");
+        uint256 allowance = _uint(128, "allowance");
+        uint256 lowered = _uint(128, "lowered");
+        uint256 a1 = _uint(128, "a1");
+        uint256 a2 = _uint(128, "a2");
+        vm.assume(a1 != 0 && a1 <= budget && a1 <= allowance);
+        vm.assume(a2 != 0 && a2 <= budget - a1);
+        vm.assume(lowered != 0); // 0 would remove the allowance
+        uint256 id = _root(token, budget, 0, allowance, 1 days);
+        (bool ok,) = _trySpend(agent, id, token, a1);
+        assertTrue(ok);
+        _must(owner, abi.encodeCall(manager.updateLimits, (id, token, 0, uint128(lowered))));
+
+        bytes memory ret;
+        (ok, ret) = _trySpend(agent, id, token, a2);
+
+        uint256 left = lowered > a1 ? lowered - a1 : 0;
+        if (a2 > left) {
+            assertFalse(ok);
+            assertEq(ret, abi.encodeWithSelector(PeriodAllowanceExceeded.selector, id, token, a2, left));
+            if (lowered <= a1) assertEq(left, 0);
+        } else {
+            assertTrue(ok);
+            assertLe(a1 + a2, lowered);
+        }
+    }
+}
