@@ -46,7 +46,8 @@ def slither_run(tmp_path_factory):
             "--solc-remaps",
             "@openzeppelin/contracts/=node_modules/@openzeppelin/contracts/ solady/=node_modules/solady/src/",
             "--filter-paths",
-            "node_modules|contracts/test",
+            # library code (npm packages, and the copies Ape unpacks into contracts/.cache) and test-only contracts
+            r"node_modules|contracts/test|contracts/\.cache",
             "--exclude-informational",
             "--exclude-low",
             "--exclude-optimization",
