@@ -2,6 +2,7 @@
 pragma solidity ^0.8.28;
 
 import {SymbolicTest} from "./utils/SymbolicTest.sol";
+import {WeirdBlocklistToken} from "../../../contracts/test/WeirdBlocklistToken.sol";
 
 /// @notice Settlement (`_close` / `_returnEscrow` behind `complete`, `close` and `revoke` + `close`), proved through
 /// the real manager against a reference model, for every split of the escrow between a root R, its child C and its
@@ -15,6 +16,9 @@ contract SymbolicSettlement is SymbolicTest {
     address internal subAgent = address(0x50000); // C's agent (and G's spawner)
     address internal subSubAgent = address(0x70000); // G's agent
 
+    /// @dev A USDC-like token that refuses transfers to blocked accounts (settlement then owes the payout).
+    WeirdBlocklistToken internal blk;
+
     uint256 internal constant R = 0;
     uint256 internal constant C = 1;
     uint256 internal constant G = 2;
@@ -27,6 +31,60 @@ contract SymbolicSettlement is SymbolicTest {
         bool[3] closed;
         uint256 paidOut; // expected payouts to the holder so far
         uint256 holderBefore;
+    }
+
+    function setUp() public override {
+        super.setUp();
+        blk = new WeirdBlocklistToken();
+        blk.mint(owner, 1 << 200);
+        vm.prank(owner);
+        blk.approve(address(manager), type(uint256).max);
+    }
+
+    /// @notice ERC-20 payouts that the token refuses are owed, not lost: R (held by `holder`) and its child C in a
+    /// token that may block the holder. Closing R pays R's escrow to the holder, or, if the token refuses, records
+    /// it as owed to the holder; closing C then does the same with C's. At every step the manager holds exactly
+    /// the escrows plus what it owes, and a claim pays out exactly what was owed.
+    function check_settlement_refusedPayoutIsOwed() public {
+        uint256 total = _uint(128, "total");
+        uint256 toChild = _uint(128, "toChild");
+        vm.assume(0 < toChild && toChild < total);
+        address token = address(blk);
+        uint256 root = _root(token, total, 0, 0, 0);
+        _must(owner, abi.encodeCall(manager.transferFrom, (owner, holder, root)));
+        uint256 child = abi.decode(
+            _must(agent, abi.encodeCall(manager.spawnChild, (root, _childParams(subAgent, token, toChild)))), (uint256)
+        );
+        bool blocked = svm.createBool("holderBlocked");
+        blk.setBlocked(holder, blocked);
+
+        _must(holder, abi.encodeCall(manager.complete, (root)));
+        _assertPaidOrOwed(token, blocked, total - toChild);
+        assertEq(blk.balanceOf(address(manager)), _available(child, token) + manager.totalOwed(token));
+
+        _must(holder, abi.encodeCall(manager.close, (child)));
+        _assertPaidOrOwed(token, blocked, total);
+        assertEq(_available(child, token), 0);
+        assertEq(blk.balanceOf(address(manager)), manager.totalOwed(token));
+
+        (bool ok, bytes memory ret) = _try(holder, abi.encodeCall(manager.claim, (token, payee)));
+        if (blocked) {
+            assertTrue(ok);
+            assertEq(abi.decode(ret, (uint256)), total);
+            assertEq(blk.balanceOf(payee), total);
+        } else {
+            assertFalse(ok);
+            assertEq(ret, abi.encodeWithSelector(NothingToClaim.selector, holder, token));
+        }
+        assertEq(manager.totalOwed(token), 0);
+        assertEq(blk.balanceOf(address(manager)), 0);
+    }
+
+    /// @dev The holder got `paid` in all so far, or, blocked, is owed it (and nothing else is owed).
+    function _assertPaidOrOwed(address token, bool blocked, uint256 paid) internal view {
+        assertEq(blk.balanceOf(holder), blocked ? 0 : paid);
+        assertEq(manager.owed(holder, token), blocked ? paid : 0);
+        assertEq(manager.totalOwed(token), blocked ? paid : 0);
     }
 
     /// @notice The root first (by `revoke` then `close`): its escrow goes to the holder; then C and G, in either
@@ -66,14 +124,31 @@ contract SymbolicSettlement is SymbolicTest {
         _end(w, R);
     }
 
+    /// @notice Sessions left with no escrow settle all the same: R and C reserved everything down to G, so closing
+    /// R and then C moves nothing, yet R's settlement still records its holder, and G's escrow, closed last, reaches
+    /// the holder.
+    function check_settlement_emptyEscrowsStillSettle() public {
+        World memory w = _world(true);
+        _end(w, R);
+        _end(w, C);
+        _end(w, G);
+    }
+
+    /// @dev The world of the order proofs, every escrow non-empty (empty ones: check_settlement_emptyEscrowsStillSettle).
+    function _world() internal returns (World memory) {
+        return _world(false);
+    }
+
     /// @dev R (held by `holder`, agent `agent`) funded with `total`, C under R reserving `toChild` of it, G under C
-    /// reserving `toGrandchild` of that: any split of any escrow up to 2^128 - 1.
-    function _world() internal returns (World memory w) {
+    /// reserving `toGrandchild` of that: any split of any escrow up to 2^128 - 1 in which each session keeps some,
+    /// or, when `allToGrandchild`, the one where R and C pass everything on to G.
+    function _world(bool allToGrandchild) internal returns (World memory w) {
         w.token = NATIVE;
         uint256 total = _uint(128, "total");
         uint256 toChild = _uint(128, "toChild");
         uint256 toGrandchild = _uint(128, "toGrandchild");
-        vm.assume(0 < toGrandchild && toGrandchild < toChild && toChild < total);
+        if (allToGrandchild) vm.assume(0 < toGrandchild && toGrandchild == toChild && toChild == total);
+        else vm.assume(0 < toGrandchild && toGrandchild < toChild && toChild < total);
         w.ids[R] = _root(w.token, total, 0, 0, 0);
         _must(owner, abi.encodeCall(manager.transferFrom, (owner, holder, w.ids[R])));
         w.ids[C] = abi.decode(
