@@ -9,8 +9,10 @@ import {WeirdBlocklistToken} from "../../../contracts/test/WeirdBlocklistToken.s
 /// grandchild G: a session's unspent escrow goes to its nearest unclosed ancestor (credited exactly), or, when none
 /// is left, to the root's token holder (not the manager owner: R's token changed hands). After every step each
 /// escrow and the holder's balance match the model, and the manager holds exactly the escrows plus what it owes:
-/// nothing is created or lost. The four closing orders below reach every case of the rule (the other two orders,
-/// C-R-G and G-R-C, only repeat cases).
+/// nothing is created or lost. The four closing orders below (in ETH) reach every case of the rule (the other two
+/// orders, C-R-G and G-R-C, only repeat cases); an ERC-20 that refuses the payout is covered by its own proof. Each
+/// order is its own proof, with non-empty escrows (empty ones have theirs): one symbolic order or zero escrows in a
+/// single proof multiply the paths past what `make prove` can afford.
 contract SymbolicSettlement is SymbolicTest {
     address internal holder = address(0x60000); // holds R's token (not the manager owner)
     address internal subAgent = address(0x50000); // C's agent (and G's spawner)

@@ -14,9 +14,11 @@ interface SVM {
 /// halmos proofs: symbolic values, calls to the manager that never hide a revert, and builders for sessions whose
 /// amounts are symbolic.
 /// @dev halmos explores every path of a `check_` function and reports a path as a counterexample only when an
-/// assertion fails; a path that reverts is dropped without a word. So no proof makes a high-level call to the
-/// manager: `_try` returns the outcome, and each proof asserts what must happen in both branches (`_must` asserts
-/// that a setup step succeeds, so it cannot quietly narrow the inputs either).
+/// assertion fails; a path that reverts is dropped without a word. So every action on the manager goes through a
+/// low-level call: `_try` returns the outcome and each proof asserts what must happen in both branches, and `_must`
+/// asserts that a setup step succeeds, so it cannot quietly narrow the inputs either. Only views that cannot revert
+/// (`remaining`, `getBudget`, `owed`, `totalOwed`, balances) are called directly. Inputs are narrowed only by
+/// explicit `vm.assume`s, each stated in its proof.
 abstract contract SymbolicTest is SessionTest {
     SVM internal constant svm = SVM(0xF3993A62377BCd56AE39D773740A5390411E8BC9);
 
