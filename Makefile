@@ -19,7 +19,7 @@ export APE_DATA_FOLDER := $(CURDIR)/.ape
 export PATH := $(CURDIR)/toolchain/bin:$(CURDIR)/node_modules/.bin:$(CURDIR)/.venv/bin:$(PATH)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup compile artifacts test test-forge invariants-strict test-ape prove coverage demo gas gas-check bench soak node node-stop clean distclean
+.PHONY: help setup compile artifacts test test-forge test-ape prove coverage demo gas gas-check bench soak node node-stop clean distclean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'

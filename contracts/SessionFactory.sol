@@ -35,6 +35,8 @@ contract SessionFactory is ISessionFactory {
 
     /// @inheritdoc ISessionFactory
     function deployManager(address owner, bytes32 salt) external returns (address manager) {
+        // only for the caller: a front-runner could otherwise take the owner's first address and list position
+        if (owner != msg.sender) revert DeployerNotOwner(owner, msg.sender);
         bytes32 key = _key(owner, salt);
         address predicted = LibClone.predictDeterministicAddress(implementation, key, address(this));
         // one manager per owner and salt
@@ -52,8 +54,19 @@ contract SessionFactory is ISessionFactory {
     }
 
     /// @inheritdoc ISessionFactory
-    function managersOf(address owner) external view returns (address[] memory) {
-        return _managers[owner];
+    function managersOf(address owner, uint256 offset, uint256 limit) external view returns (address[] memory page) {
+        address[] storage all = _managers[owner];
+        uint256 n = offset >= all.length ? 0 : all.length - offset;
+        if (n > limit) n = limit;
+        page = new address[](n);
+        for (uint256 i; i < n; ++i) {
+            page[i] = all[offset + i];
+        }
+    }
+
+    /// @inheritdoc ISessionFactory
+    function managerCount(address owner) external view returns (uint256) {
+        return _managers[owner].length;
     }
 
     /// @inheritdoc ISessionFactory

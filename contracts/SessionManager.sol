@@ -80,7 +80,7 @@ contract SessionManager is SessionStore, ISessionManager {
     /// @inheritdoc ISessionManager
     function createSession(SessionParams calldata params) external payable nonReentrant returns (uint256 id) {
         _requireOwner();
-        uint32 epoch;
+        uint24 epoch;
         (id, epoch) = _reserveIds(1);
         uint256 eth = _open(id, 0, Core(address(0), 0, Status.None, 0, 0, 0), params, epoch);
         // the ETH sent must be exactly the ETH budget
@@ -95,7 +95,7 @@ contract SessionManager is SessionStore, ISessionManager {
         returns (uint256 firstId)
     {
         _requireOwner();
-        uint32 epoch;
+        uint24 epoch;
         (firstId, epoch) = _reserveIds(params.length);
         Core memory none;
         uint256 eth;
@@ -112,7 +112,7 @@ contract SessionManager is SessionStore, ISessionManager {
         nonReentrant
         returns (uint256 id)
     {
-        (Core memory parent, uint32 epoch) = _requireSpawner(parentId);
+        (Core memory parent, uint24 epoch) = _requireSpawner(parentId);
         (id,) = _reserveIds(1);
         _open(id, parentId, parent, params, epoch);
     }
@@ -123,7 +123,7 @@ contract SessionManager is SessionStore, ISessionManager {
         nonReentrant
         returns (uint256 firstId)
     {
-        (Core memory parent, uint32 epoch) = _requireSpawner(parentId);
+        (Core memory parent, uint24 epoch) = _requireSpawner(parentId);
         (firstId,) = _reserveIds(params.length);
         for (uint256 i; i < params.length; ++i) {
             _open(firstId + i, parentId, parent, params[i], epoch);
@@ -133,26 +133,6 @@ contract SessionManager is SessionStore, ISessionManager {
     /*//////////////////////////////////////////////////////////////
                                   LIFECYCLE
     //////////////////////////////////////////////////////////////*/
-
-    /// @inheritdoc ISessionManager
-    function pause(uint256 id) external nonReentrant {
-        Core memory c = _requireLiveController(id);
-        // only an active session pauses
-        if (c.status != Status.Active) revert SessionNotActive(id, c.status);
-        c.status = Status.Paused;
-        _core[id] = c;
-        emit SessionPaused(id, msg.sender);
-    }
-
-    /// @inheritdoc ISessionManager
-    function resume(uint256 id) external nonReentrant {
-        Core memory c = _requireLiveController(id);
-        // only a paused session resumes
-        if (c.status != Status.Paused) revert SessionNotPaused(id, c.status);
-        c.status = Status.Active;
-        _core[id] = c;
-        emit SessionResumed(id, msg.sender);
-    }
 
     /// @inheritdoc ISessionManager
     /// @dev O(1): descendants fail the ancestor check from this block on. No loop, no transfer. Guarded like
@@ -250,10 +230,12 @@ contract SessionManager is SessionStore, ISessionManager {
         if (amountIn == 0) revert ZeroAmount();
         Core memory c = _authorize(id, 1);
         _checkTarget(id, c, target, _selectorOf(id, data), tokenIn, amountIn, data);
-        // the proceeds join the escrow: only ETH or a token an owner or controller already funded with
-        if (tokenOut != NATIVE && !_escrowed[tokenOut]) revert TokenNotEscrowed(id, tokenOut);
-        // the approved amount must fit the budget and caps before anything moves
+        // the proceeds join the session's escrow only in a token it has a budget row for (so do its ancestors:
+        // a child's rows are a subset of its parent's), whose caps then bind them
+        if (!_hasRow(id, c, tokenOut)) revert NoBudgetRow(id, tokenOut);
+        // the approved amount must fit the budget and the caps of the session and its ancestors before anything moves
         _spendCheck(id, c, tokenIn, amountIn);
+        if (c.depth != 0) _checkAncestorCaps(id, tokenIn, amountIn);
         uint256 inBefore = _balance(tokenIn);
         uint256 outBefore = _balance(tokenOut);
         _swapThroughExecutor(id, tokenIn, amountIn, inBefore, tokenOut, target, data);
@@ -266,18 +248,6 @@ contract SessionManager is SessionStore, ISessionManager {
         // the proceeds stay in the session's escrow
         if (received != 0) _credit(id, tokenOut, received);
         emit Swapped(id, target, tokenIn, spent, tokenOut, received);
-    }
-
-    /// @inheritdoc ISessionManager
-    function checkpoint(uint256 id, bytes32 root, uint64 taskCount) external nonReentrant {
-        _authorize(id, 0);
-        Checkpoint storage cp = _checkpoints[id];
-        // the task counter never goes back
-        if (taskCount < cp.taskCount) revert TaskCountDecreased(id, cp.taskCount, taskCount);
-        cp.root = root;
-        cp.taskCount = taskCount;
-        cp.at = uint40(block.timestamp);
-        emit Checkpointed(id, root, taskCount);
     }
 
     /*//////////////////////////////////////////////////////////////
@@ -295,39 +265,11 @@ contract SessionManager is SessionStore, ISessionManager {
     }
 
     /*//////////////////////////////////////////////////////////////
-                                  PREFLIGHT
-    //////////////////////////////////////////////////////////////*/
-
-    /// @inheritdoc ISessionManager
-    function check(uint256 id, address caller, address target, uint256 value, bytes calldata data)
-        external
-        view
-        returns (bool ok, bytes memory reason)
-    {
-        try this.preflight(id, caller, target, value, data) {
-            ok = true;
-        } catch (bytes memory err) {
-            reason = err;
-        }
-    }
-
-    /// @inheritdoc ISessionManager
-    function preflight(uint256 id, address caller, address target, uint256 value, bytes calldata data)
-        external
-        view
-    {
-        Core memory c = _core[id];
-        _checkAgent(id, c, caller, 1);
-        _checkTarget(id, c, target, _selectorOf(id, data), NATIVE, value, data);
-        if (value != 0) _spendCheck(id, c, NATIVE, value);
-    }
-
-    /*//////////////////////////////////////////////////////////////
                               INTERNAL: CREATION
     //////////////////////////////////////////////////////////////*/
 
     /// @dev Hands out `n` fresh ids; returns the first and the current epoch.
-    function _reserveIds(uint256 n) internal returns (uint256 firstId, uint32 epoch) {
+    function _reserveIds(uint256 n) internal returns (uint256 firstId, uint24 epoch) {
         uint56 count = _count;
         firstId = uint256(count) + 1;
         _count = count + uint56(n);
@@ -335,15 +277,16 @@ contract SessionManager is SessionStore, ISessionManager {
     }
 
     /// @dev Checks the caller may spawn under `parentId` and that the parent can act.
-    function _requireSpawner(uint256 parentId) internal view returns (Core memory parent, uint32 epoch) {
+    function _requireSpawner(uint256 parentId) internal view returns (Core memory parent, uint24 epoch) {
         parent = _core[parentId];
         if (parent.status == Status.None) revert SessionNotFound(parentId);
         // the parent's agent or a controller of the parent spawns
-        if (msg.sender != parent.agent && !_isController(parentId, msg.sender)) {
-            revert NotAgentOrController(parentId, msg.sender);
-        }
+        bool asAgent = msg.sender == parent.agent;
+        if (!asAgent && !_isController(parentId, msg.sender)) revert NotAgentOrController(parentId, msg.sender);
         // only a parent that can act now spawns
         if (!_canAct(parentId, parent)) revert SessionNotActive(parentId, _statusOf(parentId, parent));
+        // an agent rotated out above its session acts for nobody
+        if (asAgent) _requireNotRotatedOut(parentId, parent, msg.sender);
         // depth stays bounded so every ancestor walk is
         if (parent.depth >= MAX_DEPTH) revert DepthExceeded(parentId, MAX_DEPTH);
         epoch = parent.epoch;
@@ -351,7 +294,7 @@ contract SessionManager is SessionStore, ISessionManager {
 
     /// @dev Writes session `id` (a root when `parentId` is 0) and mints its token to the caller. Returns the
     /// ETH amount a root must be sent.
-    function _open(uint256 id, uint256 parentId, Core memory parent, SessionParams calldata p, uint32 epoch)
+    function _open(uint256 id, uint256 parentId, Core memory parent, SessionParams calldata p, uint24 epoch)
         internal
         returns (uint256 eth)
     {
@@ -361,7 +304,7 @@ contract SessionManager is SessionStore, ISessionManager {
         // a call limit counts per period
         if (p.maxCallsPerPeriod != 0 && p.period == 0) revert PeriodRequired();
 
-        uint8 flags;
+        uint16 flags;
         if (p.anyTarget) {
             // a child never gets more than its parent
             if (parentId != 0 && parent.flags & _F_ANY_TARGET == 0) {
@@ -408,14 +351,19 @@ contract SessionManager is SessionStore, ISessionManager {
             if (b.periodAllowance != 0 && p.period == 0) revert PeriodRequired();
             uint256 amount = b.amount;
             if (parentId != 0) {
-                // reserved out of the parent's unspent escrow, never shared, within the parent's caps
-                _reserve(parentId, parent, b.token, amount);
+                // a child holds only tokens its parent has a row for, so a swap never brings in a token some
+                // ancestor has no caps for
+                if (!_hasRow(parentId, parent, b.token)) revert NoBudgetRow(parentId, b.token);
+                // reserved out of the parent's unspent escrow, never shared; the parent's caps bind the child's
+                // spends as they happen
+                _reserve(parentId, b.token, amount);
             } else if (b.token == NATIVE) {
                 eth += amount;
             } else {
                 amount = _pullERC20(b.token, amount);
             }
             _credit(id, b.token, amount);
+            if (b.token == NATIVE) flags |= _F_NATIVE_ROW;
             if ((b.perCallCap | b.periodAllowance) != 0) {
                 flags = _setCaps(id, flags, b.token, b.perCallCap, b.periodAllowance);
             }

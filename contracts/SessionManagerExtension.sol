@@ -3,14 +3,35 @@ pragma solidity ^0.8.28;
 
 import {SafeTransferLib} from "solady/utils/SafeTransferLib.sol";
 import {ISessionManagerExtension} from "./interfaces/ISessionManagerExtension.sol";
-import {ISessionManager} from "./interfaces/ISessionManager.sol";
-import {SessionStore} from "./SessionStore.sol";
+import {SessionModule} from "./SessionModule.sol";
+import {SessionViews} from "./SessionViews.sol";
 
 /// @title SessionManagerExtension
-/// @notice The cold half of SessionManager: draft editing, updates, owner-wide switches, listing and
-/// settlement. Only meaningful through a manager's fallback (delegatecall), where it runs on the manager's
-/// storage; called directly it sees an empty store of its own.
-contract SessionManagerExtension is SessionStore, ISessionManagerExtension {
+/// @notice The cold writes of a SessionManager: lifecycle, draft editing, updates, funding, settlement,
+/// owner-wide switches, checkpoints. Only meaningful through a manager's fallback (delegatecall), where it runs
+/// on the manager's storage. Reads it does not serve go on to VIEWS, the same way.
+contract SessionManagerExtension is SessionModule, ISessionManagerExtension {
+    /// @notice Where the reads are served (SessionViews), deployed with this extension.
+    address public immutable VIEWS;
+
+    constructor() {
+        VIEWS = address(new SessionViews());
+    }
+
+    /// @dev Every read (ISessionViews) goes on to VIEWS, still on the manager's storage. Payable only so a
+    /// read reached through the manager's payable fallback is not refused here; views take no value.
+    fallback() external payable {
+        address views = VIEWS;
+        /// @solidity memory-safe-assembly
+        assembly {
+            calldatacopy(0, 0, calldatasize())
+            let ok := delegatecall(gas(), views, 0, calldatasize(), 0, 0)
+            returndatacopy(0, 0, returndatasize())
+            if iszero(ok) { revert(0, returndatasize()) }
+            return(0, returndatasize())
+        }
+    }
+
     /*//////////////////////////////////////////////////////////////
                                   OWNER-WIDE
     //////////////////////////////////////////////////////////////*/
@@ -39,9 +60,45 @@ contract SessionManagerExtension is SessionStore, ISessionManagerExtension {
     /// @inheritdoc ISessionManagerExtension
     function revokeAll() external {
         _requireOwner();
-        uint32 epoch = _epoch + 1;
+        uint24 epoch = _epoch + 1;
         _epoch = epoch;
         emit AllRevoked(msg.sender, epoch);
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                                  LIFECYCLE
+    //////////////////////////////////////////////////////////////*/
+
+    /// @inheritdoc ISessionManagerExtension
+    function pause(uint256 id) external nonReentrant {
+        Core memory c = _requireLiveController(id);
+        // only an active session pauses
+        if (c.status != Status.Active) revert SessionNotActive(id, c.status);
+        c.status = Status.Paused;
+        _core[id] = c;
+        emit SessionPaused(id, msg.sender);
+    }
+
+    /// @inheritdoc ISessionManagerExtension
+    function resume(uint256 id) external nonReentrant {
+        Core memory c = _requireLiveController(id);
+        // only a paused session resumes
+        if (c.status != Status.Paused) revert SessionNotPaused(id, c.status);
+        c.status = Status.Active;
+        _core[id] = c;
+        emit SessionResumed(id, msg.sender);
+    }
+
+    /// @inheritdoc ISessionManagerExtension
+    function checkpoint(uint256 id, bytes32 root, uint64 taskCount) external nonReentrant {
+        _authorize(id, 0);
+        Checkpoint storage cp = _checkpoints[id];
+        // the task counter never goes back
+        if (taskCount < cp.taskCount) revert TaskCountDecreased(id, cp.taskCount, taskCount);
+        cp.root = root;
+        cp.taskCount = taskCount;
+        cp.at = uint40(block.timestamp);
+        emit Checkpointed(id, root, taskCount);
     }
 
     /*//////////////////////////////////////////////////////////////
@@ -133,6 +190,14 @@ contract SessionManagerExtension is SessionStore, ISessionManagerExtension {
         Core memory c = _requireLiveController(id);
         if (newAgent == address(0)) revert ZeroAgent();
         emit AgentRotated(id, c.agent, newAgent);
+        // a controller took the role away: every power the old key had over this subtree lapses with it, in O(1)
+        // (a key that rotates itself out, as a controller, keeps its controller's power)
+        if (msg.sender != c.agent) {
+            _rotatedOut[id][c.agent] = true;
+            c.flags |= _F_ROTATED;
+        }
+        // a key given the role again has it again
+        if (c.flags & _F_ROTATED != 0) delete _rotatedOut[id][newAgent];
         c.agent = newAgent;
         _core[id] = c;
         emit UpdateUser(id, newAgent, c.expiry);
@@ -151,6 +216,9 @@ contract SessionManagerExtension is SessionStore, ISessionManagerExtension {
             if (!_isController(id, msg.sender)) revert NotController(id, msg.sender);
             // not while it is paused, nor during pause-all (the emergency stop)
             if (c.status == Status.Paused || _pausedAll) revert SessionNotActive(id, Status.Paused);
+            // only the manager owner brings a new token into the escrow (an escrowed token is a forbidden target
+            // for every session of the manager)
+            if (token != NATIVE && !_escrowed[token] && msg.sender != _owner) revert TokenNotEscrowed(id, token);
             if (token == NATIVE) {
                 // the ETH sent is the amount
                 if (msg.value != amount) revert ValueMismatch(amount, msg.value);
@@ -165,23 +233,29 @@ contract SessionManagerExtension is SessionStore, ISessionManagerExtension {
             // (the parent's money: the child's own holder is not enough)
             uint256 parentId = _parentOf(id);
             Core memory parent = _core[parentId];
-            if (msg.sender != parent.agent && !_isController(parentId, msg.sender)) {
-                revert NotAgentOrController(parentId, msg.sender);
-            }
+            bool asAgent = msg.sender == parent.agent;
+            if (!asAgent && !_isController(parentId, msg.sender)) revert NotAgentOrController(parentId, msg.sender);
             // only a parent that can act now funds, like a spawn (not paused, no pause-all, not timed out, every
             // ancestor active)
             if (!_canAct(parentId, parent)) revert SessionNotActive(parentId, _statusOf(parentId, parent));
+            if (asAgent) _requireNotRotatedOut(parentId, parent, msg.sender);
+            // a child holds only tokens its parent has a row for
+            if (!_hasRow(parentId, parent, token)) revert NoBudgetRow(parentId, token);
             // nor is a paused child funded
             if (c.status == Status.Paused) revert SessionNotActive(id, Status.Paused);
             // no ETH from outside for a child
             if (msg.value != 0) revert NoValueExpected(msg.value);
             // one call and activity of the parent: its call limit and its ancestors' count it, its idle clock restarts
             _recordCall(parentId, parent);
-            // within the parent's caps, like a spawn
-            _reserve(parentId, parent, token, amount);
+            // out of the parent's unspent escrow, like a spawn (the caps bind when the child spends)
+            _reserve(parentId, token, amount);
             received = amount;
         }
         _credit(id, token, received);
+        if (token == NATIVE && c.flags & _F_NATIVE_ROW == 0) {
+            c.flags |= _F_NATIVE_ROW;
+            _core[id] = c;
+        }
         emit SessionFunded(id, token, c.depth == 0 ? msg.sender : address(0), received);
     }
 
@@ -194,9 +268,11 @@ contract SessionManagerExtension is SessionStore, ISessionManagerExtension {
         Core memory c = _core[id];
         if (c.status == Status.None) revert SessionNotFound(id);
         // the agent or a controller declares the work done
-        if (msg.sender != c.agent && !_isController(id, msg.sender)) revert NotAgentOrController(id, msg.sender);
+        bool asAgent = msg.sender == c.agent;
+        if (!asAgent && !_isController(id, msg.sender)) revert NotAgentOrController(id, msg.sender);
         Status status = _statusOf(id, c);
         if (!_isLiveStatus(status)) revert SessionEnded(id, status);
+        if (asAgent) _requireNotRotatedOut(id, c, msg.sender);
         emit SessionCompleted(id, msg.sender);
         _close(id, c, Status.Completed);
     }
@@ -222,154 +298,6 @@ contract SessionManagerExtension is SessionStore, ISessionManagerExtension {
         SafeTransferLib.safeTransfer(token, to, amount);
         emit PayoutClaimed(msg.sender, token, to, amount);
     }
-
-    /*//////////////////////////////////////////////////////////////
-                                    STATE
-    //////////////////////////////////////////////////////////////*/
-
-    /// @inheritdoc ISessionManagerExtension
-    function owed(address payee, address token) external view returns (uint256) {
-        return _owed[payee][token];
-    }
-
-    /// @inheritdoc ISessionManagerExtension
-    function totalOwed(address token) external view returns (uint256) {
-        return _owedTotal[token];
-    }
-
-    /// @inheritdoc ISessionManagerExtension
-    function statusOf(uint256 id) external view returns (Status) {
-        return _statusOf(id, _core[id]);
-    }
-
-    /// @inheritdoc ISessionManagerExtension
-    function remaining(uint256 id, address token) external view returns (uint256) {
-        return _budgets[id][token].available;
-    }
-
-    /// @inheritdoc ISessionManagerExtension
-    function isController(uint256 id, address account) external view returns (bool) {
-        return _isController(id, account);
-    }
-
-    /// @inheritdoc ISessionManagerExtension
-    function isAllowed(uint256 id, address target, bytes4 selector) external view returns (bool) {
-        return _isAllowed(id, target, selector);
-    }
-
-    /// @inheritdoc ISessionManagerExtension
-    function isEscrowToken(address token) external view returns (bool) {
-        return _escrowed[token];
-    }
-
-    /// @inheritdoc ISessionManagerExtension
-    function globalState() external view returns (uint32 epoch, bool pausedAll) {
-        return (_epoch, _pausedAll);
-    }
-
-    /// @inheritdoc ISessionManagerExtension
-    function sessionCount() external view returns (uint256) {
-        return _count;
-    }
-
-    /*//////////////////////////////////////////////////////////////
-                                    VIEWS
-    //////////////////////////////////////////////////////////////*/
-
-    /// @inheritdoc ISessionManagerExtension
-    function getSession(uint256 id) public view returns (SessionInfo memory info) {
-        Core memory c = _core[id];
-        if (c.status == Status.None) revert SessionNotFound(id);
-        Timing memory t = _timing[id];
-        Checkpoint memory cp = _checkpoints[id];
-        info.id = id;
-        info.parentId = _parentOf(id);
-        info.agent = c.agent;
-        info.holder = _ownerOf(id);
-        info.status = _statusOf(id, c);
-        info.depth = c.depth;
-        info.anyTarget = c.flags & _F_ANY_TARGET != 0;
-        info.closed = c.flags & _F_CLOSED != 0;
-        info.expiry = c.expiry;
-        info.lastActive = t.lastActive;
-        info.maxIdle = t.maxIdle;
-        info.period = t.period;
-        info.maxCallsPerPeriod = t.maxCalls;
-        info.callsInPeriod = t.callsWindow == _windowIndex(t) ? t.calls : 0;
-        info.epoch = c.epoch;
-        info.label = _labels[id];
-        info.checkpointRoot = cp.root;
-        info.taskCount = cp.taskCount;
-        address[] storage erc20s = _erc20s[id];
-        info.budgets = new BudgetInfo[](erc20s.length + 1);
-        info.budgets[0] = getBudget(id, NATIVE);
-        for (uint256 i; i < erc20s.length; ++i) {
-            info.budgets[i + 1] = getBudget(id, erc20s[i]);
-        }
-    }
-
-    /// @inheritdoc ISessionManagerExtension
-    function getSessions(uint256[] calldata ids) external view returns (SessionInfo[] memory infos) {
-        infos = new SessionInfo[](ids.length);
-        for (uint256 i; i < ids.length; ++i) {
-            infos[i] = getSession(ids[i]);
-        }
-    }
-
-    /// @inheritdoc ISessionManagerExtension
-    function listSessions(uint256 fromId, uint256 limit) external view returns (SessionInfo[] memory infos) {
-        (uint256 first, uint256 n) = _page(fromId, limit);
-        infos = new SessionInfo[](n);
-        for (uint256 i; i < n; ++i) {
-            infos[i] = getSession(first + i);
-        }
-    }
-
-    /// @inheritdoc ISessionManagerExtension
-    function listSessionsPacked(uint256 fromId, uint256 limit) external view returns (bytes memory packed) {
-        (uint256 first, uint256 n) = _page(fromId, limit);
-        packed = new bytes(n * 128);
-        for (uint256 i; i < n; ++i) {
-            uint256 id = first + i;
-            Core memory c = _core[id];
-            Budget memory eth = _budgets[id][NATIVE];
-            uint256 w0 = uint256(uint160(c.agent)) | uint256(c.expiry) << 160
-                | uint256(uint8(_statusOf(id, c))) << 200 | uint256(c.flags) << 208 | uint256(c.depth) << 216
-                | uint256(c.epoch) << 224;
-            uint256 w1 = uint256(uint160(_ownerOf(id))) | uint256(_parentOf(id)) << 160;
-            uint256 w2 = uint256(eth.available) | uint256(eth.spent) << 128;
-            bytes32 w3 = _labels[id];
-            /// @solidity memory-safe-assembly
-            assembly {
-                let p := add(add(packed, 0x20), mul(i, 128))
-                mstore(p, w0)
-                mstore(add(p, 0x20), w1)
-                mstore(add(p, 0x40), w2)
-                mstore(add(p, 0x60), w3)
-            }
-        }
-    }
-
-    /// @inheritdoc ISessionManagerExtension
-    function getBudget(uint256 id, address token) public view returns (BudgetInfo memory info) {
-        Budget memory b = _budgets[id][token];
-        Caps memory k = _caps[id][token];
-        Window memory w = _windows[id][token];
-        info.token = token;
-        info.available = b.available;
-        info.spent = b.spent;
-        info.perCallCap = k.perCall;
-        info.periodAllowance = k.perPeriod;
-        info.spentInPeriod = w.index == _windowIndex(_timing[id]) ? w.spent : 0;
-    }
-
-    /// @inheritdoc ISessionManagerExtension
-    function guardsOf(uint256 id) external view returns (address[] memory) {
-        return _guards[id];
-    }
-
-    /// @dev Never reached: the manager answers `tokenURI` itself (through its renderer).
-    function tokenURI(uint256) public pure override returns (string memory) {}
 
     /*//////////////////////////////////////////////////////////////
                              INTERNAL: SETTLEMENT
@@ -458,36 +386,19 @@ contract SessionManagerExtension is SessionStore, ISessionManagerExtension {
     /// @dev Solady's `safeTransfer` (a call that succeeds and returns true or nothing, to a contract), reporting
     /// failure instead of reverting.
     function _tryTransfer(address token, address to, uint256 amount) internal returns (bool ok) {
+        // the whole stipend is forwarded (EIP-150 keeps 1/64 back), so an honest token never fails for want of gas
+        // and a deferral always means the token refused or burned its stipend
+        if (gasleft() < PAYOUT_GAS * 64 / 63 + 5_000) revert PayoutGasTooLow(gasleft(), PAYOUT_GAS);
+        uint256 stipend = PAYOUT_GAS;
         /// @solidity memory-safe-assembly
         assembly {
             mstore(0x14, to)
             mstore(0x34, amount)
             mstore(0x00, 0xa9059cbb000000000000000000000000) // `transfer(address,uint256)`
-            ok := call(gas(), token, 0, 0x10, 0x44, 0x00, 0x20)
+            ok := call(stipend, token, 0, 0x10, 0x44, 0x00, 0x20)
             if iszero(and(eq(mload(0x00), 1), ok)) { ok := lt(or(iszero(extcodesize(token)), returndatasize()), ok) }
             mstore(0x34, 0) // restore the part of the free memory pointer that was overwritten
         }
     }
 
-    /*//////////////////////////////////////////////////////////////
-                            INTERNAL: PAGING
-    //////////////////////////////////////////////////////////////*/
-
-    /// @dev The factory, read from the manager's own code (immutables are not visible through delegatecall).
-    function _factory() internal view override returns (address) {
-        return ISessionManager(address(this)).FACTORY();
-    }
-
-    /// @dev The executor, asked of the manager's own code (it derives it from an immutable).
-    function _executor() internal view override returns (address) {
-        return ISessionManager(address(this)).executor();
-    }
-
-    /// @dev The ids of a page: from `fromId` (0 reads as 1), at most `limit`, never past the last session.
-    function _page(uint256 fromId, uint256 limit) internal view returns (uint256 first, uint256 n) {
-        uint256 count = _count;
-        first = fromId == 0 ? 1 : fromId;
-        n = first > count ? 0 : count - first + 1;
-        if (n > limit) n = limit;
-    }
 }

@@ -24,15 +24,23 @@ abstract contract SessionStore is ISessionTypes, SessionToken, ReentrancyGuardTr
     /// @notice Most guards on one session.
     uint256 public constant MAX_GUARDS = 4;
 
+    /// @notice Gas each settlement payout (an ERC-20 transfer or an ETH payment to the root's holder) may use.
+    /// A token that needs more, or burns it, is deferred as a claim: a close completes whatever tokens it holds.
+    uint256 public constant PAYOUT_GAS = 150_000;
+
     // Bits of `Core.flags`.
-    uint8 internal constant _F_ANY_TARGET = 1; // every target allowed
-    uint8 internal constant _F_GUARDS = 2; // guards attached
-    uint8 internal constant _F_TIMING = 4; // `_timing` in use (idle timeout, period, call limit)
-    uint8 internal constant _F_NATIVE_CAPS = 8; // the ETH budget has a per-call cap or periodic allowance
-    uint8 internal constant _F_CLOSED = 16; // settled: token burned, escrow returned
-    uint8 internal constant _F_ANCESTOR_GUARDS = 32; // some ancestor has guards (frozen once it is active)
-    uint8 internal constant _F_ANCESTOR_CALL_LIMIT = 64; // some ancestor limits calls per period (counts ours)
-    uint8 internal constant _F_IDLE = 128; // an idle timeout is set (`_timing.maxIdle != 0`)
+    uint16 internal constant _F_ANY_TARGET = 1; // every target allowed
+    uint16 internal constant _F_GUARDS = 2; // guards attached
+    uint16 internal constant _F_TIMING = 4; // `_timing` in use (idle timeout, period, call limit)
+    uint16 internal constant _F_NATIVE_CAPS = 8; // the ETH budget has a per-call cap or periodic allowance
+    uint16 internal constant _F_CLOSED = 16; // settled: token burned, escrow returned
+    uint16 internal constant _F_ANCESTOR_GUARDS = 32; // some ancestor has guards (frozen once it is active)
+    uint16 internal constant _F_ANCESTOR_CALL_LIMIT = 64; // some ancestor limits calls per period (counts ours)
+    uint16 internal constant _F_IDLE = 128; // an idle timeout is set (`_timing.maxIdle != 0`)
+    uint16 internal constant _F_TOKEN_CAPS = 256; // some ERC-20 budget has (or had) a cap or allowance
+    uint16 internal constant _F_NATIVE_ROW = 512; // the session has an ETH budget row (it may hold ETH)
+    uint16 internal constant _F_ROTATED = 1024; // a controller rotated some key out of it (see `_rotatedOut`)
+
 
     /*//////////////////////////////////////////////////////////////
                                    STORAGE
@@ -40,16 +48,16 @@ abstract contract SessionStore is ISessionTypes, SessionToken, ReentrancyGuardTr
 
     /// @dev The hot record of a session, one word, read by every call:
     /// [0..159] agent, [160..199] expiry (exclusive, unix seconds), [200..207] status (stored),
-    /// [208..215] flags, [216..223] depth, [224..255] epoch (revoke-all generation at creation).
+    /// [208..223] flags, [224..231] depth, [232..255] epoch (revoke-all generation at creation).
     /// The parent id lives in the ERC-721 ownership word's 96 spare bits (Solady "extra data"), which the
     /// mint writes anyway and a burn keeps.
     struct Core {
         address agent;
         uint40 expiry;
         Status status;
-        uint8 flags;
+        uint16 flags;
         uint8 depth;
-        uint32 epoch;
+        uint24 epoch;
     }
 
     /// @dev Optional timing word, written only when a session uses it (`_F_TIMING`):
@@ -95,7 +103,7 @@ abstract contract SessionStore is ISessionTypes, SessionToken, ReentrancyGuardTr
     address internal _owner;
     uint56 internal _count;
     bool internal _pausedAll;
-    uint32 internal _epoch;
+    uint24 internal _epoch;
 
     mapping(uint256 id => Core) internal _core;
     mapping(uint256 id => Timing) internal _timing;
@@ -117,6 +125,8 @@ abstract contract SessionStore is ISessionTypes, SessionToken, ReentrancyGuardTr
     mapping(address payee => mapping(address token => uint256)) internal _owed;
     /// @dev Sum of `_owed` per token: what the manager holds beyond the sessions' escrow.
     mapping(address token => uint256) internal _owedTotal;
+    /// @dev Keys a controller rotated out of a session: they lose every power over it and its descendants.
+    mapping(uint256 id => mapping(address key => bool)) internal _rotatedOut;
 
     /// @dev Set only while a metered swap may send ETH back.
     bool internal transient _acceptingETH;
@@ -160,6 +170,38 @@ abstract contract SessionStore is ISessionTypes, SessionToken, ReentrancyGuardTr
         return true;
     }
 
+    /*//////////////////////////////////////////////////////////////
+                             INTERNAL: ROTATION
+    //////////////////////////////////////////////////////////////*/
+
+    /// @dev Reverts when a controller rotated `key` out of `id` (core `c`) or of an ancestor: every power the
+    /// key had over that subtree (agent of a descendant, holder of a descendant's token) lapsed with it. Costs
+    /// nothing beyond the (warm) ancestor walk while no rotation happened on the path.
+    function _requireNotRotatedOut(uint256 id, Core memory c, address key) internal view {
+        if (_rotationOnPath(id, c) && _isStale(id, key)) revert RotatedOut(id, key);
+    }
+
+    /// @dev Whether a controller ever rotated a key out of `id` (core `c`) or of one of its ancestors.
+    function _rotationOnPath(uint256 id, Core memory c) internal view returns (bool) {
+        while (true) {
+            if (c.flags & _F_ROTATED != 0) return true;
+            if (c.depth == 0) return false;
+            id = _parentOf(id);
+            c = _core[id];
+        }
+        return false;
+    }
+
+    /// @dev Whether a controller rotated `key` out of `id` or of an ancestor `y`, and `key` is not the agent of
+    /// `y` or of any session above it now (a key granted a role again has that role's powers again).
+    function _isStale(uint256 id, address key) internal view returns (bool stale) {
+        while (id != 0) {
+            if (_rotatedOut[id][key]) stale = true;
+            if (stale && _core[id].agent == key) stale = false;
+            id = _parentOf(id);
+        }
+    }
+
     /// @dev Past its expiry or idle for longer than `maxIdle`.
     function _timedOut(uint256 id, Core memory c) internal view returns (bool) {
         if (block.timestamp >= c.expiry) return true;
@@ -191,13 +233,17 @@ abstract contract SessionStore is ISessionTypes, SessionToken, ReentrancyGuardTr
         return _getExtraData(id);
     }
 
-    /// @dev The holder of `id`, or a controller of any ancestor.
-    function _isController(uint256 id, address account) internal view returns (bool) {
-        while (id != 0) {
-            if (_ownerOf(id) == account) return true;
-            id = _parentOf(id);
+    /// @dev The holder of `id` or of an ancestor, unless a controller rotated `account` out of the path since.
+    function _isController(uint256 id, address account) internal view returns (bool found) {
+        // a burned token's owner reads as zero: nobody controls through it
+        if (account == address(0)) return false;
+        bool rotated;
+        // to the root even once found: a rotation above the holder's level takes the holder's power too
+        for (uint256 cur = id; cur != 0; cur = _parentOf(cur)) {
+            if (_ownerOf(cur) == account) found = true;
+            if (_core[cur].flags & _F_ROTATED != 0) rotated = true;
         }
-        return false;
+        if (found && rotated) found = !_isStale(id, account);
     }
 
     /// @dev Existing, live (not ended) session; returns its core.
@@ -264,16 +310,18 @@ abstract contract SessionStore is ISessionTypes, SessionToken, ReentrancyGuardTr
     }
 
     /// @dev Stores the caps of `token`; returns `flags` with the ETH-caps bit kept in step.
-    function _setCaps(uint256 id, uint8 flags, address token, uint128 perCallCap, uint128 periodAllowance)
+    function _setCaps(uint256 id, uint16 flags, address token, uint128 perCallCap, uint128 periodAllowance)
         internal
-        returns (uint8)
+        returns (uint16)
     {
         // periodic allowances need a period
         if (periodAllowance != 0 && _timing[id].period == 0) revert PeriodRequired();
         _caps[id][token] = Caps(perCallCap, periodAllowance);
         emit LimitsUpdated(id, token, perCallCap, periodAllowance);
-        if (token != NATIVE) return flags;
-        return (perCallCap | periodAllowance) != 0 ? flags | _F_NATIVE_CAPS : flags & ~_F_NATIVE_CAPS;
+        bool capped = (perCallCap | periodAllowance) != 0;
+        // one flag stands for every ERC-20 of the session: set by the first cap, never cleared
+        if (token != NATIVE) return capped ? flags | _F_TOKEN_CAPS : flags;
+        return capped ? flags | _F_NATIVE_CAPS : flags & ~_F_NATIVE_CAPS;
     }
 
     function _permissionKey(uint256 id, address target, bytes4 selector) internal pure returns (bytes32 key) {
@@ -304,18 +352,19 @@ abstract contract SessionStore is ISessionTypes, SessionToken, ReentrancyGuardTr
         return received;
     }
 
-    /// @dev Adds `amount` of `token` to the escrow of `id`, registering the token.
+    /// @dev Adds `amount` of `token` to the escrow of `id`, registering the ERC-20 as a budget row of the
+    /// session (even for zero: a row declares the token, and its caps, before any arrives) and as escrowed.
+    /// Callers decide who may add a row (see `_hasRow`); ETH rows are a flag the callers set.
     function _credit(uint256 id, address token, uint256 amount) internal {
-        // nothing to hold: registering the token would make it a forbidden target for nothing
+        if (token != NATIVE && !_holds(id, token)) {
+            _erc20s[id].push(token);
+            _escrowed[token] = true;
+        }
         if (amount == 0) return;
         if (amount > type(uint128).max) revert AmountTooLarge(amount);
         Budget storage b = _budgets[id][token];
         uint256 available = b.available + amount;
         if (available > type(uint128).max) revert AmountTooLarge(available);
-        if (token != NATIVE && !_holds(id, token)) {
-            _erc20s[id].push(token);
-            _escrowed[token] = true;
-        }
         b.available = uint128(available);
     }
 
@@ -399,8 +448,11 @@ abstract contract SessionStore is ISessionTypes, SessionToken, ReentrancyGuardTr
             }
         }
         // every ancestor must be able to act too (before the call limit: a session cut off from its tree reports
-        // that, not a used-up limit)
-        if (c.depth != 0 && !_ancestorsActive(id)) revert SessionNotActive(id, _statusOf(id, c));
+        // that, not a used-up limit), and no controller rotated this key out of the path
+        if (c.depth != 0) {
+            if (!_ancestorsActive(id)) revert SessionNotActive(id, _statusOf(id, c));
+            _requireNotRotatedOut(id, c, caller);
+        }
         if (timed) {
             if (t.maxCalls != 0) _countCalls(id, t, calls);
             t.lastActive = uint40(block.timestamp);
@@ -485,32 +537,32 @@ abstract contract SessionStore is ISessionTypes, SessionToken, ReentrancyGuardTr
                               INTERNAL: CHARGING
     //////////////////////////////////////////////////////////////*/
 
-    /// @dev Charges `amount` of `token` to session `id` after checking budget and caps.
+    /// @dev Charges a spend of `amount` of `token` by session `id` (core `c`): its unspent escrow and lifetime
+    /// `spent`, then the per-call cap and period allowance of the session and of every ancestor, so a parent's
+    /// limits bind whatever its descendants spend, whenever they spend it.
     function _spend(uint256 id, Core memory c, address token, uint256 amount) internal {
-        _charge(id, c, token, amount, true);
-    }
-
-    /// @dev Sets `amount` of `token` aside from `id` for a child. It counts against the per-call cap and the
-    /// period allowance exactly like a spend (else an agent could shed its limits by funding a child for its
-    /// own key), but not as `spent`: unspent funds come back when the child is closed.
-    function _reserve(uint256 id, Core memory c, address token, uint256 amount) internal {
-        _charge(id, c, token, amount, false);
-    }
-
-    function _charge(uint256 id, Core memory c, address token, uint256 amount, bool spend) internal {
         (Budget memory b, Window memory w, bool windowed) = _spendCheck(id, c, token, amount);
         b.available -= uint128(amount);
-        if (spend) {
-            // lifetime spending can outgrow one funding after refills: fail clearly, never wrap
-            uint256 spent = uint256(b.spent) + amount;
-            if (spent > type(uint128).max) revert AmountTooLarge(spent);
-            b.spent = uint128(spent);
-        }
+        // lifetime spending can outgrow one funding after refills: fail clearly, never wrap
+        uint256 spent = uint256(b.spent) + amount;
+        if (spent > type(uint128).max) revert AmountTooLarge(spent);
+        b.spent = uint128(spent);
         _budgets[id][token] = b;
         if (windowed) _windows[id][token] = w;
+        if (c.depth != 0) _chargeAncestorCaps(id, token, amount);
     }
 
-    /// @dev The view half of `_spend`: returns the budget and window as they would be before the charge.
+    /// @dev Sets `amount` of `token` aside from `id` for a child, out of its unspent escrow. It is not a spend:
+    /// no cap or allowance is charged here; they are charged, at every level, when the child spends.
+    function _reserve(uint256 id, address token, uint256 amount) internal {
+        Budget storage b = _budgets[id][token];
+        uint128 available = b.available;
+        if (amount > available) revert BudgetExceeded(id, token, amount, available);
+        b.available = available - uint128(amount);
+    }
+
+    /// @dev The view half of `_spend` for the session itself: returns its budget and window as they would be
+    /// before the charge (ancestors: `_checkAncestorCaps`).
     function _spendCheck(uint256 id, Core memory c, address token, uint256 amount)
         internal
         view
@@ -519,7 +571,22 @@ abstract contract SessionStore is ISessionTypes, SessionToken, ReentrancyGuardTr
         b = _budgets[id][token];
         // never more than the unspent escrow
         if (amount > b.available) revert BudgetExceeded(id, token, amount, b.available);
-        if (token == NATIVE && c.flags & _F_NATIVE_CAPS == 0) return (b, w, false);
+        if (_hasCaps(c, token)) (w, windowed) = _capsCheck(id, token, amount);
+    }
+
+    /// @dev Whether session core `c` may have a cap or an allowance on `token` (a flag per kind, so spends of an
+    /// uncapped session read no caps).
+    function _hasCaps(Core memory c, address token) internal pure returns (bool) {
+        return c.flags & (token == NATIVE ? _F_NATIVE_CAPS : _F_TOKEN_CAPS) != 0;
+    }
+
+    /// @dev Checks one spend of `amount` against the per-call cap and the period allowance of `token` in session
+    /// `id`; returns the period window as it is after the spend, and whether it is in use.
+    function _capsCheck(uint256 id, address token, uint256 amount)
+        internal
+        view
+        returns (Window memory w, bool windowed)
+    {
         Caps memory k = _caps[id][token];
         // per-call cap
         if (k.perCall != 0 && amount > k.perCall) revert PerCallCapExceeded(id, token, amount, k.perCall);
@@ -536,6 +603,35 @@ abstract contract SessionStore is ISessionTypes, SessionToken, ReentrancyGuardTr
         }
     }
 
+    /// @dev Charges a spend by `id` to the caps of every ancestor (reverting with the ancestor's id when one
+    /// binds). The walk is bounded by MAX_DEPTH.
+    function _chargeAncestorCaps(uint256 id, address token, uint256 amount) internal {
+        uint256 cur = _parentOf(id);
+        while (cur != 0) {
+            Core memory k = _core[cur];
+            if (_hasCaps(k, token)) {
+                (Window memory w, bool windowed) = _capsCheck(cur, token, amount);
+                if (windowed) _windows[cur][token] = w;
+            }
+            cur = k.depth == 0 ? 0 : _parentOf(cur);
+        }
+    }
+
+    /// @dev The view half of `_chargeAncestorCaps` (preflight, and a swap before anything moves).
+    function _checkAncestorCaps(uint256 id, address token, uint256 amount) internal view {
+        uint256 cur = _parentOf(id);
+        while (cur != 0) {
+            Core memory k = _core[cur];
+            if (_hasCaps(k, token)) _capsCheck(cur, token, amount);
+            cur = k.depth == 0 ? 0 : _parentOf(cur);
+        }
+    }
+
+    /// @dev Whether session `id` (core `c`) has a budget row for `token`: only then may it hold that token.
+    function _hasRow(uint256 id, Core memory c, address token) internal view returns (bool) {
+        return token == NATIVE ? c.flags & _F_NATIVE_ROW != 0 : _holds(id, token);
+    }
+
     /*//////////////////////////////////////////////////////////////
                             INTERNAL: TOKEN HOOKS
     //////////////////////////////////////////////////////////////*/
@@ -543,10 +639,11 @@ abstract contract SessionStore is ISessionTypes, SessionToken, ReentrancyGuardTr
     /// @dev A session token sent to its own manager would make the manager its own refund address; sent to the
     /// executor, refunds would sit in a contract that must hold nothing between transactions. Mints go to the
     /// caller (never either of them: both are forbidden targets) and burns to nobody, so only transfers check.
-    function _beforeTokenTransfer(address from, address to, uint256) internal view override {
-        if (from != address(0) && to != address(0) && (to == address(this) || to == _executor())) {
-            revert InvalidHolder(to);
-        }
+    function _beforeTokenTransfer(address from, address to, uint256 id) internal view override {
+        if (from == address(0) || to == address(0)) return;
+        if (to == address(this) || to == _executor()) revert InvalidHolder(to);
+        // a holder rotated out of the path cannot hand its lapsed control on (nor can an operator it approved)
+        _requireNotRotatedOut(id, _core[id], from);
     }
 
     function _tokenUser(uint256 id) internal view override returns (address) {

@@ -15,8 +15,9 @@ import {ISessionTypes} from "./ISessionTypes.sol";
 /// while `pauseAll` is on. Ending a session is O(1); settling it (`close`) burns its token and returns its
 /// unspent escrow: a child's to its nearest unclosed ancestor, a root's to the holder of its token.
 /// `complete` ends and settles in one call.
-/// The cold functions (editing, owner-wide switches, listing) live in ISessionManagerExtension, reached
-/// through the manager's fallback; IAgentSessions is the whole surface.
+/// This interface holds the hot paths (creation, acting, revoke). The cold writes live in
+/// ISessionManagerExtension and the reads in ISessionViews, reached through the manager's fallback;
+/// IAgentSessions is the whole surface.
 interface ISessionManager is ISessionTypes {
     /*//////////////////////////////////////////////////////////////
                                    CREATION
@@ -29,10 +30,11 @@ interface ISessionManager is ISessionTypes {
     /// @notice Opens many root sessions; `msg.value` must equal the sum of their ETH budgets.
     function createSessions(SessionParams[] calldata params) external payable returns (uint256 firstId);
 
-    /// @notice Opens a child of `parentId`, its budgets reserved out of the parent's unspent escrow. Called by
-    /// the parent's agent or a controller of the parent; the child's token goes to the caller. A reservation
-    /// counts against the parent's per-call cap and period allowance like a spend, and a parent's call limit
-    /// counts its descendants' calls too, so no agent sheds its limits through a child.
+    /// @notice Opens a child of `parentId`, its budgets reserved out of the parent's unspent escrow (only in
+    /// tokens the parent has a budget row for, else NoBudgetRow). Called by the parent's agent or a controller
+    /// of the parent; the child's token goes to the caller. A reservation only sets money aside: every spend of
+    /// the child is checked against and charged to the per-call cap, period allowance and call limit of the
+    /// child and of every ancestor when it happens, so no agent sheds its limits through a child.
     function spawnChild(uint256 parentId, SessionParams calldata params) external returns (uint256 id);
 
     /// @notice Opens many children of `parentId` in one transaction.
@@ -41,12 +43,6 @@ interface ISessionManager is ISessionTypes {
     /*//////////////////////////////////////////////////////////////
                                   LIFECYCLE
     //////////////////////////////////////////////////////////////*/
-
-    /// @notice Pauses session `id` (and so its descendants). Controller only.
-    function pause(uint256 id) external;
-
-    /// @notice Resumes a paused session. Controller only.
-    function resume(uint256 id) external;
 
     /// @notice Ends session `id` and, through the ancestor check, its whole subtree. O(1), controller only.
     /// The escrow stays until `close`.
@@ -70,10 +66,10 @@ interface ISessionManager is ISessionTypes {
 
     /// @notice Approve-call-reset for DEX-like calls, made from `executor()`: the manager hands it `amountIn` of
     /// `tokenIn` (ETH as value), it approves `target`, calls it, resets the allowance to zero and returns every
-    /// unit of `tokenIn`/`tokenOut` it holds. The session is charged the actual decrease of `tokenIn` and
-    /// credited the increase of `tokenOut`. Agent only. `tokenOut` must be ETH or a token this manager already
-    /// escrows (some owner or controller funded a session with it), else TokenNotEscrowed: an agent cannot
-    /// bring a token of its own choosing into the escrow. Handing `amountIn` of an ERC-20 `tokenIn` to the
+    /// unit of `tokenIn`/`tokenOut` it holds. The session is charged the actual decrease of `tokenIn` (against its
+    /// own and every ancestor's caps) and credited the increase of `tokenOut`. Agent only. `tokenOut` must be a
+    /// token the session has a budget row for (ETH included), else NoBudgetRow: an agent cannot bring a token of
+    /// its own choosing into the escrow, nor one no cap of its tree applies to. Handing `amountIn` of an ERC-20 `tokenIn` to the
     /// executor must lower the manager's balance by exactly `amountIn`, else BalanceMismatch. A zero `amountIn`
     /// is refused (ZeroAmount).
     function swap(
@@ -85,25 +81,6 @@ interface ISessionManager is ISessionTypes {
         address target,
         bytes calldata data
     ) external returns (uint256 spent, uint256 received);
-
-    /// @notice Anchors the agent's off-chain state root and task counter (never decreasing). Agent only.
-    function checkpoint(uint256 id, bytes32 root, uint64 taskCount) external;
-
-    /*//////////////////////////////////////////////////////////////
-                                  PREFLIGHT
-    //////////////////////////////////////////////////////////////*/
-
-    /// @notice Whether `caller` could `execute(id, target, value, data)` now, and if not the ABI-encoded
-    /// custom error the call would revert with. Sends nothing.
-    function check(uint256 id, address caller, address target, uint256 value, bytes calldata data)
-        external
-        view
-        returns (bool ok, bytes memory reason);
-
-    /// @notice Reverts with the error `execute` would hit; used by `check`.
-    function preflight(uint256 id, address caller, address target, uint256 value, bytes calldata data)
-        external
-        view;
 
     /*//////////////////////////////////////////////////////////////
                                     VIEWS

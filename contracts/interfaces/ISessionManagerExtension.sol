@@ -4,9 +4,9 @@ pragma solidity ^0.8.28;
 import {ISessionTypes} from "./ISessionTypes.sol";
 
 /// @title ISessionManagerExtension
-/// @notice The cold half of a SessionManager: draft editing, limit/expiry/agent updates, owner-wide switches,
-/// listing views and token metadata. Served by SessionManagerExtension through the manager's fallback
-/// (delegatecall), so it runs on the manager's own storage.
+/// @notice The cold writes of a SessionManager: lifecycle (pause, resume, activate), draft editing, limit /
+/// expiry / agent updates, funding, settlement, owner-wide switches and checkpoints. Served by
+/// SessionManagerExtension through the manager's fallback (delegatecall), so it runs on the manager's own storage.
 interface ISessionManagerExtension is ISessionTypes {
     /*//////////////////////////////////////////////////////////////
                                   OWNER-WIDE
@@ -23,6 +23,19 @@ interface ISessionManagerExtension is ISessionTypes {
 
     /// @notice Revokes every existing session in one O(1) transaction. Their escrow is returned by `close`.
     function revokeAll() external;
+
+    /*//////////////////////////////////////////////////////////////
+                                  LIFECYCLE
+    //////////////////////////////////////////////////////////////*/
+
+    /// @notice Pauses session `id` (and so its descendants). Controller only.
+    function pause(uint256 id) external;
+
+    /// @notice Resumes a paused session. Controller only.
+    function resume(uint256 id) external;
+
+    /// @notice Anchors the agent's off-chain state root and task counter (never decreasing). Agent only.
+    function checkpoint(uint256 id, bytes32 root, uint64 taskCount) external;
 
     /*//////////////////////////////////////////////////////////////
                                    EDITING
@@ -85,63 +98,4 @@ interface ISessionManagerExtension is ISessionTypes {
     /// settlement (PayoutDeferred). A payee the token blocklists can name another address. Reverts with
     /// NothingToClaim when nothing is owed, and as a whole if the token still refuses (the claim stays).
     function claim(address token, address to) external returns (uint256 amount);
-
-    /// @notice What `payee` can `claim` of `token`.
-    function owed(address payee, address token) external view returns (uint256);
-
-    /// @notice What the manager owes in `token` to all payees together: its balance of `token` is the
-    /// sessions' unspent escrow plus this.
-    function totalOwed(address token) external view returns (uint256);
-
-    /*//////////////////////////////////////////////////////////////
-                                    STATE
-    //////////////////////////////////////////////////////////////*/
-
-    /// @notice Effective status of session `id`.
-    function statusOf(uint256 id) external view returns (Status);
-
-    /// @notice Unspent escrow of `token` held for session `id` itself.
-    function remaining(uint256 id, address token) external view returns (uint256);
-
-    /// @notice Whether `account` controls session `id` (holds it or controls an ancestor).
-    function isController(uint256 id, address account) external view returns (bool);
-
-    /// @notice Whether `target`/`selector` is on the allowlist of session `id` (exact or ANY_SELECTOR).
-    function isAllowed(uint256 id, address target, bytes4 selector) external view returns (bool);
-
-    /// @notice Whether the manager has ever escrowed `token` (such tokens are forbidden targets).
-    function isEscrowToken(address token) external view returns (bool);
-
-    /// @notice Manager-wide state: revoke-all epoch and pause-all flag.
-    function globalState() external view returns (uint32 epoch, bool pausedAll);
-
-    /// @notice Number of sessions ever created; ids run from 1 to this.
-    function sessionCount() external view returns (uint256);
-
-    /*//////////////////////////////////////////////////////////////
-                                    VIEWS
-    //////////////////////////////////////////////////////////////*/
-
-    /// @notice Everything about session `id`.
-    function getSession(uint256 id) external view returns (SessionInfo memory);
-
-    /// @notice `getSession` for many ids.
-    function getSessions(uint256[] calldata ids) external view returns (SessionInfo[] memory);
-
-    /// @notice Up to `limit` sessions with ids from `fromId` upwards.
-    function listSessions(uint256 fromId, uint256 limit) external view returns (SessionInfo[] memory);
-
-    /// @notice A compact page for fast listing: 128 bytes per session from `fromId` (at most `limit`):
-    /// word 0 = agent [0..159] | expiry [160..199] | effective status [200..207] | flags [208..215] |
-    /// depth [216..223] | epoch [224..255]; word 1 = holder [0..159] | parent id [160..255];
-    /// word 2 = ETH available [0..127] | ETH spent [128..255]; word 3 = label.
-    /// Flags: 1 any target, 2 guards, 4 timing, 8 ETH caps, 16 closed, 32 an ancestor has guards, 64 an
-    /// ancestor limits calls, 128 an idle timeout.
-    function listSessionsPacked(uint256 fromId, uint256 limit) external view returns (bytes memory);
-
-    /// @notice The budget of `token` for session `id`.
-    function getBudget(uint256 id, address token) external view returns (BudgetInfo memory);
-
-    /// @notice Guards attached to session `id`.
-    function guardsOf(uint256 id) external view returns (address[] memory);
 }

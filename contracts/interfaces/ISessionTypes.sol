@@ -200,8 +200,15 @@ interface ISessionTypes {
     error InvalidHolder(address holder);
     /// @notice A swap must take one token and give another (`token` on both sides).
     error SameToken(address token);
-    /// @notice Session `id` may swap only into ETH or a token this manager already escrows, not `token`.
+    /// @notice Only the manager owner brings a new token into the escrow: `token` is not escrowed yet (root `id`).
     error TokenNotEscrowed(uint256 id, address token);
+    /// @notice Session `id` has no budget row for `token`: it cannot receive it (a swap's output, a child's
+    /// budget or top-up, which must be a token of the parent's rows).
+    error NoBudgetRow(uint256 id, address token);
+    /// @notice A controller rotated `key` out of session `id` or of an ancestor: its powers over them lapsed.
+    error RotatedOut(uint256 id, address key);
+    /// @notice A settlement payout needs `needed` gas for its stipend; the transaction had `gasLeft` left.
+    error PayoutGasTooLow(uint256 gasLeft, uint256 needed);
     /// @notice A payment of zero.
     error ZeroAmount();
     /// @notice ETH cannot be sent with this call (a child is funded from its parent).

@@ -14,7 +14,7 @@ contract HandlerReachTest is SessionTreeSetup {
         uint256[6] memory done;
         uint256 deepest;
         uint256 start = vm.snapshotState();
-        for (uint256 run; run < 8; ++run) {
+        for (uint256 run; run < 12; ++run) {
             _sequence(run, 500);
             for (uint256 j; j < ops.length; ++j) {
                 done[j] += handler.succeeded(ops[j]);

@@ -221,6 +221,8 @@ contract SessionTreeHandler is CommonBase, StdCheats, StdUtils {
             p.budgets[i] = _budgetRow(token, amount, caps[i], p.period, seed >> (60 + i));
             if (token == NATIVE) eth += amount;
         }
+        // most roots also declare an empty row of a swappable token: a swap may bring it in, under its caps
+        if (seed % 4 != 0) p.budgets = _withEmptyRow(p.budgets, 0, seed >> 200, caps[0], p.period, seed >> 90);
         uint256[] memory before = _managerBalances();
         vm.prank(owner);
         (bool ok, bytes memory ret) = address(manager).call{value: eth}(abi.encodeCall(manager.createSession, (p)));
@@ -249,6 +251,8 @@ contract SessionTreeHandler is CommonBase, StdCheats, StdUtils {
         ISessionTypes.SessionParams memory p =
             _randomParams(childAgent, parentSeed, timing, nodes[parentId].expiry);
         p.budgets = _childBudgets(parentId, actorSeed, amounts, caps, p.period);
+        // most children also declare an empty row of a swappable token their parent has a row for
+        if (parentSeed % 4 != 0) p.budgets = _withEmptyRow(p.budgets, parentId, parentSeed >> 200, caps[0], p.period, parentSeed >> 90);
         _doSpawn(actor, parentId, p);
     }
 
@@ -358,7 +362,10 @@ contract SessionTreeHandler is CommonBase, StdCheats, StdUtils {
         ISessionTypes.Call[] memory batch = new ISessionTypes.Call[](n);
         uint256 left = manager.remaining(id, NATIVE);
         for (uint256 i; i < n; ++i) {
-            batch[i] = ISessionTypes.Call(address(target), bound(values[i], 0, left / 2 + 1), abi.encodeCall(Target.ping, ()));
+            // half the time a slice of what the tightest cap on the path lets through (the path's caps bind each
+            // call), else anything up to half the budget
+            uint256 value = values[i] % 2 == 0 ? _amount(id, NATIVE, values[i] >> 1) / n : bound(values[i], 0, left / 2 + 1);
+            batch[i] = ISessionTypes.Call(address(target), value, abi.encodeCall(Target.ping, ()));
         }
         bool blocked = _blocked(id);
         vm.prank(actor);
@@ -405,6 +412,16 @@ contract SessionTreeHandler is CommonBase, StdCheats, StdUtils {
             tokenIn = swappable[(pair + i + 1) % swappable.length];
         }
         address tokenOut = swappable[(_swapIndex(tokenIn) + 1 + (pair >> 4) % (swappable.length - 1)) % swappable.length];
+        // mostly into a token the session has a budget row for (the only ones it may receive); else any, refused
+        if (pair % 8 != 7) {
+            for (uint256 i; i < swappable.length; ++i) {
+                address t = swappable[(pair + i) % swappable.length];
+                if (t != tokenIn && _hasRow(id, t)) {
+                    tokenOut = t;
+                    break;
+                }
+            }
+        }
         amountIn = _amount(id, tokenIn, amountIn);
         if (amountIn == 0) amountIn = 1;
         bool blocked = _blocked(id);
@@ -1015,6 +1032,41 @@ contract SessionTreeHandler is CommonBase, StdCheats, StdUtils {
             if (manager.remaining(id, token) != 0) return token;
         }
         return tokens[seed % n];
+    }
+
+    /// @dev `rows` plus an empty row (caps drawn from `cap`) of the first swappable token from `token` on that is not
+    /// among them yet and that `parentId` (if any) has a row for; `rows` as they are when there is none.
+    function _withEmptyRow(ISessionTypes.BudgetParams[] memory rows, uint256 parentId, uint256 start, uint128 cap, uint32 period, uint256 seed)
+        internal
+        view
+        returns (ISessionTypes.BudgetParams[] memory out)
+    {
+        address token;
+        for (uint256 k; k < swappable.length && token == address(0); ++k) {
+            address t = swappable[(start + k) % swappable.length];
+            bool present;
+            for (uint256 i; i < rows.length; ++i) {
+                if (rows[i].token == t) present = true;
+            }
+            if (!present && (parentId == 0 || _hasRow(parentId, t))) token = t;
+        }
+        if (token == address(0)) return rows;
+        out = new ISessionTypes.BudgetParams[](rows.length + 1);
+        for (uint256 i; i < rows.length; ++i) {
+            out[i] = rows[i];
+        }
+        out[rows.length] = _budgetRow(token, 0, cap, period, seed);
+    }
+
+    /// @dev Whether session `id` has a budget row for `token`, as far as the views tell: an ERC-20 it lists, or ETH
+    /// it holds or has spent.
+    function _hasRow(uint256 id, address token) internal view returns (bool) {
+        ISessionTypes.BudgetInfo[] memory rows = manager.getSession(id).budgets;
+        if (token == NATIVE) return rows[0].available != 0 || rows[0].spent != 0;
+        for (uint256 i = 1; i < rows.length; ++i) {
+            if (rows[i].token == token) return true;
+        }
+        return false;
     }
 
     /// @dev An amount of `token` for session `id` to spend or reserve, drawn where bugs hide: everything it has, just

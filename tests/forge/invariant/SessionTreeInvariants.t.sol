@@ -4,26 +4,9 @@ pragma solidity ^0.8.28;
 import {SessionTest} from "../utils/SessionTest.sol";
 import {SessionTreeHandler} from "./SessionTreeHandler.sol";
 
-/// @notice The world of the whole-tree invariant campaigns: one manager, the handler that drives it as every role,
-/// and the one list of promises today's contracts are known to break.
+/// @notice The world of the whole-tree invariant campaigns: one manager and the handler that drives it as every role.
 abstract contract SessionTreeSetup is SessionTest {
     SessionTreeHandler internal handler;
-
-    /*//////////////////////////////////////////////////////////////
-                     PROMISES TODAY'S CONTRACTS BREAK
-    //////////////////////////////////////////////////////////////*/
-
-    /// @dev The one list of promises the current contracts are known to break (each found by this suite; the
-    /// contract-core v2 work fixes them and empties this list). A listed promise is still driven and recorded, but
-    /// does not fail the run; with INVARIANTS_STRICT=true every promise fails the run (`make invariants-strict`).
-    function _knownBroken() internal pure returns (bytes32[4] memory) {
-        return [
-            bytes32("perCallCapBindsEveryAncestor"), // F1: a cap shed by funding a child in slices
-            "periodAllowanceBindsSubtree", // F2: a daily allowance banked in a child across days
-            "rotatedKeyHasNoPower", // F3: a rotated-out key keeps the children it spawned
-            "closeAlwaysCompletes" // F9: two gas-burning tokens starve a close of gas
-        ];
-    }
 
     function setUp() public override {
         super.setUp();
@@ -49,25 +32,15 @@ abstract contract SessionTreeSetup is SessionTest {
     }
 
     /*//////////////////////////////////////////////////////////////
-                                INTERNAL
+                               CHECKING
     //////////////////////////////////////////////////////////////*/
 
-    /// @dev Fails with the first recorded break of `property`, unless it is on the known-broken list.
+    /// @dev Fails with the first recorded break of `property` (every promise counts: none is excused).
     function _assertKept(bytes32 property) internal view {
-        if (_isKnownBroken(property)) return;
         uint256 breaks = handler.broken(property);
         if (breaks != 0) {
             revert(string.concat(_name(property), " broken ", vm.toString(breaks), "x; first: ", handler.firstBreak(property)));
         }
-    }
-
-    function _isKnownBroken(bytes32 property) internal view returns (bool) {
-        if (vm.envOr("INVARIANTS_STRICT", false)) return false;
-        bytes32[4] memory list = _knownBroken();
-        for (uint256 i; i < list.length; ++i) {
-            if (list[i] == property) return true;
-        }
-        return false;
     }
 
     function _name(bytes32 property) internal pure returns (string memory name) {
@@ -171,7 +144,6 @@ contract SessionTreeInvariants is SessionTreeSetup {
     /// forge-config: ci.invariant.runs = 270
     /// forge-config: soak.invariant.runs = 54
     function invariant_executorHoldsNothing() public view {
-        if (_isKnownBroken(handler.EXECUTOR())) return;
         address executor = manager.executor();
         for (uint256 t; t < handler.tokenCount(); ++t) {
             assertEq(handler.balanceOf(handler.tokens(t), executor), 0, "executor holds funds");
@@ -191,14 +163,12 @@ contract SettlementInvariants is SessionTreeSetup {
     /// deferred payout is claimed, and then nothing is left in the manager or the executor.
     function afterInvariant() public {
         handler.settleEverything();
-        if (!_isKnownBroken(handler.CLOSE())) _assertKept(handler.CLOSE());
+        _assertKept(handler.CLOSE());
         address executor = manager.executor();
         for (uint256 t; t < handler.tokenCount(); ++t) {
             address token = handler.tokens(t);
             assertEq(handler.balanceOf(token, address(manager)), 0, "funds left in the manager after settling all");
-            if (!_isKnownBroken(handler.EXECUTOR())) {
-                assertEq(handler.balanceOf(token, executor), 0, "funds left in the executor after settling all");
-            }
+            assertEq(handler.balanceOf(token, executor), 0, "funds left in the executor after settling all");
         }
     }
 }

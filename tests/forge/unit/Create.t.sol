@@ -102,12 +102,16 @@ contract CreateTest is UnitBase {
         assertEq(manager.remaining(1, NATIVE), 0);
     }
 
-    function test_createSession_zeroErc20BudgetMovesNothingAndEscrowsNothing() public {
-        uint256 id = _rootWithToken(agent, address(dai), 0);
+    /// @notice A zero budget is a row: it moves nothing, but declares the token (and its caps) for the session.
+    function test_createSession_zeroErc20BudgetMovesNothingAndDeclaresARow() public {
+        uint256 id = _createRoot(_withBudget(_params(agent, DAY), address(dai), 0, 5, 0));
         assertEq(dai.balanceOf(address(manager)), 0);
-        assertFalse(manager.isEscrowToken(address(dai)));
-        // a zero budget does not list the token either
-        assertEq(manager.getSession(id).budgets.length, 1);
+        assertTrue(manager.isEscrowToken(address(dai)));
+        BudgetInfo[] memory b = manager.getSession(id).budgets;
+        assertEq(b.length, 2);
+        assertEq(b[1].token, address(dai));
+        assertEq(b[1].available, 0);
+        assertEq(b[1].perCallCap, 5);
     }
 
     function test_createSession_expiringOneSecondFromNowSucceeds() public {

@@ -284,7 +284,7 @@ contract EditingTest is UnitBase {
         // no idle timeout, no call limit any more
         _pay(id, payee, 0);
         _pay(id, payee, 0);
-        uint256 flags = uint8(uint256(bytes32(_packedWord(id, 0))) >> 208);
+        uint256 flags = _coreFlags(id);
         assertEq(flags & (4 | 128), 0);
     }
 
@@ -292,7 +292,7 @@ contract EditingTest is UnitBase {
         uint256 id = _createRoot(_asDraft(_withIdle(_params(agent, DAY), 60)));
         vm.prank(owner);
         manager.updateTiming(id, 0, 3600, 0);
-        uint256 flags = uint8(uint256(bytes32(_packedWord(id, 0))) >> 208);
+        uint256 flags = _coreFlags(id);
         assertEq(flags & 4, 4);
         assertEq(flags & 128, 0);
     }
@@ -505,12 +505,9 @@ contract EditingTest is UnitBase {
                                  HELPERS
     //////////////////////////////////////////////////////////////*/
 
-    /// @dev Word `w` of session `id`'s entry in listSessionsPacked.
-    function _packedWord(uint256 id, uint256 w) internal view returns (bytes32 word) {
-        bytes memory packed = manager.listSessionsPacked(id, 1);
-        uint256 offset = 32 + w * 32;
-        assembly {
-            word := mload(add(packed, offset))
-        }
+    /// @dev The flags of session `id`, read from its core word (slot 1 of the layout, `_core`; see
+    /// ISessionTypes's storage layout).
+    function _coreFlags(uint256 id) internal view returns (uint256) {
+        return uint16(uint256(vm.load(address(manager), keccak256(abi.encode(id, uint256(1))))) >> 208);
     }
 }

@@ -34,6 +34,7 @@ contract ExecutorTest is UnitBase {
     }
 
     function test_run_revertsForAnotherManager() public {
+        vm.prank(payee);
         IAgentSessions other = IAgentSessions(payable(factory.deployManager(payee, bytes32(0))));
         vm.prank(address(other));
         vm.expectRevert(abi.encodeWithSelector(ISessionExecutor.NotManager.selector, address(other)));

@@ -13,6 +13,7 @@ contract FactoryTest is UnitBase {
         emit OwnershipTransferred(address(0), payee);
         vm.expectEmit(address(factory));
         emit ISessionFactory.ManagerDeployed(payee, predicted, bytes32("two"));
+        vm.prank(payee);
         address deployed = factory.deployManager(payee, bytes32("two"));
         assertEq(deployed, predicted);
         assertEq(IAgentSessions(payable(deployed)).owner(), payee);
@@ -36,14 +37,34 @@ contract FactoryTest is UnitBase {
     }
 
     function test_managersOf_listsAnOwnersManagersInOrder() public {
+        vm.startPrank(owner);
         address second = factory.deployManager(owner, bytes32("2"));
         address third = factory.deployManager(owner, bytes32("3"));
-        address[] memory list = factory.managersOf(owner);
+        vm.stopPrank();
+        address[] memory list = factory.managersOf(owner, 0, 10);
         assertEq(list.length, 3);
         assertEq(list[0], address(manager));
         assertEq(list[1], second);
         assertEq(list[2], third);
-        assertEq(factory.managersOf(stranger).length, 0);
+        assertEq(factory.managerCount(owner), 3);
+        assertEq(factory.managersOf(stranger, 0, 10).length, 0);
+        assertEq(factory.managerCount(stranger), 0);
+    }
+
+    function test_managersOf_pages() public {
+        vm.startPrank(owner);
+        address second = factory.deployManager(owner, bytes32("2"));
+        address third = factory.deployManager(owner, bytes32("3"));
+        vm.stopPrank();
+        address[] memory page = factory.managersOf(owner, 1, 1);
+        assertEq(page.length, 1);
+        assertEq(page[0], second);
+        page = factory.managersOf(owner, 2, 5);
+        assertEq(page.length, 1);
+        assertEq(page[0], third);
+        assertEq(factory.managersOf(owner, 3, 5).length, 0);
+        assertEq(factory.managersOf(owner, type(uint256).max, type(uint256).max).length, 0);
+        assertEq(factory.managersOf(owner, 0, 0).length, 0);
     }
 
     function test_isManager_onlyForDeployedManagers() public view {
@@ -53,21 +74,27 @@ contract FactoryTest is UnitBase {
     }
 
     function test_deployManager_twiceReverts() public {
+        vm.prank(owner);
         vm.expectRevert(abi.encodeWithSelector(ISessionFactory.ManagerExists.selector, address(manager)));
         factory.deployManager(owner, bytes32(0));
     }
 
-    function test_deployManager_forAnotherOwnerBelongsToThatOwner() public {
+    /// @notice Promise: `deployManager` deploys only for `msg.sender`: nobody front-runs an owner's address or
+    /// list position.
+    function test_deployManager_onlyForTheCaller() public {
+        address predicted = factory.predictManager(payee, bytes32(0));
         vm.prank(stranger);
-        IAgentSessions other = IAgentSessions(payable(factory.deployManager(payee, bytes32(0))));
-        assertEq(other.owner(), payee);
-        SessionParams memory p = _params(agent, DAY);
-        vm.prank(stranger);
-        vm.expectRevert(abi.encodeWithSelector(NotManagerOwner.selector, stranger));
-        other.createSession(p);
+        vm.expectRevert(abi.encodeWithSelector(ISessionFactory.DeployerNotOwner.selector, payee, stranger));
+        factory.deployManager(payee, bytes32(0));
+        assertEq(predicted.code.length, 0);
+        assertEq(factory.managerCount(payee), 0);
+        vm.prank(payee);
+        assertEq(factory.deployManager(payee, bytes32(0)), predicted);
+        assertEq(factory.managersOf(payee, 0, 1)[0], predicted);
     }
 
     function test_managersKeepSeparateSessionsAndExecutors() public {
+        vm.prank(owner);
         IAgentSessions other = IAgentSessions(payable(factory.deployManager(owner, bytes32("x"))));
         _rootWithEth(agent, 1);
         assertEq(other.sessionCount(), 0);

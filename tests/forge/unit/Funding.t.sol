@@ -54,8 +54,11 @@ contract FundingTest is UnitBase {
         emit SessionFunded(id, address(dai), owner, 0);
         vm.prank(owner);
         manager.fund(id, address(dai), 0);
-        assertFalse(manager.isEscrowToken(address(dai)));
-        assertEq(manager.getSession(id).budgets.length, 1);
+        assertEq(dai.balanceOf(address(manager)), 0);
+        // the owner declared a row: the token is escrowed and listed, with nothing in it
+        assertTrue(manager.isEscrowToken(address(dai)));
+        assertEq(manager.getSession(id).budgets.length, 2);
+        assertEq(manager.remaining(id, address(dai)), 0);
     }
 
     function test_fund_draftRootIsAllowed() public {
@@ -242,16 +245,41 @@ contract FundingTest is UnitBase {
         uint256 root = _rootWithEth(agent, 5 ether);
         uint256 child = _childWithEth(root, subAgent, 1 ether);
         vm.prank(agent);
-        vm.expectRevert(abi.encodeWithSelector(BudgetExceeded.selector, root, address(dai), 1, 0));
+        vm.expectRevert(abi.encodeWithSelector(NoBudgetRow.selector, root, address(dai)));
         manager.fund(child, address(dai), 1);
     }
 
-    function test_fund_childRespectsTheParentsPerCallCap() public {
+    /// @notice Funding a child is a reservation, not a spend: the parent's cap binds when the child spends.
+    function test_fund_childIsAReservationNotASpend() public {
         uint256 root = _createRoot(_withBudget(_params(agent, DAY), NATIVE, 5 ether, 1 ether, 0));
         uint256 child = _childWithEth(root, subAgent, 1 ether);
         vm.prank(agent);
-        vm.expectRevert(abi.encodeWithSelector(PerCallCapExceeded.selector, root, NATIVE, 2 ether, 1 ether));
         manager.fund(child, NATIVE, 2 ether);
+        assertEq(manager.remaining(child, NATIVE), 3 ether);
+        assertEq(manager.getBudget(root, NATIVE).spent, 0);
+        vm.prank(subAgent);
+        vm.expectRevert(abi.encodeWithSelector(PerCallCapExceeded.selector, root, NATIVE, 2 ether, 1 ether));
+        manager.execute(child, address(target), 2 ether, "");
+    }
+
+    /// @notice Promise (F6): only the manager owner brings a new token into the escrowed set; a root's other
+    /// holder tops up only in tokens already escrowed.
+    function test_fund_rootByAHolderWithATokenNobodyEscrowsReverts() public {
+        uint256 id = _rootWithEth(agent, 1 ether);
+        vm.prank(owner);
+        manager.transferFrom(owner, stranger, id);
+        dai.mint(stranger, 10e18);
+        vm.prank(stranger);
+        dai.approve(address(manager), type(uint256).max);
+        vm.prank(stranger);
+        vm.expectRevert(abi.encodeWithSelector(TokenNotEscrowed.selector, id, address(dai)));
+        manager.fund(id, address(dai), 1);
+        assertFalse(manager.isEscrowToken(address(dai)));
+        // once the owner escrowed it, the holder may top up with it
+        _rootWithToken(agent, address(dai), 1e18);
+        vm.prank(stranger);
+        manager.fund(id, address(dai), 1);
+        assertEq(manager.remaining(id, address(dai)), 1);
     }
 
     function test_fund_childWithEthValueReverts() public {

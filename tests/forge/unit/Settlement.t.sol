@@ -2,6 +2,7 @@
 pragma solidity ^0.8.28;
 
 import {SafeTransferLib} from "solady/utils/SafeTransferLib.sol";
+import {GasBurnerToken} from "../../../contracts/test/GasBurnerToken.sol";
 import {WeirdBlocklistToken} from "../../../contracts/test/WeirdBlocklistToken.sol";
 import {EthRejecter} from "./Mocks.sol";
 import {UnitBase} from "./UnitBase.sol";
@@ -455,5 +456,60 @@ contract SettlementTest is UnitBase {
         blk.setBlocked(owner, true);
         _revoke(id);
         manager.close(id);
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                       PAYOUTS WITH A BOUNDED STIPEND
+    //////////////////////////////////////////////////////////////*/
+
+    /// @dev A root holding ETH, USDC and two tokens that burn every unit of gas they are given when paying.
+    function _rootWithTwoBurners() internal returns (uint256 id, GasBurnerToken a, GasBurnerToken b) {
+        a = new GasBurnerToken("Burner A", "BRA");
+        b = new GasBurnerToken("Burner B", "BRB");
+        a.mint(owner, 100);
+        b.mint(owner, 200);
+        vm.startPrank(owner);
+        a.approve(address(manager), type(uint256).max);
+        b.approve(address(manager), type(uint256).max);
+        vm.stopPrank();
+        SessionParams memory p = _withBudget(_params(agent, DAY), NATIVE, 1 ether, 0, 0);
+        p = _withBudget(_withBudget(_withBudget(p, address(a), 100, 0, 0), address(usdc), 5e6, 0, 0), address(b), 200, 0, 0);
+        id = _createRoot(p);
+        a.setBurning(true);
+        b.setBurning(true);
+    }
+
+    /// @notice Promise (F9): each payout runs with a bounded stipend; a token that burns it is deferred as a
+    /// claim, so a close completes whatever tokens the session holds, within a bounded amount of gas.
+    function test_close_completesPastTwoGasBurningTokens() public {
+        (uint256 id, GasBurnerToken a, GasBurnerToken b) = _rootWithTwoBurners();
+        _revoke(id);
+        uint256 ethBefore = owner.balance;
+        uint256 usdcBefore = usdc.balanceOf(owner);
+        vm.expectEmit(address(manager));
+        emit PayoutDeferred(id, address(a), owner, 100);
+        manager.close{gas: 1_000_000}(id);
+        assertEq(owner.balance - ethBefore, 1 ether);
+        assertEq(usdc.balanceOf(owner) - usdcBefore, 5e6);
+        assertEq(manager.owed(owner, address(a)), 100);
+        assertEq(manager.owed(owner, address(b)), 200);
+        assertTrue(manager.getSession(id).closed);
+        // the holder claims once the token behaves again
+        a.setBurning(false);
+        vm.prank(owner);
+        manager.claim(address(a), owner);
+        assertEq(a.balanceOf(owner), 100);
+    }
+
+    /// @notice A close given too little gas for a payout's whole stipend reverts instead of deferring an honest
+    /// token's payout for want of gas.
+    function test_close_withTooLittleGasForAStipendReverts() public {
+        uint256 id = _rootWithToken(agent, address(usdc), 5e6);
+        _revoke(id);
+        vm.expectPartialRevert(PayoutGasTooLow.selector);
+        manager.close{gas: 120_000}(id);
+        assertFalse(manager.getSession(id).closed);
+        manager.close(id);
+        assertEq(manager.owed(owner, address(usdc)), 0);
     }
 }

@@ -64,30 +64,79 @@ contract SpawnTest is UnitBase {
         uint256 root = _rootWithEth(agent, 1 ether);
         SessionParams memory p = _withBudget(_childParams(root, subAgent), address(usdc), 1, 0, 0);
         vm.prank(agent);
-        vm.expectRevert(abi.encodeWithSelector(BudgetExceeded.selector, root, address(usdc), 1, 0));
+        vm.expectRevert(abi.encodeWithSelector(NoBudgetRow.selector, root, address(usdc)));
         manager.spawnChild(root, p);
     }
 
-    function test_spawnChild_reservationCountsAgainstTheParentsPerCallCap() public {
+    /// @notice Promise (F1): a reservation only sets money aside; the parent's per-call cap binds every call of
+    /// the child instead, at execution time.
+    function test_parentsPerCallCapBindsEachCallOfTheChild() public {
         uint256 root = _createRoot(_withBudget(_params(agent, DAY), NATIVE, 10 ether, 1 ether, 0));
         SessionParams memory p = _withBudget(_childParams(root, subAgent), NATIVE, 2 ether, 0, 0);
-        vm.prank(agent);
+        uint256 child = _spawn(agent, root, p);
+        assertEq(manager.remaining(child, NATIVE), 2 ether);
+        vm.prank(subAgent);
         vm.expectRevert(abi.encodeWithSelector(PerCallCapExceeded.selector, root, NATIVE, 2 ether, 1 ether));
-        manager.spawnChild(root, p);
+        manager.execute(child, address(target), 2 ether, "");
+        _pay(child, address(target), 1 ether);
+        assertEq(manager.remaining(child, NATIVE), 1 ether);
     }
 
-    function test_spawnChild_reservationCountsAgainstTheParentsPeriodAllowance() public {
-        SessionParams memory rp = _withPeriod(_params(agent, 30 * DAY), 1 days, 0);
-        uint256 root = _createRoot(_withBudget(rp, NATIVE, 10 ether, 0, 3 ether));
-        _childWithEth(root, subAgent, 2 ether);
-        SessionParams memory p = _withBudget(_childParams(root, subAgent), NATIVE, 2 ether, 0, 0);
+    /// @notice Promise (F1, the review's exploit): an agent that spawns a child for its own key and tops it up in
+    /// slices within its cap still cannot pay more than its cap in one call from the child.
+    function test_perCallCapIsNotShedThroughASelfChildToppedUpInSlices() public {
+        uint256 root = _createRoot(_withBudget(_params(agent, DAY), NATIVE, 10 ether, 0.1 ether, 0));
+        uint256 child = _spawn(agent, root, _withBudget(_childParams(root, agent), NATIVE, 0.1 ether, 0, 0));
+        for (uint256 i; i < 4; ++i) {
+            vm.prank(agent);
+            manager.fund(child, NATIVE, 0.1 ether);
+        }
+        assertEq(manager.remaining(child, NATIVE), 0.5 ether);
         vm.prank(agent);
-        vm.expectRevert(abi.encodeWithSelector(PeriodAllowanceExceeded.selector, root, NATIVE, 2 ether, 1 ether));
-        manager.spawnChild(root, p);
+        vm.expectRevert(abi.encodeWithSelector(PerCallCapExceeded.selector, root, NATIVE, 0.5 ether, 0.1 ether));
+        manager.execute(child, address(target), 0.5 ether, "");
+    }
+
+    /// @notice Promise: every ancestor's cap binds, not only the parent's: a grandchild is held to the root's.
+    function test_everyAncestorsPerCallCapBinds() public {
+        uint256 root = _createRoot(_withBudget(_params(agent, DAY), NATIVE, 10 ether, 1 ether, 0));
+        uint256 child = _spawn(agent, root, _withBudget(_childParams(root, subAgent), NATIVE, 5 ether, 3 ether, 0));
+        address grandAgent = makeAddr("grandAgent");
+        uint256 grand = _spawn(subAgent, child, _withBudget(_childParams(child, grandAgent), NATIVE, 4 ether, 0, 0));
+        vm.prank(grandAgent);
+        vm.expectRevert(abi.encodeWithSelector(PerCallCapExceeded.selector, root, NATIVE, 2 ether, 1 ether));
+        manager.execute(grand, address(target), 2 ether, "");
+        vm.prank(grandAgent);
+        manager.execute(grand, address(target), 1 ether, "");
+    }
+
+    /// @notice Promise (F2): within any period window, what the root's whole subtree spends stays within the
+    /// root's allowance, however much was reserved into children across earlier windows.
+    function test_periodAllowanceIsNotBankedInAChild() public {
+        SessionParams memory rp = _withPeriod(_params(agent, 30 * DAY), 1 days, 0);
+        uint256 root = _createRoot(_withBudget(rp, NATIVE, 10 ether, 0, 0.2 ether));
+        uint256 child = _spawn(agent, root, _withBudget(_childParams(root, agent), NATIVE, 0.2 ether, 0, 0));
+        for (uint256 day = 1; day < 3; ++day) {
+            vm.warp(T0 + day * 1 days);
+            vm.prank(agent);
+            manager.fund(child, NATIVE, 0.2 ether);
+        }
+        // reserving is not spending: the whole allowance of this window is still there
+        assertEq(manager.remaining(child, NATIVE), 0.6 ether);
+        vm.prank(agent);
+        vm.expectRevert(abi.encodeWithSelector(PeriodAllowanceExceeded.selector, root, NATIVE, 0.6 ether, 0.2 ether));
+        manager.execute(child, address(target), 0.6 ether, "");
+        // the child and the root share the root's window
+        vm.prank(agent);
+        manager.execute(child, address(target), 0.15 ether, "");
+        vm.prank(agent);
+        vm.expectRevert(abi.encodeWithSelector(PeriodAllowanceExceeded.selector, root, NATIVE, 0.1 ether, 0.05 ether));
+        manager.execute(root, address(target), 0.1 ether, "");
+        assertEq(manager.getBudget(root, NATIVE).spentInPeriod, 0.15 ether);
         // the next window has the whole allowance again
-        vm.warp(T0 + 1 days);
-        _spawn(agent, root, p);
-        assertEq(manager.remaining(root, NATIVE), 6 ether);
+        vm.warp(T0 + 3 days);
+        vm.prank(agent);
+        manager.execute(child, address(target), 0.2 ether, "");
     }
 
     function test_parentCannotSpendWhatAChildReserved() public {

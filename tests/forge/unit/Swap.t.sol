@@ -102,8 +102,10 @@ contract SwapTest is UnitBase {
         assertEq(manager.remaining(id, address(dai)), 1e18 + 250e6);
     }
 
-    function test_swap_outputTokenBecomesABudgetOfTheSession() public {
-        uint256 sid = _rootWithToken(subAgent, address(usdc), 100e6);
+    function test_swap_outputIsCreditedToTheSessionsRow() public {
+        uint256 sid = _createRoot(
+            _withBudget(_withBudget(_params(subAgent, 30 * DAY), address(usdc), 100e6, 0, 0), address(dai), 0, 0, 0)
+        );
         _swap(sid, address(usdc), 40e6, address(dai), 0, address(manager));
         BudgetInfo[] memory b = manager.getSession(sid).budgets;
         assertEq(b.length, 3);
@@ -176,7 +178,10 @@ contract SwapTest is UnitBase {
 
     function test_swap_asksTheGuardsWithTheInputTokenAndAmount() public {
         uint256 sid = _createRoot(
-            _withGuard(_withBudget(_params(agent, DAY), address(usdc), 100e6, 0, 0), address(new GuardAllowAll()))
+            _withGuard(
+                _withBudget(_withBudget(_params(agent, DAY), address(usdc), 100e6, 0, 0), address(dai), 0, 0, 0),
+                address(new GuardAllowAll())
+            )
         );
         address guard = manager.guardsOf(sid)[0];
         bytes memory data = abi.encodeCall(MockDex.swap, (address(usdc), 10e6, address(dai), address(manager)));
@@ -250,7 +255,9 @@ contract SwapTest is UnitBase {
     }
 
     function test_swap_revertsAboveThePerCallCap() public {
-        uint256 sid = _createRoot(_withBudget(_params(agent, DAY), address(usdc), 100e6, 10e6, 0));
+        uint256 sid = _createRoot(
+            _withBudget(_withBudget(_params(agent, DAY), address(usdc), 100e6, 10e6, 0), address(dai), 0, 0, 0)
+        );
         vm.prank(agent);
         vm.expectRevert(abi.encodeWithSelector(PerCallCapExceeded.selector, sid, address(usdc), 20e6, 10e6));
         manager.swap(sid, address(usdc), 20e6, address(dai), 0, address(dex), hex"12345678");
@@ -267,7 +274,11 @@ contract SwapTest is UnitBase {
 
     function test_swap_throughAnAllowlistedSelector() public {
         uint256 sid = _createRoot(
-            _allow(_withBudget(_params(agent, DAY), address(usdc), 100e6, 0, 0), address(dex), MockDex.swap.selector)
+            _allow(
+                _withBudget(_withBudget(_params(agent, DAY), address(usdc), 100e6, 0, 0), address(dai), 0, 0, 0),
+                address(dex),
+                MockDex.swap.selector
+            )
         );
         (uint256 spent,) = _swap(sid, address(usdc), 1e6, address(dai), 0, address(manager));
         assertEq(spent, 1e6);
@@ -310,7 +321,7 @@ contract SwapTest is UnitBase {
     function test_swap_intoATokenNobodyEscrowsRevertsAndMovesNothing() public {
         TestToken fresh = new TestToken("Fresh", "FRSH", 18);
         vm.prank(agent);
-        vm.expectRevert(abi.encodeWithSelector(TokenNotEscrowed.selector, id, address(fresh)));
+        vm.expectRevert(abi.encodeWithSelector(NoBudgetRow.selector, id, address(fresh)));
         manager.swap(id, address(usdc), 1e6, address(fresh), 0, address(dex), "");
         assertEq(usdc.balanceOf(address(manager)), 1_000e6);
     }
@@ -322,8 +333,57 @@ contract SwapTest is UnitBase {
         vm.prank(owner);
         other.approve(address(manager), type(uint256).max);
         _rootWithToken(subAgent, address(other), 1e18);
-        (, uint256 received) = _swap(id, address(usdc), 3e6, address(other), 0, address(manager));
-        assertEq(manager.remaining(id, address(other)), received);
+        // escrowed by another session is not enough: this one has no row for it
+        vm.prank(agent);
+        vm.expectRevert(abi.encodeWithSelector(NoBudgetRow.selector, id, address(other)));
+        manager.swap(id, address(usdc), 3e6, address(other), 0, address(dex), "");
+        // a session with a row (even an empty one) takes it in
+        SessionParams memory p = _withBudget(_params(agent, DAY), address(usdc), 10e6, 0, 0);
+        uint256 sid = _createRoot(_withBudget(p, address(other), 0, 0, 0));
+        (, uint256 received) = _swap(sid, address(usdc), 3e6, address(other), 0, address(manager));
+        assertEq(manager.remaining(sid, address(other)), received);
+    }
+
+    /// @notice Promise: a session receives a swap's output only in a token it has a budget row for, and that
+    /// token's caps then bind it (a cap is not shed by swapping into an uncapped token).
+    function test_swap_outputTokenCapsBindWhatTheSwapBroughtIn() public {
+        // ETH capped at 1 ether a call; USDC is a row capped at 10 USDC a call
+        SessionParams memory p = _withBudget(_params(agent, DAY), NATIVE, 10 ether, 1 ether, 0);
+        uint256 sid = _createRoot(_withBudget(p, address(usdc), 0, 10e6, 0));
+        for (uint256 i; i < 5; ++i) {
+            vm.prank(agent);
+            manager.swap(
+                sid, NATIVE, 1 ether, address(usdc), 0, address(dex),
+                abi.encodeCall(MockDex.swap, (NATIVE, 1 ether, address(usdc), address(manager)))
+            );
+        }
+        uint256 held = manager.remaining(sid, address(usdc));
+        assertGt(held, 10e6);
+        vm.prank(agent);
+        vm.expectRevert(abi.encodeWithSelector(PerCallCapExceeded.selector, sid, address(usdc), held, 10e6));
+        manager.transferToken(sid, address(usdc), payee, held);
+    }
+
+    /// @notice Promise: no row, no swap output, ETH included: a session funded only in ERC-20 cannot swap into ETH.
+    function test_swap_intoEthWithoutAnEthRowReverts() public {
+        uint256 sid = _rootWithToken(agent, address(usdc), 100e6);
+        vm.prank(agent);
+        vm.expectRevert(abi.encodeWithSelector(NoBudgetRow.selector, sid, NATIVE));
+        manager.swap(sid, address(usdc), 1e6, NATIVE, 0, address(dex), "");
+    }
+
+    /// @notice A child's rows are a subset of its parent's: it cannot be given (nor swap into) a token its parent
+    /// has no row for.
+    function test_swap_childCannotTakeInATokenItsParentHasNoRowFor() public {
+        uint256 parent = _rootWithToken(agent, address(usdc), 100e6);
+        SessionParams memory cp = _withBudget(_params(subAgent, DAY), address(usdc), 50e6, 0, 0);
+        uint256 child = _spawn(agent, parent, cp);
+        vm.prank(subAgent);
+        vm.expectRevert(abi.encodeWithSelector(NoBudgetRow.selector, child, address(dai)));
+        manager.swap(child, address(usdc), 1e6, address(dai), 0, address(dex), "");
+        vm.prank(agent);
+        vm.expectRevert(abi.encodeWithSelector(NoBudgetRow.selector, parent, address(dai)));
+        manager.spawnChild(parent, _withBudget(cp, address(dai), 0, 0, 0));
     }
 
     function test_swap_nonAgentIsRefusedBeforeTheOutputCheck() public {
@@ -347,7 +407,7 @@ contract SwapTest is UnitBase {
 
     function test_swap_outputCheckComesBeforeTheBudgetCheck() public {
         vm.prank(agent);
-        vm.expectRevert(abi.encodeWithSelector(TokenNotEscrowed.selector, id, address(0xbeef)));
+        vm.expectRevert(abi.encodeWithSelector(NoBudgetRow.selector, id, address(0xbeef)));
         manager.swap(id, address(usdc), 5_000e6, address(0xbeef), 0, address(dex), "");
     }
 
@@ -397,7 +457,7 @@ contract SwapTest is UnitBase {
         liar.mint(owner, 1_000);
         vm.prank(owner);
         liar.approve(address(manager), type(uint256).max);
-        _rootWithToken(agent, address(liar), 1_000);
+        _createRoot(_withBudget(_withBudget(_params(agent, 30 * DAY), address(liar), 1_000, 0, 0), address(dai), 0, 0, 0));
     }
 }
 

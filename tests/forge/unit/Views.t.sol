@@ -4,7 +4,7 @@ pragma solidity ^0.8.28;
 import {DenylistGuard} from "../../../contracts/guards/DenylistGuard.sol";
 import {UnitBase} from "./UnitBase.sol";
 
-/// @notice Reading state: getSession / getSessions / listSessions / listSessionsPacked / getBudget / guardsOf,
+/// @notice Reading state: getSession / getSessions / listSessions / getBudget / guardsOf,
 /// statusOf, remaining, isController, isAllowed, isEscrowToken, globalState, sessionCount, and the manager's
 /// wiring (owner, FACTORY, executor, RENDERER).
 contract ViewsTest is UnitBase {
@@ -178,60 +178,6 @@ contract ViewsTest is UnitBase {
         for (uint256 i; i < s.length; ++i) {
             assertEq(s[i].id, first + i);
         }
-    }
-
-    /*//////////////////////////////////////////////////////////////
-                           listSessionsPacked
-    //////////////////////////////////////////////////////////////*/
-
-    function test_listSessionsPacked_encodesEachSessionIn128Bytes() public {
-        SessionParams memory rp =
-            _withPeriod(_withGuard(_params(agent, DAY), address(new DenylistGuard(owner))), 3600, 2);
-        uint256 root = _createRoot(_withLabel(_withBudget(rp, NATIVE, 3 ether, 1 ether, 0), "packed"));
-        _pay(root, payee, 1 ether);
-        uint256 child = _spawn(agent, root, _withIdle(_narrow(_childParams(root, subAgent)), 60));
-        bytes memory packed = manager.listSessionsPacked(0, 10);
-        assertEq(packed.length, 256);
-
-        (uint256 w0, uint256 w1, uint256 w2, bytes32 w3) = _words(packed, 0);
-        assertEq(address(uint160(w0)), agent);
-        assertEq(uint40(w0 >> 160), T0 + DAY);
-        assertEq(uint8(w0 >> 200), uint8(Status.Active));
-        // any target 1 | guards 2 | timing 4 | ETH caps 8
-        assertEq(uint8(w0 >> 208), 1 | 2 | 4 | 8);
-        assertEq(uint8(w0 >> 216), 0);
-        assertEq(uint32(w0 >> 224), 0);
-        assertEq(address(uint160(w1)), owner);
-        assertEq(w1 >> 160, 0);
-        assertEq(uint128(w2), 2 ether);
-        assertEq(w2 >> 128, 1 ether);
-        assertEq(w3, bytes32("packed"));
-
-        (w0, w1, w2, w3) = _words(packed, 1);
-        assertEq(address(uint160(w0)), subAgent);
-        // timing 4 | ancestor guards 32 | ancestor call limit 64 | idle 128
-        assertEq(uint8(w0 >> 208), 4 | 32 | 64 | 128);
-        assertEq(uint8(w0 >> 216), 1);
-        assertEq(address(uint160(w1)), agent);
-        assertEq(w1 >> 160, root);
-        assertEq(w2, 0);
-        assertEq(w3, bytes32(0));
-
-        _revoke(child);
-        manager.close(child);
-        (w0, w1,,) = _words(manager.listSessionsPacked(child, 1), 0);
-        assertEq(uint8(w0 >> 200), uint8(Status.Revoked));
-        assertEq(uint8(w0 >> 208) & 16, 16);
-        assertEq(address(uint160(w1)), address(0));
-    }
-
-    function test_listSessionsPacked_pagesLikeListSessions() public {
-        for (uint256 i; i < 3; ++i) {
-            _rootWithEth(agent, 1);
-        }
-        assertEq(manager.listSessionsPacked(2, 5).length, 256);
-        assertEq(manager.listSessionsPacked(4, 5).length, 0);
-        assertEq(manager.listSessionsPacked(1, 1).length, 128);
     }
 
     /*//////////////////////////////////////////////////////////////
@@ -416,20 +362,6 @@ contract ViewsTest is UnitBase {
         assertEq(s.length, n);
         for (uint256 i; i < n; ++i) {
             assertEq(s[i].id, first + i);
-        }
-    }
-
-    function _words(bytes memory packed, uint256 i)
-        internal
-        pure
-        returns (uint256 w0, uint256 w1, uint256 w2, bytes32 w3)
-    {
-        assembly {
-            let p := add(add(packed, 0x20), mul(i, 128))
-            w0 := mload(p)
-            w1 := mload(add(p, 0x20))
-            w2 := mload(add(p, 0x40))
-            w3 := mload(add(p, 0x60))
         }
     }
 }
