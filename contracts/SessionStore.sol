@@ -8,8 +8,38 @@ import {ISessionTypes} from "./interfaces/ISessionTypes.sol";
 import {SessionToken} from "./SessionToken.sol";
 
 /// @title SessionStore
-/// @notice The storage layout and the rules shared by SessionManager (hot paths) and SessionManagerExtension
-/// (cold paths, run by delegatecall on the same storage). Both inherit it, so the layout cannot drift.
+/// @notice The storage layout and the rules shared by SessionManager (hot paths) and the modules it runs by
+/// delegatecall on the same storage (SessionManagerExtension, SessionViews). All inherit it, so the layout cannot
+/// drift.
+///
+/// Storage layout (slots in declaration order; bit 0 is the least significant):
+///
+///     slot 0     _owner [0..159] | _count [160..215] | _pausedAll [216..223] | _epoch [224..247]
+///     slot 1     _core[id]                  agent [0..159] | expiry [160..199] | status [200..207] |
+///                                           flags [208..223] | depth [224..231] | epoch [232..255]
+///     slot 2     _timing[id]                lastActive [0..39] | maxIdle [40..71] | period [72..103] |
+///                                           start [104..143] | maxCalls [144..159] | calls [160..175] |
+///                                           callsWindow [176..207]          (written only with _F_TIMING)
+///     slot 3     _budgets[id][token]        available [0..127] | spent [128..255]
+///     slot 4     _caps[id][token]           perCall [0..127] | perPeriod [128..255]   (0 = none)
+///     slot 5     _windows[id][token]        spent [0..127] | index [128..191]
+///     slot 6     _erc20s[id]                the ERC-20 budget rows of a session (ETH's row is _F_NATIVE_ROW)
+///     slot 7     _permissions[key]          key = keccak256(id, target, selector)
+///     slot 8     _guards[id]                at most MAX_GUARDS
+///     slot 9     _labels[id]
+///     slot 10    _checkpoints[id]           root (word 0); taskCount [0..63] | at [64..103] (word 1)
+///     slot 11    _settledTo[rootId]         where a closed root paid out
+///     slot 12    _escrowed[token]
+///     slot 13    _owed[payee][token]
+///     slot 14    _owedTotal[token]
+///     slot 15    _rotatedOut[id][key]       (read only under _F_ROTATED)
+///     Solady ERC721 (hashed slots): ownership word owner [0..159] | extra data = parent id [160..255];
+///                                   balance word balance [0..31] | aux [32..255]
+///     transient: Solady's reentrancy guard; _acceptingETH
+///
+/// Flags (`Core.flags`): 1 any target, 2 guards, 4 timing word in use, 8 ETH caps, 16 closed, 32 an ancestor has
+/// guards, 64 an ancestor limits calls, 128 idle timeout, 256 some ERC-20 caps, 512 ETH budget row, 1024 a key
+/// was rotated out by a controller.
 abstract contract SessionStore is ISessionTypes, SessionToken, ReentrancyGuardTransient {
     /*//////////////////////////////////////////////////////////////
                                CONSTANTS
@@ -24,8 +54,9 @@ abstract contract SessionStore is ISessionTypes, SessionToken, ReentrancyGuardTr
     /// @notice Most guards on one session.
     uint256 public constant MAX_GUARDS = 4;
 
-    /// @notice Gas each settlement payout (an ERC-20 transfer or an ETH payment to the root's holder) may use.
-    /// A token that needs more, or burns it, is deferred as a claim: a close completes whatever tokens it holds.
+    /// @notice Gas each ERC-20 settlement payout may use. A token that needs more, or burns it, is deferred as a
+    /// claim, so a close completes whatever tokens it holds (ETH payouts are forced with Solady's bounded
+    /// stipend: a payee cannot refuse them).
     uint256 public constant PAYOUT_GAS = 150_000;
 
     // Bits of `Core.flags`.
@@ -473,11 +504,14 @@ abstract contract SessionStore is ISessionTypes, SessionToken, ReentrancyGuardTr
         uint256 amount,
         bytes memory data
     ) internal view {
-        // never the manager, the factory or an escrowed token (those would bypass the metering), nor the
-        // executor (it must hold nothing: a payment would sit there for the next swap to sweep)
-        if (target == address(this) || target == _executor() || target == _factory() || _escrowed[target]) {
-            revert ForbiddenTarget(id, target);
-        }
+        // never the manager, the factory or an escrowed token (a call to one would bypass the metering, ETH sent
+        // to one could credit the manager with an unaccounted balance), nor the executor (it must hold nothing). An
+        // escrowed token always has code, so a target without code skips that lookup; an ERC-20 payout (no
+        // calldata, no ETH) never calls its payee, so it does not need it either
+        if (
+            target == address(this) || target == _executor() || target == _factory()
+                || ((token == NATIVE || data.length != 0) && target.code.length != 0 && _escrowed[target])
+        ) revert ForbiddenTarget(id, target);
         if (c.flags & _F_ANY_TARGET == 0) {
             // selector 0 with calldata is a real selector: the plain-transfer entry (selector 0) does not cover it,
             // only ANY_SELECTOR does

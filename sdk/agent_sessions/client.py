@@ -65,8 +65,8 @@ class Factory(Contract):
 
     def deploy_manager(self, owner: Any, salt: int | str | bytes = 0, sender: Any = None,
                        **txn_kwargs: Any) -> Manager:
-        """Deploy ``owner``'s manager at its CREATE2 address (``ManagerExists`` if taken). ``sender`` pays
-        (defaults to ``owner`` when that is a key)."""
+        """Deploy ``owner``'s manager at its CREATE2 address (``ManagerExists`` if taken). Only the owner deploys
+        its own managers (``DeployerNotOwner`` otherwise): ``sender`` defaults to ``owner`` when that is a key."""
         if sender is None:
             sender = owner
         receipt = self.transact("deployManager", checksum(owner, "owner"), salt_bytes(salt), sender=sender,
@@ -77,9 +77,20 @@ class Factory(Contract):
     def predict_manager(self, owner: Any, salt: int | str | bytes = 0) -> str:
         return checksum(self.call("predictManager", checksum(owner), salt_bytes(salt)))
 
+    #: Managers asked for per call of the paged ``managersOf``.
+    MANAGERS_PAGE = 200
+
     def managers_of(self, owner: Any) -> list[Manager]:
-        """Managers deployed for ``owner``, oldest first."""
-        return [Manager(self.client, a) for a in self.call("managersOf", checksum(owner))]
+        """Managers deployed for ``owner``, oldest first (read page by page)."""
+        owner = checksum(owner)
+        count = int(self.call("managerCount", owner))
+        addresses: list[str] = []
+        while len(addresses) < count:
+            page = self.call("managersOf", owner, len(addresses), self.MANAGERS_PAGE)
+            if not page:
+                break
+            addresses.extend(page)
+        return [Manager(self.client, a) for a in addresses]
 
     def is_manager(self, address: Any) -> bool:
         return bool(self.call("isManager", checksum(address)))

@@ -36,6 +36,7 @@ __all__ = [
     "ChainMismatch",
     "ContractError",
     "ContractRevert",
+    "DeployerNotOwner",
     "DepthExceeded",
     "DuplicateToken",
     "ExpiryExceedsParent",
@@ -49,6 +50,7 @@ __all__ = [
     "InvalidState",
     "LimitExceeded",
     "ManagerExists",
+    "NoBudgetRow",
     "NoValueExpected",
     "NotAgent",
     "NotAgentOrController",
@@ -57,12 +59,14 @@ __all__ = [
     "NotManagerOwner",
     "NothingToClaim",
     "Panic",
+    "PayoutGasTooLow",
     "PerCallCapExceeded",
     "PeriodAllowanceExceeded",
     "PeriodRequired",
     "PermissionNotInParent",
     "RPCError",
     "ReceiptTimeout",
+    "RotatedOut",
     "RevertString",
     "SessionAlreadyClosed",
     "SessionEnded",
@@ -317,6 +321,17 @@ class NotController(AccessDenied):
     template = "{caller} neither holds session {session} nor controls one of its ancestors"
 
 
+class RotatedOut(AccessDenied):
+    fields = ("session", "key")
+    template = ("{key} was rotated out of session {session} or one of its ancestors by a controller: every power it "
+                "had over that subtree lapsed")
+
+
+class DeployerNotOwner(AccessDenied):
+    fields = ("owner", "caller")
+    template = "only {owner} deploys its own managers, not {caller} (send from the owner's key)"
+
+
 class NotAgentOrController(AccessDenied):
     fields = ("session", "caller")
     template = "{caller} is neither the agent of session {session} nor one of its controllers"
@@ -506,8 +521,19 @@ class ZeroAmount(InvalidParams):
 
 class TokenNotEscrowed(InvalidParams):
     fields = ("session", "token")
-    template = ("session {session} may swap only into ETH or a token the manager already escrows, not {token} "
-                "(fund a session with it first)")
+    template = ("{token} is not escrowed by this manager yet: only the manager owner brings a new token in (session "
+                "{session})")
+
+
+class NoBudgetRow(InvalidParams):
+    fields = ("session", "token")
+    template = ("session {session} has no budget row for {token}: it cannot receive it (give the session, and each "
+                "ancestor, a row for the token when creating it, even with amount 0)")
+
+
+class PayoutGasTooLow(InvalidParams):
+    fields = ("gas_left", "needed")
+    template = "a settlement payout needs {needed} gas for its stipend, {gas_left} were left: send with more gas"
 
 
 class CalldataTooShort(InvalidParams):

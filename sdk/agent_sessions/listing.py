@@ -4,7 +4,7 @@ Why paging: ``listSessions(from, limit)`` returns full ``SessionInfo`` structs, 
 (and a response size). A page of 200 sessions stays cheap to run and to decode; pages are fetched several to
 a JSON-RPC batch request, so a listing costs few round trips.
 
-Nothing here keeps local state: an ``Inventory`` is rebuilt from ``factory.managersOf(owner)`` and the managers'
+Nothing here keeps local state: an ``Inventory`` is rebuilt from ``factory.managersOf(owner, …)`` and the managers'
 own listings, which is what lets an agent fleet restart from nothing.
 """
 
@@ -132,7 +132,7 @@ class Inventory:
 
     @classmethod
     def load(cls, client: AgentSessions, factory: Factory | str, owner: Any, *, page_size: int = 200) -> Inventory:
-        """Rebuild from nothing: ``factory.managersOf(owner)``, then every session of every manager."""
+        """Rebuild from nothing: ``factory.managersOf(owner, …)``, then every session of every manager."""
         from .client import Factory  # the client imports this module
 
         fac = factory if isinstance(factory, Factory) else client.factory(factory)

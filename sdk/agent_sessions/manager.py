@@ -203,8 +203,9 @@ class Manager(Contract):
              min_amount_out: int | str, target: Any, data: bytes | str, *, sender: Any, **txn_kwargs: Any) -> Receipt:
         """Approve-call-reset through ``target``: charges what actually left, credits what came back.
 
-        ``token_out`` must be NATIVE or a token the manager already escrows (``is_escrow_token``: some session
-        was funded with it), else ``TokenNotEscrowed``; handing ``amount_in`` of an ERC-20 ``token_in`` over
+        ``token_out`` must be a token the session has a budget row for (ETH included: declare it at creation,
+        amount 0 is fine), else ``NoBudgetRow``; the session's and its ancestors' caps on ``token_in`` bind the
+        charge; handing ``amount_in`` of an ERC-20 ``token_in`` over
         must lower the manager's balance by exactly that, else ``BalanceMismatch``."""
         token_in, token_out = checksum(token_in, "token_in"), checksum(token_out, "token_out")
         return self.transact("swap", _sid(session), token_in, _token_amount(token_in, amount_in, "amount_in"),

@@ -109,7 +109,9 @@ class Session:
     # escrow, per token
     available: dict[str, int] = field(default_factory=dict)
     spent: dict[str, int] = field(default_factory=dict)
-    erc20s: list[str] = field(default_factory=list)  # ERC-20s registered, in order
+    erc20s: list[str] = field(default_factory=list)  # ERC-20 budget rows, in order
+    eth_row: bool = False  # an ETH budget row (declared at creation or by a top-up)
+    rotated_out: set[str] = field(default_factory=set)  # keys a controller rotated out of this session
     caps: dict[str, tuple[int, int]] = field(default_factory=dict)  # token -> (perCall, perPeriod)
     windows: dict[str, list[int]] = field(default_factory=dict)  # token -> [spent, index]
     # everything ever credited to this session (reservation, fundings, returns from closed descendants)
@@ -235,14 +237,31 @@ class Model:
             return True
         return any(a.stored in ENDED or self.timed_out(a, t) for a in self.ancestors(s))
 
-    def is_controller(self, sid: int, account: str) -> bool:
+    def path(self, sid: int) -> list[Session]:
+        """The session and its ancestors, nearest first."""
         s = self.sessions[sid]
-        while True:
-            if s.holder == account:
-                return True
-            if not s.parent:
-                return False
-            s = self.sessions[s.parent]
+        return [s, *self.ancestors(s)]
+
+    def is_stale(self, sid: int, key: str) -> bool:
+        """A controller rotated `key` out of the session or an ancestor `y`, and `key` is not the agent of `y` or
+        of any session above it now: every power it had over that subtree lapsed."""
+        stale = False
+        for a in self.path(sid):
+            if key in a.rotated_out:
+                stale = True
+            if stale and a.agent == key:
+                stale = False
+        return stale
+
+    def is_controller(self, sid: int, account: str) -> bool:
+        """The holder of the session or of an ancestor, unless a controller rotated it out of the path since."""
+        if not any(a.holder == account for a in self.path(sid)):
+            return False
+        return not self.is_stale(sid, account)
+
+    def has_row(self, s: Session, token: str) -> bool:
+        """Whether the session has a budget row for `token` (only then may it receive it)."""
+        return s.eth_row if token == NATIVE else token in s.erc20s
 
     def is_allowed(self, s: Session, target: str, selector: bytes) -> bool:
         if selector == ANY_SELECTOR:
@@ -276,22 +295,22 @@ class Model:
             bal[to] += amount
 
     def _credit(self, s: Session, token: str, amount: int) -> None:
-        # nothing to hold: a zero amount registers nothing (and makes no token a forbidden target)
-        if amount == 0:
-            return
+        # an ERC-20 row is registered (and the token escrowed) even for zero: a row declares the token
         if token != NATIVE and token not in s.erc20s:
             s.erc20s.append(token)
             self.escrowed.add(token)
+        if amount == 0:
+            return
         s.available[token] = s.available.get(token, 0) + amount
         s.inflow[token] = s.inflow.get(token, 0) + amount
 
     def _reserve(self, parent: Session, token: str, amount: int) -> None:
-        """Sets `amount` aside from `parent` for a child: out of its unspent escrow (never shared) and within
-        its per-call cap and period allowance, like a spend, but not counted as spent."""
-        window = self._spend_check(parent, token, amount)
-        parent.available[token] = parent.available.get(token, 0) - amount
-        if window is not None:
-            parent.windows[token] = window
+        """Sets `amount` aside from `parent` for a child, out of its unspent escrow (never shared). Not a spend:
+        no cap or allowance is charged; they bind the child's spends, at every level, when they happen."""
+        available = parent.available.get(token, 0)
+        if amount > available:
+            raise Revert("BudgetExceeded", parent.id, token, amount, available)
+        parent.available[token] = available - amount
 
     def moves(self, token: str, frm: str, to: str) -> bool:
         """Whether `token` lets `frm` send to `to` (neither is blocked)."""
@@ -360,12 +379,17 @@ class Model:
             if b.per_period and not p.period:
                 raise Revert("PeriodRequired")
             if parent is not None:
+                # a child holds only tokens its parent has a row for
+                if not self.has_row(parent, b.token):
+                    raise Revert("NoBudgetRow", parent.id, b.token)
                 self._reserve(parent, b.token, b.amount)
             elif b.token == NATIVE:
                 eth += b.amount
             else:
                 self._pull(caller, b.token, b.amount)
             self._credit(s, b.token, b.amount)
+            if b.token == NATIVE:
+                s.eth_row = True
             if b.per_call or b.per_period:
                 s.caps[b.token] = (b.per_call, b.per_period)
         self.sessions[sid] = s
@@ -404,6 +428,9 @@ class Model:
         status = self.status(parent_id, t)
         if status != Status.ACTIVE:
             raise Revert("SessionNotActive", parent_id, status)
+        # an agent rotated out above its session acts for nobody
+        if caller == parent.agent and self.is_stale(parent_id, caller):
+            raise Revert("RotatedOut", parent_id, caller)
         # depth stays bounded
         if parent.depth >= MAX_DEPTH:
             raise Revert("DepthExceeded", parent_id, MAX_DEPTH)
@@ -429,6 +456,9 @@ class Model:
             # not while it is paused, nor during pause-all
             if s.stored == Status.PAUSED or self.paused_all:
                 raise Revert("SessionNotActive", sid, Status.PAUSED)
+            # only the manager owner brings a new token into the escrow
+            if token != NATIVE and token not in self.escrowed and caller != self.owner:
+                raise Revert("TokenNotEscrowed", sid, token)
             if token == NATIVE:
                 if value != amount:
                     raise Revert("ValueMismatch", amount, value)
@@ -447,6 +477,11 @@ class Model:
             parent_status = self.status(parent.id, self.tx_time)
             if parent_status != Status.ACTIVE:
                 raise Revert("SessionNotActive", parent.id, parent_status)
+            if caller == parent.agent and self.is_stale(parent.id, caller):
+                raise Revert("RotatedOut", parent.id, caller)
+            # a child holds only tokens its parent has a row for
+            if not self.has_row(parent, token):
+                raise Revert("NoBudgetRow", parent.id, token)
             if s.stored == Status.PAUSED:
                 raise Revert("SessionNotActive", sid, Status.PAUSED)
             if value != 0:
@@ -460,6 +495,8 @@ class Model:
             # and activity: the parent's idle clock restarts
             self._touch(parent, 1)
         self._credit(s, token, amount)
+        if token == NATIVE:
+            s.eth_row = True
 
     # ------------------------------------------------------------------ acting
 
@@ -476,6 +513,9 @@ class Model:
         status = self.status(sid, t)
         if status != Status.ACTIVE:
             raise Revert("SessionNotActive", sid, status)
+        # no controller rotated this key out of the path
+        if s.depth and self.is_stale(sid, caller):
+            raise Revert("RotatedOut", sid, caller)
         # calls per period window, of the session and of every ancestor that limits calls (a call limit
         # bounds a whole subtree)
         if s.timed and s.max_calls and self.calls_in_period(s, t) + calls > s.max_calls:
@@ -512,9 +552,13 @@ class Model:
             raise Revert("CalldataTooShort", s.id, len(data))
         return NO_SELECTOR
 
-    def _check_target(self, s: Session, target: str, selector: bytes, with_data: bool = False) -> None:
-        # never the manager, its executor, the factory or an escrowed token
-        if target in (self.manager, self.executor, self.factory) or target in self.escrowed:
+    def _check_target(self, s: Session, target: str, selector: bytes, with_data: bool = False,
+                      erc20_payout: bool = False) -> None:
+        # never the manager, its executor, the factory or an escrowed token (an ERC-20 payout never calls its
+        # payee, so it may go to an escrowed token)
+        if target in (self.manager, self.executor, self.factory):
+            raise Revert("ForbiddenTarget", s.id, target)
+        if target in self.escrowed and (with_data or not erc20_payout):
             raise Revert("ForbiddenTarget", s.id, target)
         if s.any_target:
             return
@@ -532,6 +576,10 @@ class Model:
         # never more than the unspent escrow
         if amount > available:
             raise Revert("BudgetExceeded", s.id, token, amount, available)
+        return self._caps_check(s, token, amount)
+
+    def _caps_check(self, s: Session, token: str, amount: int):
+        """The per-call cap and period allowance of `token` in `s`: returns the window after the spend, or None."""
         per_call, per_period = s.caps.get(token, (0, 0))
         # per-call cap
         if per_call and amount > per_call:
@@ -546,23 +594,32 @@ class Model:
             return [used + amount, index]
         return None
 
-    def _spend(self, s: Session, token: str, amount: int, window) -> None:
+    def _ancestor_windows(self, s: Session, token: str, amount: int) -> list:
+        """Every ancestor's caps bind a spend of `s` (nearest first, each raising with its own id); returns the
+        ancestors' windows after it, to apply with `_spend`."""
+        return [(a, self._caps_check(a, token, amount)) for a in self.ancestors(s)]
+
+    def _spend(self, s: Session, token: str, amount: int, window, ancestors=()) -> None:
         s.available[token] = s.available.get(token, 0) - amount
         s.spent[token] = s.spent.get(token, 0) + amount
         if window is not None:
             s.windows[token] = window
+        for a, w in ancestors:
+            if w is not None:
+                a.windows[token] = w
 
     def execute(self, caller: str, sid: int, target: str, value: int, data: bytes) -> None:
         s = self._authorize(caller, sid, 1)
         selector = self._selector(s, data)
         self._check_target(s, target, selector, bool(data))
         window = self._spend_check(s, NATIVE, value) if value else None
+        above = self._ancestor_windows(s, NATIVE, value) if value else []
         outcome = self.call_outcome(target, value, data)
         if outcome.reverts:
             raise Revert("CallFailed", sid, target, outcome.reason)
         self._touch(s, 1)
         if value:
-            self._spend(s, NATIVE, value, window)
+            self._spend(s, NATIVE, value, window, above)
             self._move(NATIVE, self.manager, target, value)
             self.escrow[NATIVE] -= value
 
@@ -575,7 +632,8 @@ class Model:
             selector = m._selector(s, data)
             m._check_target(s, target, selector, bool(data))
             if value:
-                m._spend(s, NATIVE, value, m._spend_check(s, NATIVE, value))
+                window = m._spend_check(s, NATIVE, value)
+                m._spend(s, NATIVE, value, window, m._ancestor_windows(s, NATIVE, value))
             outcome = m.call_outcome(target, value, data)
             if outcome.reverts:
                 raise Revert("BatchCallFailed", sid, i, outcome.reason)
@@ -595,10 +653,11 @@ class Model:
             raise Revert("ZeroAmount")
         s = self._authorize(caller, sid, 1)
         self._check_target(s, dex, selector, True)
-        # proceeds only in ETH or a token the manager already escrows
-        if token_out != NATIVE and token_out not in self.escrowed:
-            raise Revert("TokenNotEscrowed", sid, token_out)
+        # proceeds only in a token the session has a budget row for
+        if not self.has_row(s, token_out):
+            raise Revert("NoBudgetRow", sid, token_out)
         self._spend_check(s, token_in, amount)
+        self._ancestor_windows(s, token_in, amount)
         ex = self.executor
 
         def refused(token: str, frm: str, to: str) -> bool:
@@ -621,7 +680,7 @@ class Model:
         if received < min_out:
             raise Revert("InsufficientOutput", sid, token_out, received, min_out)
         self._touch(s, 1)
-        self._spend(s, token_in, taken, self._spend_check(s, token_in, taken))
+        self._spend(s, token_in, taken, self._spend_check(s, token_in, taken), self._ancestor_windows(s, token_in, taken))
         self.escrow[token_in] -= taken
         self._credit(s, token_out, received)
         self.escrow[token_out] += received
@@ -640,8 +699,9 @@ class Model:
             raise Revert("ZeroAmount")
         s = self._authorize(caller, sid, 1)
         # the recipient is a payee: allowed like a plain transfer
-        self._check_target(s, to, NO_SELECTOR)
+        self._check_target(s, to, NO_SELECTOR, erc20_payout=token != NATIVE)
         window = self._spend_check(s, token, amount)
+        above = self._ancestor_windows(s, token, amount)
         if token == NATIVE:
             outcome = self.call_outcome(to, amount, b"")
             if outcome.reverts:
@@ -649,7 +709,7 @@ class Model:
         elif not self.moves(token, self.manager, to):
             raise Revert("TransferFailed")
         self._touch(s, 1)
-        self._spend(s, token, amount, window)
+        self._spend(s, token, amount, window, above)
         self._move(token, self.manager, to, amount)
         self.escrow[token] -= amount
 
@@ -707,6 +767,11 @@ class Model:
         s = self._require_live_controller(caller, sid)
         if new_agent == ZERO:
             raise Revert("ZeroAgent")
+        # a controller took the role away: the old key's powers over the subtree lapse (not when a key rotates
+        # itself out as a controller); a key given the role again has it again
+        if caller != s.agent:
+            s.rotated_out.add(s.agent)
+        s.rotated_out.discard(new_agent)
         s.agent = new_agent
 
     def revoke(self, caller: str, sid: int) -> None:
@@ -727,6 +792,8 @@ class Model:
         status = self.status(sid, self.tx_time)
         if status not in LIVE:
             raise Revert("SessionEnded", sid, status)
+        if caller == s.agent and self.is_stale(sid, caller):
+            raise Revert("RotatedOut", sid, caller)
         self._close(s, Status.COMPLETED)
 
     def _close_ended(self, sid: int, skip_closed: bool) -> None:
@@ -822,6 +889,9 @@ class Model:
         # executor (which holds nothing between transactions)
         if to in (self.manager, self.executor):
             raise Revert("InvalidHolder", to)
+        # a holder rotated out of the path cannot hand its lapsed control on
+        if sid in self.sessions and self.is_stale(sid, frm):
+            raise Revert("RotatedOut", sid, frm)
         s = self.get(sid) if sid in self.sessions else None
         holder = s.holder if s else None
         if holder is None:

@@ -191,17 +191,19 @@ def acl_expiry(chain):
     return chain.pending_timestamp + 30 * DAY
 
 
-def _build_world(manager, owner, holder, agent, sub_agent, expiry) -> dict[str, int]:
+def _build_world(manager, owner, holder, agent, sub_agent, expiry, token) -> dict[str, int]:
     ids = {}
     for name, draft in [("root", False), ("draft_root", True), ("paused_root", False), ("revoked_root", False)]:
-        p = session_params(agent, expiry=expiry, budgets=[(NATIVE, ROOT_ETH)], any_target=True, draft=draft)
+        # an empty TUSD row: the swap's output must be a token the session (and its parent) has a row for
+        p = session_params(agent, expiry=expiry, budgets=[(NATIVE, ROOT_ETH), (token, 0)], any_target=True,
+                           draft=draft)
         ids[name] = _created_id(manager.createSession(p, value=ROOT_ETH, sender=owner), manager)
     if holder != owner:
         for sid in list(ids.values()):
             manager.transferFrom(owner, holder, sid, sender=owner)
     for name, draft in [("child", False), ("draft_child", True), ("paused_child", False), ("revoked_child", False)]:
         p = session_params(
-            sub_agent, expiry=expiry - 100, budgets=[(NATIVE, CHILD_ETH)], any_target=True, draft=draft
+            sub_agent, expiry=expiry - 100, budgets=[(NATIVE, CHILD_ETH), (token, 0)], any_target=True, draft=draft
         )
         ids[name] = _created_id(manager.spawnChild(ids["root"], p, sender=holder), manager)
     for name in ("paused_root", "paused_child"):
@@ -213,11 +215,9 @@ def _build_world(manager, owner, holder, agent, sub_agent, expiry) -> dict[str, 
 
 @pytest.fixture(scope="module")
 def acl_worlds(manager, owner, other, agent, sub_agent, acl_expiry, dex, target, guard, token):
-    # the swap call outputs TUSD, which must be an escrowed token: a separate session of the owner holds 1 unit
-    manager.createSession(session_params(owner, expiry=acl_expiry, budgets=[(token, 1)]), sender=owner)
     return {
-        "owner": _build_world(manager, owner, owner, agent, sub_agent, acl_expiry),
-        "holder": _build_world(manager, owner, other, agent, sub_agent, acl_expiry),
+        "owner": _build_world(manager, owner, owner, agent, sub_agent, acl_expiry, token),
+        "holder": _build_world(manager, owner, other, agent, sub_agent, acl_expiry, token),
     }
 
 

@@ -126,10 +126,10 @@ def snapshot(manager, sessions, *accounts, tokens=()):
 @pytest.fixture
 def reentry(manager, make_session, attacker, owner, agent, stranger, dex, token, params, escrow):
     """Builds, for a payload name, a call into the manager that the attacker contract IS authorised to make
-    (it is agent and holder of session `x`, `y` is revoked so anyone may close it, for the swap TUSD is
-    escrowed by another session, and for the creation payloads it owns the manager). Returns (payload,
-    sessions to watch)."""
-    x = make_session(agent=attacker, eth=ETHER)
+    (it is agent and holder of session `x`, which has an empty TUSD row for the swap's output, `y` is revoked so
+    anyone may close it, and for the creation payloads it owns the manager). Returns (payload, sessions to
+    watch)."""
+    x = make_session(agent=attacker, budgets=[(NATIVE, ETHER), (token, 0)])
     manager.transferFrom(owner, attacker, x, sender=owner)
     y = make_session(eth=5 * 10**17)
     manager.revoke(y, sender=owner)
@@ -157,8 +157,6 @@ def reentry(manager, make_session, attacker, owner, agent, stranger, dex, token,
         }
         if name in ("createSession", "createSessions"):
             manager.transferOwnership(attacker, sender=owner)
-        if name == "swap":
-            escrow(token)  # a swap's output must be ETH or an escrowed token
         return payloads[name](), [x, y]
 
     return build
@@ -458,10 +456,10 @@ def test_token_escrowed_by_another_session_is_forbidden_too(manager, sid, token_
         manager.execute(sid, token, 0, calldata(token.approve, stranger, MAX_UINT), sender=agent)
 
 
-def test_token_received_from_a_swap_is_forbidden(manager, sid, escrow, token_b, dex, agent, stranger):
-    """A swap's output is always ETH or an escrowed token, so whatever a session receives from a swap is already a
-    forbidden target: it can only leave through the metered transferToken / swap."""
-    escrow(token_b)
+def test_token_received_from_a_swap_is_forbidden(manager, make_session, token_b, dex, agent, stranger):
+    """A swap's output is a token the session has a row for, hence escrowed, so whatever a session receives from a
+    swap is already a forbidden target: it can only leave through the metered transferToken / swap."""
+    sid = make_session(budgets=[(NATIVE, ETHER), (token_b, 0)])
     assert manager.isEscrowToken(token_b)
     swap = calldata(dex.swap, NATIVE, 10**17, token_b, manager)
     manager.swap(sid, NATIVE, 10**17, token_b, 10**17, dex, swap, sender=agent)
@@ -477,7 +475,7 @@ def test_swap_cannot_bring_a_token_of_the_agents_choosing_into_the_escrow(manage
     own = project.TestToken.deploy("Agent Token", "AGT", 18, sender=agent)
     own.mint(dex, 10**18, sender=agent)
     before = snapshot(manager, [sid], stranger, tokens=[own])
-    with reverts(manager.TokenNotEscrowed, id=sid, token=own):
+    with reverts(manager.NoBudgetRow, id=sid, token=own):
         manager.swap(sid, NATIVE, 1, own, 0, dex, calldata(dex.swap, NATIVE, 1, own, manager), sender=agent)
     assert snapshot(manager, [sid], stranger, tokens=[own]) == before
     assert not manager.isEscrowToken(own)
@@ -493,13 +491,18 @@ def test_batch_with_a_forbidden_call_reverts_whole(manager, token_session, token
     assert target.pings() == 0
 
 
-@pytest.mark.parametrize("payee", ["manager", "token"])
-def test_transfer_token_cannot_pay_a_forbidden_address(manager, token_session, token, agent, payee):
-    to = manager if payee == "manager" else token
+@pytest.mark.parametrize("payee", ["manager", "executor"])
+def test_transfer_token_cannot_pay_a_forbidden_address(manager, executor, token_session, token, agent, payee):
+    to = manager if payee == "manager" else executor
     with reverts(manager.ForbiddenTarget, id=token_session, target=to):
         manager.transferToken(token_session, token, to, 1, sender=agent)
-    with reverts(manager.ForbiddenTarget, id=token_session, target=to):
-        manager.transferToken(token_session, NATIVE, to, 1, sender=agent)
+
+
+def test_transfer_token_cannot_send_eth_to_an_escrowed_token(manager, token_session, token, agent):
+    """ETH sent to an escrowed token could credit the manager with a balance nobody accounts for (a WETH-like
+    deposit); an ERC-20 payout never calls its payee, so only ETH is refused."""
+    with reverts(manager.ForbiddenTarget, id=token_session, target=token):
+        manager.transferToken(token_session, NATIVE, token, 1, sender=agent)
 
 
 @pytest.mark.parametrize("swap_target", ["manager", "executor", "token", "factory"])
@@ -587,9 +590,9 @@ def test_check_view_reports_forbidden_target(manager, token_session, token, agen
 
 
 def test_swap_leaves_no_allowance_when_the_target_takes_less(
-    manager, executor, token_session, escrow, token, token_b, dex, agent
+    manager, executor, make_session, token, token_b, dex, agent
 ):
-    escrow(token_b)
+    token_session = make_session(budgets=[(NATIVE, ETHER), (token, 1_000), (token_b, 0)])
     data = calldata(dex.swapHalf, token, 100, token_b, manager)
     receipt = manager.swap(token_session, token, 100, token_b, 0, dex, data, sender=agent)
     assert token.allowance(manager, dex) == 0
@@ -608,9 +611,9 @@ def test_swap_leaves_no_allowance_when_the_target_takes_less(
 
 
 def test_swap_target_cannot_take_more_than_approved(
-    manager, executor, token_session, escrow, token, token_b, dex, agent
+    manager, executor, make_session, token, token_b, dex, agent
 ):
-    escrow(token_b)
+    token_session = make_session(budgets=[(NATIVE, ETHER), (token, 1_000), (token_b, 0)])
     dex.setPullExtra(1, sender=agent)
     data = calldata(dex.swap, token, 100, token_b, manager)
     reason = error_data("ERC20InsufficientAllowance(address,uint256,uint256)", dex, 100, 101)

@@ -135,8 +135,11 @@ def test_spawn_reverts_when_erc20_exceeds_parent_available(manager, root, token,
 
 
 def test_spawn_reverts_for_token_parent_lacks(manager, root, token_b, agent, sub_agent, params):
-    with reverts(manager.BudgetExceeded, id=root, token=token_b, requested=1, remaining=0):
+    with reverts(manager.NoBudgetRow, id=root, token=token_b):
         manager.spawnChild(root, params(sub_agent, budgets=[(token_b, 1)]), sender=agent)
+    # an empty row counts too: a child's rows are a subset of its parent's
+    with reverts(manager.NoBudgetRow, id=root, token=token_b):
+        manager.spawnChild(root, params(sub_agent, budgets=[(token_b, 0)]), sender=agent)
 
 
 def test_parent_cannot_spend_what_child_reserved(manager, root, make_child, agent, sub_agent, stranger):

@@ -558,7 +558,8 @@ def test_fund_draft_root_is_allowed(manager, owner, make_session):
     assert manager.remaining(sid, NATIVE) == 11
 
 
-def test_fund_root_by_new_holder(manager, owner, other, make_session, token):
+def test_fund_root_by_new_holder(manager, owner, other, make_session, token, escrow):
+    escrow(token)  # the owner brought TUSD into the escrow: any holder may top up with it
     sid = make_session(eth=ETHER)
     manager.transferFrom(owner, other, sid, sender=owner)
     token.transfer(other, 100, sender=owner)
@@ -568,6 +569,19 @@ def test_fund_root_by_new_holder(manager, owner, other, make_session, token):
     assert manager.remaining(sid, token) == 100
     assert manager.remaining(sid, NATIVE) == ETHER + 5
     assert event_args(receipt, manager.SessionFunded) == [expect(sid, token, other, 100)]
+
+
+def test_fund_root_by_a_holder_with_a_token_nobody_escrows_reverts(manager, project, owner, other, make_session):
+    """Only the manager owner brings a new token into the escrowed set (it becomes a forbidden target for every
+    session of the manager)."""
+    sid = make_session(eth=ETHER)
+    manager.transferFrom(owner, other, sid, sender=owner)
+    fresh = project.TestToken.deploy("Fresh", "FRSH", 18, sender=other)
+    fresh.mint(other, 100, sender=other)
+    fresh.approve(manager, 100, sender=other)
+    with ape.reverts(manager.TokenNotEscrowed, id=sid, token=fresh):
+        manager.fund(sid, fresh, 100, sender=other)
+    assert not manager.isEscrowToken(fresh)
 
 
 def test_fund_root_reverts_for_stranger(manager, stranger, make_session):
@@ -686,7 +700,7 @@ def test_fund_child_beyond_parent_available_reverts(manager, agent, family):
 
 def test_fund_child_with_token_parent_lacks_reverts(manager, agent, family, token_b):
     root, child = family
-    with ape.reverts(manager.BudgetExceeded, id=root, token=token_b, requested=1, remaining=0):
+    with ape.reverts(manager.NoBudgetRow, id=root, token=token_b):
         manager.fund(child, token_b, 1, sender=agent)
 
 
@@ -743,11 +757,16 @@ def test_deployed_manager_is_a_clone_with_code(factory, stranger, chain):
     assert factory.implementation()[2:].lower() in code.hex()
 
 
-def test_managers_of_lists_managers_in_order(factory, stranger):
-    assert factory.managersOf(stranger) == []
+def test_managers_of_lists_managers_in_order_in_pages(factory, stranger):
+    assert factory.managersOf(stranger, 0, 10) == []
+    assert factory.managerCount(stranger) == 0
     first = factory.deployManager(stranger, SALT, sender=stranger).return_value
     second = factory.deployManager(stranger, b"\x02" * 32, sender=stranger).return_value
-    assert factory.managersOf(stranger) == [first, second]
+    assert factory.managersOf(stranger, 0, 10) == [first, second]
+    assert factory.managersOf(stranger, 1, 10) == [second]
+    assert factory.managersOf(stranger, 0, 1) == [first]
+    assert factory.managersOf(stranger, 2, 10) == []
+    assert factory.managerCount(stranger) == 2
 
 
 def test_is_manager_true_only_for_deployed_managers(factory, manager, stranger):
@@ -761,20 +780,21 @@ def test_is_manager_true_only_for_deployed_managers(factory, manager, stranger):
 def test_deploy_manager_twice_reverts_manager_exists(factory, stranger, other):
     address = factory.deployManager(stranger, SALT, sender=stranger).return_value
     with ape.reverts(factory.ManagerExists, manager=address):
-        factory.deployManager(stranger, SALT, sender=other)
+        factory.deployManager(stranger, SALT, sender=stranger)
 
 
-def test_deploy_manager_for_another_owner_belongs_to_that_owner(project, factory, stranger, other, agent, params):
-    receipt = factory.deployManager(other, SALT, sender=stranger)
-    m = project.IAgentSessions.at(receipt.return_value)
+def test_deploy_manager_for_another_owner_is_refused(project, factory, stranger, other):
+    """Only the owner deploys its managers: a front-runner can neither take its address nor reorder its list."""
+    predicted = factory.predictManager(other, SALT)
+    with ape.reverts(factory.DeployerNotOwner, owner=other, caller=stranger):
+        factory.deployManager(other, SALT, sender=stranger)
+    assert factory.managerCount(other) == 0
+    receipt = factory.deployManager(other, SALT, sender=other)
+    assert receipt.return_value == predicted
+    m = project.IAgentSessions.at(predicted)
     assert m.owner() == other
-    assert factory.managersOf(other) == [m.address]
-    assert factory.managersOf(stranger) == []
+    assert factory.managersOf(other, 0, 10) == [m.address]
     assert event_args(receipt, m.OwnershipTransferred) == [expect(ZERO_ADDRESS, other)]
-    with ape.reverts(m.NotManagerOwner, caller=stranger):
-        m.createSession(params(agent, eth=1), value=1, sender=stranger)
-    m.createSession(params(agent, eth=1), value=1, sender=other)
-    assert m.ownerOf(1) == other
 
 
 def test_new_manager_starts_empty(project, factory, stranger):

@@ -63,16 +63,17 @@ def _print_gas():
 # ==================================================================================================
 
 
-def test_zero_erc20_budget_moves_nothing_and_registers_nothing(manager, owner, agent, params, token_b):
-    """A zero budget is recorded (event) but holds nothing: the token is neither listed nor made a forbidden
-    target (else a zero budget could block every session's calls to any contract)."""
+def test_zero_erc20_budget_moves_nothing_and_declares_a_row(manager, owner, agent, params, token_b):
+    """A zero budget holds nothing but is a row: the token is listed (a swap may bring it in, under the row's caps)
+    and, being the owner's choice, escrowed (a forbidden target from then on)."""
     before = token_b.balanceOf(manager)
-    receipt = manager.createSession(params(agent, budgets=[(token_b, 0)]), sender=owner)
+    receipt = manager.createSession(params(agent, budgets=[(token_b, 0, 5)]), sender=owner)
     sid = receipt.events.filter(manager.SessionCreated)[0].id
     assert event_args(receipt, manager.SessionFunded) == [expect(sid, token_b, owner, 0)]
-    assert [(b.token, b.available) for b in manager.getSession(sid).budgets] == [(NATIVE, 0)]
+    assert [(b.token, b.available, b.perCallCap) for b in manager.getSession(sid).budgets] == [
+        (NATIVE, 0, 0), (token_b.address, 0, 5)]
     assert token_b.balanceOf(manager) == before
-    assert not manager.isEscrowToken(token_b)
+    assert manager.isEscrowToken(token_b)
 
 
 def test_zero_value_execute_without_any_budget_succeeds(manager, agent, stranger, target, make_session):
@@ -125,19 +126,17 @@ def test_fund_zero_is_a_recorded_no_op_for_roots_and_children(manager, owner, ag
 @pytest.mark.parametrize("how", ["spawn_child", "fund_child"])
 def test_a_zero_child_budget_of_a_contract_does_not_make_it_a_forbidden_target(manager, agent, sub_agent, other,
                                                                                target, make_session, make_child, how):
-    """BUG (manager-wide denial of service by an agent): a child's budget is reserved out of its parent, so a
-    zero "budget" of ANY address passes (`_debit(parent, x, 0)`), and `_credit` then marks that address as an
-    escrowed token, which forbids it as a target for every session of the manager, for ever. Any agent that
-    can spawn or fund a child (the parent's agent) can so cut every session off a DEX or any other target.
-
-    Expected: another session can still call `target`. Got: ForbiddenTarget(victim, target)."""
+    """A manager-wide denial of service by an agent, closed: a zero "budget" of any address in a child would mark
+    that address escrowed, a forbidden target for every session of the manager. A child's rows must be rows of its
+    parent (NoBudgetRow), and only the owner declares rows on a root, so no agent can do it."""
     victim = make_session(agent=other, eth=ETHER)
     root = make_session(eth=ETHER)
-    if how == "spawn_child":
-        make_child(root, child_agent=sub_agent, budgets=[(target, 0)])
-    else:
-        child = make_child(root, child_agent=sub_agent)
-        manager.fund(child, target, 0, sender=agent)
+    with ape.reverts(manager.NoBudgetRow, id=root, token=target):
+        if how == "spawn_child":
+            make_child(root, child_agent=sub_agent, budgets=[(target, 0)])
+        else:
+            child = make_child(root, child_agent=sub_agent)
+            manager.fund(child, target, 0, sender=agent)
     manager.execute(victim, target, 0, target.ping.encode_input(), sender=other)
     assert not manager.isEscrowToken(target)
 

@@ -855,11 +855,20 @@ def test_transfer_token_recipient_with_only_a_function_permission_reverts(
         manager.transferToken(sid, token, target, 1, sender=agent)
 
 
-@pytest.mark.parametrize("to", ["manager", "factory", "token"])
+@pytest.mark.parametrize("to", ["manager", "factory"])
 def test_transfer_token_to_forbidden_recipient_reverts(manager, factory, agent, token, token_session, to):
-    recipient = {"manager": manager, "factory": factory, "token": token}[to]
+    recipient = {"manager": manager, "factory": factory}[to]
     with ape.reverts(manager.ForbiddenTarget, id=token_session, target=recipient):
         manager.transferToken(token_session, token, recipient, 1, sender=agent)
+
+
+def test_transfer_token_erc20_to_an_escrowed_token_is_a_plain_payout(manager, agent, token, token_session):
+    """An ERC-20 payout never calls its payee: an escrowed token may receive one (ETH to it stays refused)."""
+    before = token.balanceOf(token)
+    manager.transferToken(token_session, token, token, 1, sender=agent)
+    assert token.balanceOf(token) - before == 1
+    with ape.reverts(manager.ForbiddenTarget, id=token_session, target=token):
+        manager.transferToken(token_session, NATIVE, token, 1, sender=agent)
 
 
 def test_transfer_token_reverts_for_non_agent(manager, owner, token, token_session):
@@ -893,10 +902,9 @@ def swap_data(dex, manager, token_in, amount, token_out, half=False):
 
 @pytest.fixture
 def swap_session(make_session, escrow, token, token_b):
-    """An anyTarget session with 1 ETH and 1000 TUSD. OTH is escrowed by another session of the owner (1 unit),
-    so it may be a swap's output."""
-    escrow(token_b)
-    return make_session(eth=0, budgets=[(NATIVE, ETHER), (token, 1_000)])
+    """An anyTarget session with 1 ETH, 1000 TUSD and an empty OTH row (a swap's output must be a token the session
+    has a row for)."""
+    return make_session(eth=0, budgets=[(NATIVE, ETHER), (token, 1_000), (token_b, 0)])
 
 
 def test_swap_erc20_to_erc20_charges_and_credits(manager, agent, dex, token, token_b, swap_session):
@@ -931,12 +939,13 @@ def test_swap_credits_the_actual_output(manager, owner, agent, dex, token, token
     assert manager.remaining(swap_session, token_b) == 300
 
 
-def test_swap_output_token_becomes_a_session_budget(manager, agent, dex, token, token_b, swap_session):
-    """The output token (escrowed by another session) joins the swapping session's own token list."""
-    assert [b.token for b in manager.getSession(swap_session).budgets] == [NATIVE, token.address]
-    manager.swap(swap_session, token, 10, token_b, 0, dex, swap_data(dex, manager, token, 10, token_b), sender=agent)
-    assert manager.isEscrowToken(token_b)
+def test_swap_output_is_credited_to_the_sessions_row(manager, agent, dex, token, token_b, swap_session):
+    """The empty OTH row declared at creation receives the output; no row is added."""
     assert [b.token for b in manager.getSession(swap_session).budgets] == [NATIVE, token.address, token_b.address]
+    assert manager.isEscrowToken(token_b)
+    manager.swap(swap_session, token, 10, token_b, 0, dex, swap_data(dex, manager, token, 10, token_b), sender=agent)
+    assert [b.token for b in manager.getSession(swap_session).budgets] == [NATIVE, token.address, token_b.address]
+    assert manager.remaining(swap_session, token_b) == 10
 
 
 def test_swap_erc20_to_eth_credits_eth(manager, agent, dex, token, swap_session):
@@ -996,8 +1005,7 @@ def test_swap_reverts_beyond_budget_before_anything_moves(manager, agent, dex, t
 
 
 def test_swap_reverts_above_per_call_cap(manager, agent, dex, token, token_b, make_session, escrow):
-    escrow(token_b)
-    sid = make_session(eth=0, budgets=[(token, 1_000, 100)])
+    sid = make_session(eth=0, budgets=[(token, 1_000, 100), (token_b, 0)])
     with ape.reverts(manager.PerCallCapExceeded, id=sid, token=token, requested=101, cap=100):
         manager.swap(sid, token, 101, token_b, 0, dex, swap_data(dex, manager, token, 101, token_b), sender=agent)
 
@@ -1010,8 +1018,8 @@ def test_swap_needs_the_dex_on_the_allowlist(manager, agent, dex, token, token_b
 
 
 def test_swap_through_allowlisted_selector(manager, agent, dex, token, token_b, make_session, escrow):
-    escrow(token_b)
-    sid = make_session(eth=0, budgets=[(token, 1_000)], any_target=False, permissions=[(dex, selector(dex.swap))])
+    sid = make_session(eth=0, budgets=[(token, 1_000), (token_b, 0)], any_target=False,
+                       permissions=[(dex, selector(dex.swap))])
     manager.swap(sid, token, 10, token_b, 10, dex, swap_data(dex, manager, token, 10, token_b), sender=agent)
     assert manager.remaining(sid, token_b) == 10
 
@@ -1045,7 +1053,7 @@ def test_swap_failing_dex_call_reverts_call_failed(manager, agent, dex, token, t
 
 
 # --------------------------------------------------------------------------------------------------
-# swap outputs: ETH or a token the manager already escrows
+# swap outputs: only a token the session has a budget row for (ETH included)
 # --------------------------------------------------------------------------------------------------
 
 
@@ -1066,7 +1074,7 @@ def test_swap_into_a_token_nobody_escrows_reverts_and_moves_nothing(manager, age
     assert not manager.isEscrowToken(token_b)
     before = _state(manager, sid, token, token_b)
     dex_before = (token.balanceOf(dex), token_b.balanceOf(dex))
-    with ape.reverts(manager.TokenNotEscrowed, id=sid, token=token_b):
+    with ape.reverts(manager.NoBudgetRow, id=sid, token=token_b):
         manager.swap(sid, token, 400, token_b, 0, dex, swap_data(dex, manager, token, 400, token_b), sender=agent)
     assert _state(manager, sid, token, token_b) == before
     assert (token.balanceOf(dex), token_b.balanceOf(dex)) == dex_before
@@ -1076,15 +1084,18 @@ def test_swap_into_a_token_nobody_escrows_reverts_and_moves_nothing(manager, age
 def test_swap_from_eth_into_a_token_nobody_escrows_reverts(manager, agent, dex, token_b, make_session):
     sid = make_session(eth=ETHER)
     before = _state(manager, sid, token_b)
-    with ape.reverts(manager.TokenNotEscrowed, id=sid, token=token_b):
+    with ape.reverts(manager.NoBudgetRow, id=sid, token=token_b):
         manager.swap(sid, NATIVE, 10**17, token_b, 0, dex, swap_data(dex, manager, NATIVE, 10**17, token_b),
                      sender=agent)
     assert _state(manager, sid, token_b) == before
 
 
-def test_swap_into_eth_needs_no_escrowed_token(manager, agent, dex, token, make_session):
-    """ETH is always an allowed output, even for a session that holds no ETH budget."""
-    sid = make_session(eth=0, budgets=[(token, 1_000)])
+def test_swap_into_eth_needs_an_eth_row(manager, agent, dex, token, make_session):
+    """ETH is an output only for a session with an ETH row (an empty one is enough)."""
+    no_row = make_session(eth=0, budgets=[(token, 1_000)])
+    with ape.reverts(manager.NoBudgetRow, id=no_row, token=NATIVE):
+        manager.swap(no_row, token, 300, NATIVE, 0, dex, swap_data(dex, manager, token, 300, NATIVE), sender=agent)
+    sid = make_session(eth=0, budgets=[(token, 1_000), (NATIVE, 0)])
     eth_before = manager.balance
     receipt = manager.swap(sid, token, 300, NATIVE, 300, dex, swap_data(dex, manager, token, 300, NATIVE),
                            sender=agent)
@@ -1095,9 +1106,12 @@ def test_swap_into_eth_needs_no_escrowed_token(manager, agent, dex, token, make_
 
 
 def test_swap_into_a_token_escrowed_by_another_session(manager, agent, dex, token, token_b, make_session, escrow):
-    """The token need not be in the swapping session's budgets: escrowed by any session of the manager is enough."""
+    """Escrowed by another session of the manager is not enough: the swapping session needs a row of its own."""
     other = escrow(token_b, 5)
-    sid = make_session(eth=0, budgets=[(token, 1_000)])
+    no_row = make_session(eth=0, budgets=[(token, 1_000)])
+    with ape.reverts(manager.NoBudgetRow, id=no_row, token=token_b):
+        manager.swap(no_row, token, 100, token_b, 0, dex, swap_data(dex, manager, token, 100, token_b), sender=agent)
+    sid = make_session(eth=0, budgets=[(token, 1_000), (token_b, 0)])
     out_before = token_b.balanceOf(manager)
     receipt = manager.swap(sid, token, 100, token_b, 100, dex, swap_data(dex, manager, token, 100, token_b),
                            sender=agent)
@@ -1123,7 +1137,7 @@ def test_swap_into_a_token_whose_only_funding_session_was_closed(
     manager.close(other, sender=stranger)
     assert token_b.balanceOf(manager) == 0
     assert manager.isEscrowToken(token_b)
-    sid = make_session(eth=0, budgets=[(token, 1_000)])
+    sid = make_session(eth=0, budgets=[(token, 1_000), (token_b, 0)])
     manager.swap(sid, token, 100, token_b, 100, dex, swap_data(dex, manager, token, 100, token_b), sender=agent)
     assert manager.remaining(sid, token_b) == 100
 
@@ -1158,7 +1172,7 @@ def test_swap_target_not_allowed_is_refused_before_the_output_check(manager, age
 
 def test_swap_output_check_comes_before_the_budget_check(manager, agent, dex, token, token_b, make_session):
     sid = make_session(eth=0, budgets=[(token, 1_000)])
-    with ape.reverts(manager.TokenNotEscrowed, id=sid, token=token_b):
+    with ape.reverts(manager.NoBudgetRow, id=sid, token=token_b):
         manager.swap(sid, token, 1_001, token_b, 0, dex, swap_data(dex, manager, token, 1, token_b), sender=agent)
 
 

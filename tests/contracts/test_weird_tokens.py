@@ -191,8 +191,8 @@ def test_fee_token_swap_in_reverts_when_the_dex_pulls_the_gross_amount(manager, 
                                                                         token_b, fee_token):
     """REJECTED (cleanly, at swap): the executor received amountIn minus the fee, so a DEX pulling amountIn
     fails; CallFailed carries the token's error and nothing moves."""
-    escrow(token_b)  # the swap's output must be an escrowed token: another session holds 1 unit
-    sid = make_session(eth=0, budgets=[(fee_token, 20_000)])
+    # the swap's output must be a token the session has a row for: an empty token_b row
+    sid = make_session(eth=0, budgets=[(fee_token, 20_000), (token_b, 0)])
     executor = manager.executor()
     reason = error_data(fee_token.ERC20InsufficientBalance, executor, 0, fee(10_000))
     before = fee_token.balanceOf(manager)
@@ -206,8 +206,8 @@ def test_fee_token_swap_in_reverts_when_the_dex_pulls_the_gross_amount(manager, 
 def test_fee_token_swap_in_charges_the_whole_decrease(manager, agent, make_session, escrow, dex, token_b, fee_token):
     """HANDLED: with a DEX pulling the net amount, the session is charged the full decrease of the escrow
     (amountIn: the transfer fee to the executor included) and credited the actual output."""
-    escrow(token_b)  # the swap's output must be an escrowed token: another session holds 1 unit
-    sid = make_session(eth=0, budgets=[(fee_token, 20_000)])
+    # the swap's output must be a token the session has a row for: an empty token_b row
+    sid = make_session(eth=0, budgets=[(fee_token, 20_000), (token_b, 0)])
     net = 10_000 - fee(10_000)
     data = mock_swap(dex, fee_token, net, token_b, manager)
     receipt = manager.swap(sid, fee_token, 10_000, token_b, net, dex, data, sender=agent)
@@ -224,8 +224,8 @@ def test_fee_token_swap_out_credits_what_arrived(manager, agent, make_session, e
                                                  to_executor):
     """HANDLED: the output credit is the manager's balance increase (one fee when the DEX pays the manager,
     two when it pays the executor, which sweeps to the manager)."""
-    escrow(fee_token)  # the swap's output must be an escrowed token: another session holds 1 unit
-    sid = make_session(eth=0, budgets=[(token, 5_000)])
+    # the swap's output must be a token the session has a row for: an empty fee_token row
+    sid = make_session(eth=0, budgets=[(token, 5_000), (fee_token, 0)])
     executor = manager.executor()
     recipient = executor if to_executor else manager.address
     arrived = 1_000 - fee(1_000)
@@ -307,8 +307,8 @@ def test_no_return_token_swap_through_a_bool_decoding_dex_reverts_cleanly(manage
                                                                            token_b, noret):
     """REJECTED (cleanly, at swap): MockDex decodes a bool from transferFrom and reverts without data; the
     manager reports CallFailed and nothing moves."""
-    escrow(token_b)  # the swap's output must be an escrowed token: another session holds 1 unit
-    sid = make_session(eth=0, budgets=[(noret, 10_000)])
+    # the swap's output must be a token the session has a row for: an empty token_b row
+    sid = make_session(eth=0, budgets=[(noret, 10_000), (token_b, 0)])
     with ape.reverts(manager.CallFailed, id=sid, target=dex, reason=b""):
         manager.swap(sid, noret, 1_000, token_b, 0, dex, mock_swap(dex, noret, 1_000, token_b, manager), sender=agent)
     assert manager.remaining(sid, noret) == 10_000
@@ -371,8 +371,8 @@ def test_false_token_swap_with_a_dex_ignoring_false_charges_only_what_left(manag
                                                                             dex, token_b, falsy):
     """HANDLED: MockDex ignores transferFrom's `false` (it tries to pull amountIn + 1) and pays out anyway;
     the manager charges the actual decrease (0, the executor swept amountIn back) and credits the output."""
-    escrow(token_b)  # the swap's output must be an escrowed token: another session holds 1 unit
-    sid = make_session(eth=0, budgets=[(falsy, 10_000)])
+    # the swap's output must be a token the session has a row for: an empty token_b row
+    sid = make_session(eth=0, budgets=[(falsy, 10_000), (token_b, 0)])
     dex.setPullExtra(1, sender=owner)
     receipt = manager.swap(sid, falsy, 1_000, token_b, 1_000, dex, mock_swap(dex, falsy, 1_000, token_b, manager),
                            sender=agent)
@@ -386,8 +386,8 @@ def test_false_token_swap_with_a_dex_ignoring_false_charges_only_what_left(manag
 
 def test_false_token_swap_is_exact(manager, agent, make_session, escrow, dex, token_b, falsy):
     """HANDLED: the ordinary swap path."""
-    escrow(token_b)  # the swap's output must be an escrowed token: another session holds 1 unit
-    sid = make_session(eth=0, budgets=[(falsy, 10_000)])
+    # the swap's output must be a token the session has a row for: an empty token_b row
+    sid = make_session(eth=0, budgets=[(falsy, 10_000), (token_b, 0)])
     manager.swap(sid, falsy, 4_000, token_b, 4_000, dex, mock_swap(dex, falsy, 4_000, token_b, manager), sender=agent)
     assert manager.getBudget(sid, falsy)[1:3] == (6_000, 4_000)
     assert_escrow_backed(manager, falsy)
@@ -447,8 +447,8 @@ def test_zero_revert_token_zero_child_budget_moves_nothing(manager, sub_agent, m
 def test_zero_revert_token_swap_sweeps_nothing_when_everything_was_taken(manager, agent, make_session, escrow, dex,
                                                                         token_b, zero_revert):
     """HANDLED: the executor skips empty sweeps, so a swap that uses all of amountIn does not trip the token."""
-    escrow(token_b)  # the swap's output must be an escrowed token: another session holds 1 unit
-    sid = make_session(eth=0, budgets=[(zero_revert, 1_000)])
+    # the swap's output must be a token the session has a row for: an empty token_b row
+    sid = make_session(eth=0, budgets=[(zero_revert, 1_000), (token_b, 0)])
     manager.swap(sid, zero_revert, 1_000, token_b, 1_000, dex, mock_swap(dex, zero_revert, 1_000, token_b, manager),
                  sender=agent)
     assert manager.getBudget(sid, zero_revert)[1:3] == (0, 1_000)
@@ -459,8 +459,8 @@ def test_zero_revert_token_swap_sweeps_nothing_when_everything_was_taken(manager
 def test_zero_revert_token_swap_returns_the_unused_half(manager, agent, make_session, escrow, dex, token_b,
                                                         zero_revert):
     """HANDLED: the DEX takes half; the other half is swept back and only the decrease is charged."""
-    escrow(token_b)  # the swap's output must be an escrowed token: another session holds 1 unit
-    sid = make_session(eth=0, budgets=[(zero_revert, 1_000)])
+    # the swap's output must be a token the session has a row for: an empty token_b row
+    sid = make_session(eth=0, budgets=[(zero_revert, 1_000), (token_b, 0)])
     manager.swap(sid, zero_revert, 400, token_b, 0, dex, mock_swap(dex, zero_revert, 400, token_b, manager, half=True),
                  sender=agent)
     assert manager.getBudget(sid, zero_revert)[1:3] == (800, 200)
@@ -513,8 +513,8 @@ def test_blocklist_token_transfer_to_a_blocked_recipient_reverts_and_charges_not
 def test_blocklist_token_swap_to_a_blocked_dex_reverts_cleanly(manager, agent, make_session, escrow, dex, token_b,
                                                                blocky, issuer):
     """REJECTED (cleanly, at swap): the DEX cannot receive; CallFailed carries Blocked(dex)."""
-    escrow(token_b)  # the swap's output must be an escrowed token: another session holds 1 unit
-    sid = make_session(eth=0, budgets=[(blocky, 1_000)])
+    # the swap's output must be a token the session has a row for: an empty token_b row
+    sid = make_session(eth=0, budgets=[(blocky, 1_000), (token_b, 0)])
     blocky.setBlocked(dex, True, sender=issuer)
     with ape.reverts(manager.CallFailed, id=sid, target=dex, reason=error_data(blocky.Blocked, dex)):
         manager.swap(sid, blocky, 100, token_b, 0, dex, mock_swap(dex, blocky, 100, token_b, manager), sender=agent)
@@ -655,13 +655,13 @@ def test_child_agent_cannot_strand_its_roots_eth_with_a_token_it_controls(
     then complete its session (its escrow, the new token included, would be credited to the root) and block the
     manager: the root's close would revert and its whole ETH escrow (10 ETH) could never be returned.
 
-    A swap may output only ETH or a token the manager already escrows: the swap is refused with
-    TokenNotEscrowed(child, blocky) before anything moves, the token never enters the escrow, and blocking the
+    A swap may output only a token the session has a budget row for: the swap is refused with
+    NoBudgetRow(child, blocky) before anything moves, the token never enters the escrow, and blocking the
     manager later changes nothing: closing the root returns all 10 ETH to the owner."""
     root = make_session(eth=10 * ETHER)
     child = make_child(root, child_agent=sub_agent, budgets=[(NATIVE, 10)])
     assert not manager.isEscrowToken(blocky)
-    with ape.reverts(manager.TokenNotEscrowed, id=child, token=blocky):
+    with ape.reverts(manager.NoBudgetRow, id=child, token=blocky):
         manager.swap(child, NATIVE, 1, blocky, 1, dex, mock_swap(dex, NATIVE, 1, blocky, manager), sender=sub_agent)
     assert manager.getBudget(child, NATIVE)[1:3] == (10, 0)
     assert blocky.balanceOf(manager) == 0
@@ -701,9 +701,9 @@ def test_lying_token_constant_over_report_swap_charges_exactly_what_left(manager
     """HANDLED: the executor sweeps back only what the swap changed, measured against its own balance before the
     call, so a constant over-report cancels out (as it does in the manager's own before/after): the swap
     charges exactly the 1,000 that left, credits the output, and the executor keeps nothing."""
-    escrow(token_b)  # the swap's output must be an escrowed token: another session holds 1 unit
     liar.setLie(10_000, 10**6, sender=owner)
-    sid = make_session(eth=0, budgets=[(liar, 10_000)])
+    # the swap's output must be a token the session has a row for: an empty token_b row
+    sid = make_session(eth=0, budgets=[(liar, 10_000), (token_b, 0)])
     manager.swap(sid, liar, 1_000, token_b, 0, dex, mock_swap(dex, liar, 1_000, token_b, manager), sender=agent)
     assert manager.remaining(sid, liar) == 9_000
     assert manager.remaining(sid, token_b) == 1_000
@@ -781,9 +781,9 @@ def test_swap_out_of_a_lying_token_charges_what_really_left(manager, owner, sub_
     manager's reported balance by only 500, so the swap is refused with BalanceMismatch(LIE, 1000, 500), as
     transferToken refuses the same token, and nothing changes: B can no longer be charged 500 for 1000 that
     really left and keep 500 `available` that only A's tokens back."""
-    escrow(token_b)  # OTH escrowed, so the output check passes and the input measurement is what refuses
+    # an empty OTH row, so the output check passes and the input measurement is what refuses
     a = make_session(eth=0, budgets=[(liar, 1_000)])
-    b = make_session(agent=sub_agent, eth=0, budgets=[(liar, 1_000)])
+    b = make_session(agent=sub_agent, eth=0, budgets=[(liar, 1_000), (token_b, 0)])
     liar.setLie(5_000, 0, sender=owner)
     out_before = token_b.balanceOf(manager)
     with ape.reverts(manager.BalanceMismatch, token=liar, expected=1_000, actual=500):
@@ -801,8 +801,7 @@ def test_swap_out_of_an_over_reporting_token_is_refused(manager, owner, agent, m
                                                         liar):
     """REJECTED (cleanly, at swap): a token reporting double makes handing 1000 over look like 2000 left; the swap
     is refused with BalanceMismatch(LIE, 1000, 2000) and nothing moves."""
-    escrow(token_b)
-    sid = make_session(eth=0, budgets=[(liar, 1_000)])
+    sid = make_session(eth=0, budgets=[(liar, 1_000), (token_b, 0)])
     liar.setLie(20_000, 0, sender=owner)
     with ape.reverts(manager.BalanceMismatch, token=liar, expected=1_000, actual=2_000):
         manager.swap(sid, liar, 1_000, token_b, 0, dex, mock_swap(dex, liar, 1_000, token_b, manager), sender=agent)
@@ -833,8 +832,8 @@ def test_approve_race_token_swaps_repeat_because_the_allowance_is_reset(manager,
                                                                         token_b, racy):
     """HANDLED: every swap approves from 0 and resets to 0, even after a DEX that took only half (which would
     otherwise leave a non-zero allowance behind and break the next approve)."""
-    escrow(token_b)  # the swap's output must be an escrowed token: another session holds 1 unit
-    sid = make_session(eth=0, budgets=[(racy, 10_000)])
+    # the swap's output must be a token the session has a row for: an empty token_b row
+    sid = make_session(eth=0, budgets=[(racy, 10_000), (token_b, 0)])
     executor = manager.executor()
     manager.swap(sid, racy, 1_000, token_b, 0, dex, mock_swap(dex, racy, 1_000, token_b, manager, half=True),
                  sender=agent)
@@ -856,10 +855,9 @@ def test_approve_race_token_swap_works_despite_a_stale_executor_allowance(manage
 
     Expected: the swap succeeds (the executor zeroes the allowance first, e.g. safeApproveWithRetry).
     Got: CallFailed(id, dex, ApproveFailed())."""
-    escrow(token_b)  # the swap's output must be an escrowed token: another session holds 1 unit
     early = make_session(agent=sub_agent, eth=ETHER)
     manager.execute(early, racy, 0, racy.approve.encode_input(dex.address, 1), sender=sub_agent)
     assert racy.allowance(manager.executor(), dex) == 1
-    sid = make_session(eth=0, budgets=[(racy, 10_000)])
+    sid = make_session(eth=0, budgets=[(racy, 10_000), (token_b, 0)])
     manager.swap(sid, racy, 1_000, token_b, 1_000, dex, mock_swap(dex, racy, 1_000, token_b, manager), sender=agent)
     assert manager.getBudget(sid, racy)[1:3] == (9_000, 1_000)

@@ -48,11 +48,13 @@ def test_deploy_prints_the_addresses(run, world):
     assert "existing" in result.out
 
 
-def test_deploy_paid_by_another_account_still_belongs_to_the_owner(run, keys, client):
+def test_deploy_for_another_owner_is_refused_naming_both(run, keys):
+    """Only an owner deploys its managers (nobody front-runs its address or list position)."""
     result = run("deploy", "--owner", "7", "--as", "8", "--json")
 
-    assert result.code == 0, result
-    assert client.manager(result.json["manager"]).owner() == keys[7].address
+    assert result.code == 1, result
+    assert f"DeployerNotOwner(owner={keys[7].address}, caller={keys[8].address}" in result.err
+    assert "Traceback" not in result.out + result.err
 
 
 def test_deploy_with_an_unknown_owner_is_a_usage_error(run):

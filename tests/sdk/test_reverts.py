@@ -51,6 +51,9 @@ from agent_sessions import (
     TargetNotAllowed,
     TaskCountDecreased,
     TokenNotEscrowed,
+    NoBudgetRow,
+    RotatedOut,
+    DeployerNotOwner,
     TooManyGuards,
     TransactionFailed,
     UnexpectedETH,
@@ -201,12 +204,37 @@ scenario("InsufficientOutput", InsufficientOutput,  # token_b escrowed (1 unit):
                                  w.dex.encode("swap", w.token.address, 100, w.token_b.address, w.manager.address),
                                  sender=w.agent_key, **kw),
          lambda w, s: {"session": s.id, "token": w.token_b.address, "received": 100, "min_received": 101})
-scenario("TokenNotEscrowed", TokenNotEscrowed,  # nothing escrows token_b here: it cannot be a swap's output
+scenario("NoBudgetRow", NoBudgetRow,  # the session has no row for token_b: it cannot be a swap's output
          lambda w: w.manager.create_session(w.params(budgets={w.token.address: 1000}), w.owner_key),
          lambda w, s, kw: s.swap(w.token.address, 100, w.token_b.address, 0, w.dex.address,
                                  w.dex.encode("swap", w.token.address, 100, w.token_b.address, w.manager.address),
                                  sender=w.agent_key, **kw),
          lambda w, s: {"session": s.id, "token": w.token_b.address})
+
+
+def _holder_with_fresh_token(w):
+    """A root handed to another holder, who holds (and approved) a token this manager never escrowed."""
+    s = w.make_session()
+    w.manager.transfer_session(s.id, w.other_key.address, sender=w.owner_key)
+    fresh = w.client.deploy("testing/TestToken", "Fresh", "FRSH", 18, sender=w.other_key)
+    fresh.transact("mint", w.other_key.address, 10**18, sender=w.other_key)
+    fresh.transact("approve", w.manager.address, 2**256 - 1, sender=w.other_key)
+    return s, fresh
+
+
+scenario("TokenNotEscrowed", TokenNotEscrowed,  # only the manager owner brings a new token into the escrow
+         _holder_with_fresh_token,
+         lambda w, c, kw: c[0].fund(c[1].address, 1, sender=w.other_key, **kw),
+         lambda w, c: {"session": c[0].id, "token": c[1].address})
+scenario("DeployerNotOwner", DeployerNotOwner,  # nobody deploys at an owner's address but the owner
+         lambda w: None,
+         lambda w, c, kw: w.factory.deploy_manager(w.owner_key.address, salt="not-mine", sender=w.stranger_key, **kw),
+         lambda w, c: {"owner": w.owner_key.address, "caller": w.stranger_key.address})
+scenario("RotatedOut", RotatedOut,  # the owner rotated the agent out: the child it runs for itself is cut off
+         lambda w: (s := w.make_session(), c := w.make_child(s, agent=w.agent_key),
+                    s.rotate_agent(w.stranger_key.address, sender=w.owner_key))[1],
+         lambda w, c, kw: c.execute(w.target.address, 1, b"", sender=w.agent_key, **kw),
+         lambda w, c: {"session": c.id, "key": w.agent_key.address})
 scenario("SameToken", SameToken,
          lambda w: w.manager.create_session(w.params(budgets={w.token.address: 1000}), w.owner_key),
          lambda w, s, kw: s.swap(w.token.address, 100, w.token.address, 0, w.dex.address, b"\x00\x00\x00\x01",

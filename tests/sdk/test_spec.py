@@ -138,15 +138,6 @@ BAD_SPECS = [
      "      - {label: a, agent: bot, budgets: {ETH: 0.25 ether}}\n"
      "      - {label: b, agent: bot, budgets: {ETH: 0.35 ether}}\n",
      "sessions[0].children[1].budgets.ETH", "reserve 0.6 ETH in total, more than its ETH budget of 0.5 ETH"),
-    ("child-reserves-over-parent-per-call-cap",
-     HEADER + ROOT + "    budgets: {ETH: {total: 1 ether, per_call: 0.1 ether}}\n    children:\n"
-     "      - {label: a, agent: bot, budgets: {ETH: 0.2 ether}}\n",
-     "sessions[0].children[0].budgets.ETH", "more than the per_call cap 0.1 ETH of its parent 'root'"),
-    ("children-reserve-over-parent-period-allowance",
-     HEADER + ROOT + "    period: 1d\n    budgets: {ETH: {total: 1 ether, per_period: 0.3 ether}}\n    children:\n"
-     "      - {label: a, agent: bot, budgets: {ETH: 0.2 ether}}\n"
-     "      - {label: b, agent: bot, budgets: {ETH: 0.2 ether}}\n",
-     "sessions[0].children[1].budgets.ETH", "more than its per_period allowance 0.3 ETH"),
     ("child-token-missing-in-parent",
      HEADER + ROOT + "    budgets: {ETH: 1 ether}\n    children: [{label: a, agent: bot, budgets: {USDC: 1 USDC}}]\n",
      "sessions[0].children[0].budgets.USDC", "parent 'root' has no USDC budget"),

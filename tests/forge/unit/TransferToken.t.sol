@@ -168,10 +168,21 @@ contract TransferTokenTest is UnitBase {
         assertEq(usdc.balanceOf(executor), 0);
     }
 
-    function test_transferToken_toAnEscrowedTokenReverts() public {
+    /// @notice ETH sent to an escrowed token could credit the manager with a balance nobody accounts for (a
+    /// WETH-like deposit): refused.
+    function test_transferToken_ethToAnEscrowedTokenReverts() public {
         vm.prank(agent);
         vm.expectRevert(abi.encodeWithSelector(ForbiddenTarget.selector, id, address(usdc)));
+        manager.transferToken(id, NATIVE, address(usdc), 1);
+    }
+
+    /// @notice An ERC-20 payout never calls its payee, so an escrowed token may receive one like any address
+    /// (the escrow shrinks by exactly what was charged).
+    function test_transferToken_erc20ToAnEscrowedTokenIsAPlainPayout() public {
+        vm.prank(agent);
         manager.transferToken(id, address(usdc), address(usdc), 1);
+        assertEq(usdc.balanceOf(address(usdc)), 1);
+        assertEq(manager.remaining(id, address(usdc)), 100e6 - 1);
     }
 
     /*//////////////////////////////////////////////////////////////
