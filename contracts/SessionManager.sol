@@ -200,7 +200,7 @@ contract SessionManager is SessionStore, ISessionManager {
         if (amount == 0) revert ZeroAmount();
         Core memory c = _authorize(id, 1);
         // the recipient is a payee: it must be allowed like a plain transfer
-        _checkTarget(id, c, to, bytes4(0), token, amount, "");
+        _checkTarget(id, c, to, bytes4(0), token, amount, msg.data[:0]);
         _spend(id, c, token, amount);
         if (token == NATIVE) {
             SafeTransferLib.safeTransferETH(to, amount);

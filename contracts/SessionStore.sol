@@ -191,14 +191,21 @@ abstract contract SessionStore is ISessionTypes, SessionToken, ReentrancyGuardTr
         return c.depth == 0 || _ancestorsActive(id);
     }
 
-    function _ancestorsActive(uint256 id) internal view returns (bool) {
+    function _ancestorsActive(uint256 id) internal view returns (bool active) {
+        (active,) = _ancestorsState(id);
+    }
+
+    /// @dev Whether every ancestor of `id` can act now, and whether a controller rotated a key out of any of them
+    /// (one walk for both: the agent check needs both).
+    function _ancestorsState(uint256 id) internal view returns (bool active, bool rotated) {
         uint256 cur = _parentOf(id);
         while (cur != 0) {
             Core memory k = _core[cur];
-            if (k.status != Status.Active || _timedOut(cur, k)) return false;
+            if (k.status != Status.Active || _timedOut(cur, k)) return (false, rotated);
+            if (k.flags & _F_ROTATED != 0) rotated = true;
             cur = k.depth == 0 ? 0 : _parentOf(cur);
         }
-        return true;
+        active = true;
     }
 
     /*//////////////////////////////////////////////////////////////
@@ -481,8 +488,9 @@ abstract contract SessionStore is ISessionTypes, SessionToken, ReentrancyGuardTr
         // every ancestor must be able to act too (before the call limit: a session cut off from its tree reports
         // that, not a used-up limit), and no controller rotated this key out of the path
         if (c.depth != 0) {
-            if (!_ancestorsActive(id)) revert SessionNotActive(id, _statusOf(id, c));
-            _requireNotRotatedOut(id, c, caller);
+            (bool active, bool rotated) = _ancestorsState(id);
+            if (!active) revert SessionNotActive(id, _statusOf(id, c));
+            if ((rotated || c.flags & _F_ROTATED != 0) && _isStale(id, caller)) revert RotatedOut(id, caller);
         }
         if (timed) {
             if (t.maxCalls != 0) _countCalls(id, t, calls);
@@ -502,16 +510,22 @@ abstract contract SessionStore is ISessionTypes, SessionToken, ReentrancyGuardTr
         bytes4 selector,
         address token,
         uint256 amount,
-        bytes memory data
+        bytes calldata data
     ) internal view {
         // never the manager, the factory or an escrowed token (a call to one would bypass the metering, ETH sent
         // to one could credit the manager with an unaccounted balance), nor the executor (it must hold nothing). An
         // escrowed token always has code, so a target without code skips that lookup; an ERC-20 payout (no
         // calldata, no ETH) never calls its payee, so it does not need it either
-        if (
-            target == address(this) || target == _executor() || target == _factory()
-                || ((token == NATIVE || data.length != 0) && target.code.length != 0 && _escrowed[target])
-        ) revert ForbiddenTarget(id, target);
+        if (token == NATIVE || data.length != 0) {
+            // the manager, the executor, the factory and every escrowed token have code: a payee without code is
+            // none of them (the common case, a plain payment, skips every lookup)
+            if (
+                target.code.length != 0
+                    && (target == address(this) || target == _executor() || target == _factory() || _escrowed[target])
+            ) revert ForbiddenTarget(id, target);
+        } else if (target == address(this) || target == _executor() || target == _factory()) {
+            revert ForbiddenTarget(id, target);
+        }
         if (c.flags & _F_ANY_TARGET == 0) {
             // selector 0 with calldata is a real selector: the plain-transfer entry (selector 0) does not cover it,
             // only ANY_SELECTOR does
@@ -546,7 +560,7 @@ abstract contract SessionStore is ISessionTypes, SessionToken, ReentrancyGuardTr
         address target,
         address token,
         uint256 amount,
-        bytes memory data
+        bytes calldata data
     ) internal view {
         (bool ok, bytes memory answer) = guard.staticcall(
             abi.encodeCall(ISessionGuard.checkCall, (address(this), id, agent, target, token, amount, data))
@@ -575,14 +589,23 @@ abstract contract SessionStore is ISessionTypes, SessionToken, ReentrancyGuardTr
     /// `spent`, then the per-call cap and period allowance of the session and of every ancestor, so a parent's
     /// limits bind whatever its descendants spend, whenever they spend it.
     function _spend(uint256 id, Core memory c, address token, uint256 amount) internal {
-        (Budget memory b, Window memory w, bool windowed) = _spendCheck(id, c, token, amount);
-        b.available -= uint128(amount);
+        Budget storage slot = _budgets[id][token];
+        Budget memory b = slot;
+        // never more than the unspent escrow
+        if (amount > b.available) revert BudgetExceeded(id, token, amount, b.available);
+        if (_hasCaps(c, token)) {
+            (Window memory w, bool windowed) = _capsCheck(id, token, amount);
+            if (windowed) _windows[id][token] = w;
+        }
         // lifetime spending can outgrow one funding after refills: fail clearly, never wrap
         uint256 spent = uint256(b.spent) + amount;
         if (spent > type(uint128).max) revert AmountTooLarge(spent);
-        b.spent = uint128(spent);
-        _budgets[id][token] = b;
-        if (windowed) _windows[id][token] = w;
+        uint256 available = b.available - amount;
+        // one write of the packed word (available [0..127] | spent [128..255]) through the slot already found
+        /// @solidity memory-safe-assembly
+        assembly {
+            sstore(slot.slot, or(available, shl(128, spent)))
+        }
         if (c.depth != 0) _chargeAncestorCaps(id, token, amount);
     }
 

@@ -182,17 +182,17 @@ def run_scenarios() -> dict[str, int]:
     g.record("transfer ERC20 from session",
              manager.transferToken(token_root, tusd, payee, 10 * ETHER, sender=agent))
 
-    # swap via DEX: TUSD -> OTH through MockDex (approve, call, reset, charge, credit). A swap may output only
-    # ETH or a token the manager already escrows, so another root of the owner holds 1 OTH first. Measured on
-    # the session's second swap: the first one also registers OTH as a new token of the session (a slot from
-    # zero).
-    create(session_params(agent, expiry=expiry, budgets=[budget(oth, 1)]))
+    # swap via DEX: TUSD -> OTH through MockDex (approve, call, reset, charge, credit). A swap may output only a
+    # token the session has a budget row for, so this root declares an empty OTH row. Measured on the session's
+    # second swap: the first one also fills the OTH budget word (a slot from zero).
+    swap_root = create(session_params(agent, expiry=expiry, any_target=True,
+                                      budgets=[budget(tusd, 1_000 * ETHER), budget(oth, 0)]))
     dex = project.MockDex.deploy(sender=owner)
     oth.mint(dex, 10**27, sender=owner)
     swap_data = dex.swap.encode_input(tusd, 10 * ETHER, oth, manager)
-    manager.swap(token_root, tusd, 10 * ETHER, oth, 10 * ETHER, dex, swap_data, sender=agent)
+    manager.swap(swap_root, tusd, 10 * ETHER, oth, 10 * ETHER, dex, swap_data, sender=agent)
     g.record("swap via DEX",
-             manager.swap(token_root, tusd, 10 * ETHER, oth, 10 * ETHER, dex, swap_data, sender=agent))
+             manager.swap(swap_root, tusd, 10 * ETHER, oth, 10 * ETHER, dex, swap_data, sender=agent))
 
     # checkpoint: the agent's second anchor on a session (its checkpoint slots are already non-zero, as
     # for every periodic anchor after the first).
