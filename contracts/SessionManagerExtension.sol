@@ -171,6 +171,10 @@ contract SessionManagerExtension is SessionModule, ISessionManagerExtension {
         nonReentrant
     {
         Core memory c = _requireLiveController(id);
+        // an allowance counts what leaves from the moment it is set: one added where there was none starts a fresh
+        // window count (spends made without an allowance were never counted); a changed one keeps counting, so a
+        // lowered allowance still weighs what this window already spent
+        if (periodAllowance != 0 && _caps[id][token].perPeriod == 0) delete _windows[id][token];
         c.flags = _setCaps(id, c.flags, token, perCallCap, periodAllowance);
         _core[id] = c;
     }

@@ -752,6 +752,9 @@ class Model:
         # periodic allowances need a period
         if per_period and not s.period:
             raise Revert("PeriodRequired")
+        # an allowance added where there was none counts from now: a fresh window count
+        if per_period and not s.caps.get(token, (0, 0))[1]:
+            s.windows.pop(token, None)
         s.caps[token] = (per_call, per_period)
 
     def update_expiry(self, caller: str, sid: int, expiry: int) -> None:

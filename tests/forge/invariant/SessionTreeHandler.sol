@@ -545,10 +545,17 @@ contract SessionTreeHandler is CommonBase, StdCheats, StdUtils {
         perCall = uint128(bound(perCall, 0, 20 ether));
         perPeriod = nodes[id].period == 0 ? 0 : uint128(bound(perPeriod, 0, 40 ether));
         bool ended = _ended(id);
+        uint256 before = manager.getBudget(id, token).periodAllowance;
         vm.prank(actor);
         (bool ok,) = address(manager).call(abi.encodeCall(manager.updateLimits, (id, token, perCall, perPeriod)));
         if (!ok) return;
         if (ended) _break(ENDED, "updateLimits on an ended session", id, 0, 0);
+        // an allowance counts from the moment it is set: one added where there was none starts this window at zero
+        Node memory n = nodes[id];
+        if (before == 0 && perPeriod != 0 && n.period != 0) {
+            uint256 w = block.timestamp < n.start ? 0 : (block.timestamp - n.start) / n.period;
+            windowOut[id][token][w] = 0;
+        }
         _checkNoStalePower(actor, id, "updateLimits");
     }
 

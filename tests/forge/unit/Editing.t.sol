@@ -345,6 +345,27 @@ contract EditingTest is UnitBase {
         manager.transferToken(id, address(usdc), payee, 11e6);
     }
 
+    /// @notice An allowance counts what leaves from the moment it is set: one added where there was none starts a
+    /// fresh window count, even one removed and added again in the same window (what left meanwhile was never
+    /// counted); a changed allowance keeps counting.
+    function test_updateLimits_anAddedAllowanceCountsFromTheMomentItIsSet() public {
+        uint256 id = _createRoot(_withBudget(_withPeriod(_params(agent, DAY), 3600, 0), NATIVE, 10 ether, 0, 1 ether));
+        _pay(id, payee, 1 ether);
+        vm.prank(owner);
+        manager.updateLimits(id, NATIVE, 0, 0);
+        _pay(id, payee, 2 ether);
+        vm.prank(owner);
+        manager.updateLimits(id, NATIVE, 0, 1 ether);
+        assertEq(manager.getBudget(id, NATIVE).spentInPeriod, 0);
+        _pay(id, payee, 1 ether);
+        // changed, not added: the window keeps its count
+        vm.prank(owner);
+        manager.updateLimits(id, NATIVE, 0, 1.5 ether);
+        vm.prank(agent);
+        vm.expectRevert(abi.encodeWithSelector(PeriodAllowanceExceeded.selector, id, NATIVE, 1 ether, 0.5 ether));
+        manager.execute(id, payee, 1 ether, "");
+    }
+
     function test_updateLimits_allowanceRequiresAPeriod() public {
         uint256 id = _rootWithEth(agent, 5 ether);
         vm.prank(owner);
