@@ -37,7 +37,7 @@ from ..errors import SessionError
 from ..models import NATIVE, ZERO_ADDRESS, SessionState, Status, checksum
 from ..tokens import short_address
 from . import actions as act
-from .fleet import FleetView, ManagerView, SessionQuery
+from .fleet import QUIET_EVENTS, FleetView, ManagerView, SessionQuery
 from .wizard import WizardError, build_params
 
 __all__ = ["PAGE_SIZE", "Studio", "create_app"]
@@ -354,7 +354,7 @@ class Pages:
                         "tasks": int(e.args["taskCount"])} for e in events if e.name == "Checkpointed"]
         spends = [{"when": p.timestamp, "block": p.block, "amount": mv.book.format(p.token, p.amount),
                    "kind": p.kind, "tx": p.tx_hash} for p in view.spends(events)]
-        history = [self._event_row(mv, e) for e in reversed(events)][:200]
+        history = [self._event_row(mv, e) for e in reversed(events) if e.name not in QUIET_EVENTS][:200]
         return {"row": row, "state": state, "mv": mv, "budgets": budgets, "window": window, "allowlist": allowlist,
                 "guards": guards, "kids": kids, "ancestors": ancestors, "checkpoints": checkpoints,
                 "spends": spends, "history": history, "now": now,
@@ -598,9 +598,6 @@ class Pages:
         view = self.studio.view
         return JSONResponse({"sessions": view.total(), "managers": len(view.managers), "version": view.version,
                              "chains": self._heads(), "errors": list(view.errors)})
-
-    async def manager_action_page(self, request: Request) -> Response:
-        return RedirectResponse("/fleet")
 
 
 def describe_event(mv: ManagerView, e: Any) -> str:

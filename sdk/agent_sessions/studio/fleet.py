@@ -50,7 +50,7 @@ _SUBTREE_EVENTS = {"SessionPaused", "SessionResumed", "SessionRevoked", "Session
 #: Manager-wide switches: the whole manager is listed again.
 _MANAGER_EVENTS = {"AllPaused", "AllUnpaused", "AllRevoked"}
 #: ERC-721 plumbing, not shown in the activity feed (every create and close also emits them).
-_QUIET_EVENTS = {"Transfer", "UpdateUser", "Approval", "ApprovalForAll"}
+QUIET_EVENTS = {"Transfer", "UpdateUser", "Approval", "ApprovalForAll"}
 
 
 @dataclass(frozen=True)
@@ -380,7 +380,7 @@ class FleetView:
             with self.lock:
                 chain.block, chain.timestamp, chain.seen_at = number, stamp, time.monotonic()
                 for e in sorted(events, key=lambda e: (e.block, e.log_index)):
-                    if e.name not in _QUIET_EVENTS:
+                    if e.name not in QUIET_EVENTS:
                         self.activity.appendleft(e)
             changed = True
         if changed:
@@ -440,7 +440,7 @@ class FleetView:
                 continue
             start = max(0, chain.block - blocks)
             events = self._read_events(chain, mine, start, chain.block)
-            collected += [e for e in events if e.name not in _QUIET_EVENTS]
+            collected += [e for e in events if e.name not in QUIET_EVENTS]
         collected.sort(key=lambda e: (e.timestamp, e.block, e.log_index))
         with self.lock:
             self.activity.clear()

@@ -272,6 +272,7 @@
       if (!data.series || !data.series.length) { box.append(el("p", {class: "muted"}, "No spend yet.")); return; }
       const opts = {width: Math.min(900, box.clientWidth || 800), height: 260,
         series: [{label: "time"}].concat(data.series.map((s, i) => ({label: s.symbol + " spent", stroke: palette[i % palette.length], width: 2, paths: uPlot.paths.stepped({align: 1})}))),
+        scales: {x: {time: true, range: (u, min, max) => max - min < 120 ? [min - 60, max + 60] : [min, max]}},
         axes: [{}, {label: "cumulative spend"}]};
       chart = new uPlot(opts, [data.times].concat(data.series.map(s => s.values)), box);
       box.dataset.points = String(data.times.length);

@@ -1,0 +1,112 @@
+"""The studio's sources and command: a fleet spec over two chains (every manager on every chain), and the
+``studio`` command run as ``python -m agent_sessions.studio`` against the world's manager. No browser needed."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import click
+import requests
+from click.testing import CliRunner
+
+from agent_sessions import parse_spec, spawn_fleet
+from scripts._ports import open_fresh_chains
+
+SPEC = """
+chains:
+  alpha: {anvil: {chain_id: 31337, port: 8545}}
+  beta: {anvil: {chain_id: 31338, port: 8546}}
+keys: {ops: anvil:0, lab: anvil:1, worker: anvil:2}
+managers:
+  ops: {owner: ops}
+  lab: {owner: lab, salt: lab}
+sessions:
+  - label: ops-alpha
+    chain: alpha
+    manager: ops
+    agent: worker
+    expires: 1d
+    budgets: {ETH: 0.01 ether}
+    allow: any
+    children:
+      - {label: ops-alpha-kid, agent: anvil:3, budgets: {ETH: 0.001 ether}}
+  - {label: lab-alpha, chain: alpha, manager: lab, agent: worker, expires: 1d, budgets: {ETH: 0.02 ether}, allow: any}
+  - {label: ops-beta, chain: beta, manager: ops, agent: worker, expires: 1d, budgets: {ETH: 0.03 ether}, allow: any}
+"""
+
+
+def _matched(html: str) -> int:
+    return int(re.search(r'id="matched"[^>]*>(\d+) session', html).group(1))
+
+
+def test_a_fleet_spec_shows_every_manager_on_every_chain():
+    from agent_sessions.studio import FleetView, Studio
+    from agent_sessions.studio.server import BackgroundServer
+
+    spec = parse_spec(SPEC)
+    chains = open_fresh_chains(spec, ["alpha", "beta"])
+    try:
+        report = spawn_fleet(spec, chains)
+        assert len(report.created) == 4
+        ports = {name: chains[name].anvil.port for name in ("alpha", "beta")}
+        view = FleetView.from_spec(spec, ports=ports).load()
+        try:
+            assert sorted((mv.chain, mv.name) for mv in view.managers.values()) == [
+                ("alpha", "lab"), ("alpha", "ops"), ("beta", "ops")]
+            assert view.total() == 4
+            with BackgroundServer(Studio(view)) as server:
+                assert _matched(requests.get(server.url + "/fleet").text) == 4
+                beta = requests.get(server.url + "/fleet?chain=beta").text
+                assert _matched(beta) == 1 and "ops-beta" in beta and "ops-alpha" not in beta
+                tree = requests.get(server.url + "/fleet?view=tree").text
+                assert "(3 trees)" in tree and "1 child" in tree
+                kid = report.sessions["ops-alpha-kid"]
+                page = requests.get(server.url + f"/session/alpha:{kid.manager.address}/{kid.id}").text
+                assert "0.001 ETH" in page and "ops-alpha" in page  # its budget, and its parent among the ancestors
+        finally:
+            view.close()
+    finally:
+        chains.close()
+
+
+def test_studio_is_a_click_command_that_refuses_a_dev_key_without_actions():
+    from agent_sessions.studio.command import studio
+
+    assert isinstance(studio, click.Command) and studio.name == "studio"
+    result = CliRunner().invoke(studio, ["--rpc", "http://127.0.0.1:1", "--manager", "0x" + "11" * 20,
+                                         "--dev-key", "anvil:0"])
+    assert result.exit_code == 2 and "--allow-actions" in result.output
+    result = CliRunner().invoke(studio, [])
+    assert result.exit_code == 2 and "--config" in result.output
+
+
+def test_python_dash_m_serves_the_studio_on_the_loopback(world):
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "agent_sessions.studio", "--rpc", world.anvil.url, "--manager", world.manager.address,
+         "--port", "0", "--activity-blocks", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 90
+        line = ""
+        while time.monotonic() < deadline:
+            line = process.stdout.readline()
+            if "Session Studio on" in line or process.poll() is not None:
+                break
+        match = re.search(r"Session Studio on (http://127\.0\.0\.1:\d+)", line)
+        assert match, f"no address announced: {line!r} {process.stderr.read() if process.poll() is not None else ''}"
+        assert "read-only" in line
+        health = requests.get(match.group(1) + "/health", timeout=10).json()
+        assert health["sessions"] == len(world.manager.list_sessions(closed=None)) and health["managers"] == 1
+    finally:
+        os.killpg(process.pid, signal.SIGINT)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
