@@ -84,11 +84,13 @@ def test_fleet_pages_through_ten_thousand_rows_without_loading_them(page, studio
 def test_tree_expands_to_children_and_grandchildren(page, studio_server, world):
     page.goto(studio_server.url + "/fleet?view=tree&label=tree-")
     root = page.locator(f'li.node[data-session="{world.tree_root.id}"]')
-    expect()(root).to_have_attribute("aria-expanded", "false")
+    toggle = root.locator(":scope > .node-line button.toggle")
+    expect()(toggle).to_have_attribute("aria-expanded", "false")
     kids = root.locator(":scope > ul.kids > li.node")
     assert kids.count() == 0 or not root.locator(":scope > ul.kids").is_visible()
-    root.locator(":scope > .node-line button.toggle").click()
-    expect()(root).to_have_attribute("aria-expanded", "true")
+    toggle.click()
+    expect()(toggle).to_have_attribute("aria-expanded", "true")
+    expect()(toggle).to_have_attribute("aria-label", f"Collapse the 2 children of session {world.tree_root.id}")
     expect()(kids).to_have_count(2)
     assert [int(k) for k in kids.evaluate_all("ks => ks.map(k => k.dataset.session)")] == [world.kid_a.id,
                                                                                          world.kid_b.id]
@@ -98,8 +100,9 @@ def test_tree_expands_to_children_and_grandchildren(page, studio_server, world):
     expect()(page.locator(f'li.node[data-session="{world.grandkid.id}"] .label')).to_have_text("tree-grandkid")
     shoot(page, "fleet-tree")
     # collapsing hides them again
-    root.locator(":scope > .node-line button.toggle").click()
+    toggle.click()
     expect()(root.locator(":scope > ul.kids")).to_be_hidden()
+    expect()(toggle).to_have_attribute("aria-expanded", "false")
 
 
 def test_fleet_health_shows_ancestors_that_stop_a_session(page, studio_server, world):
@@ -345,7 +348,8 @@ def test_fleet_works_from_the_keyboard(page, studio_server, world):
     _tab_to(page, f'button.toggle[data-id="{world.tree_root.id}"]')
     page.keyboard.press("Enter")
     root = page.locator(f'li.node[data-session="{world.tree_root.id}"]')
-    expect()(root).to_have_attribute("aria-expanded", "true")
+    expect()(root.locator(":scope > .node-line button.toggle")).to_have_attribute("aria-expanded", "true")
+    expect()(root.locator(":scope > ul.kids > li.node")).to_have_count(2)
     _tab_to(page, f'a[href="/session/{world.key}/{world.kid_b.id}"]')
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(rf"/session/.*/{world.kid_b.id}$"))

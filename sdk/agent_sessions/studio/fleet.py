@@ -151,6 +151,7 @@ class ManagerView:
     epoch: int = 0
     owner: str = ""
     loaded_at: float = 0.0
+    load_seconds: float = 0.0
 
     @property
     def address(self) -> str:
@@ -212,6 +213,7 @@ class FleetView:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._timestamps: dict[tuple[str, int], int] = {}
+        self._session_logs: dict[tuple[str, int], tuple[int, list[ActivityEvent]]] = {}
         self.errors: deque[str] = deque(maxlen=20)
 
     # ------------------------------------------------------------------------------------------------------------
@@ -310,7 +312,13 @@ class FleetView:
     # reading
     # ------------------------------------------------------------------------------------------------------------
 
+    def _stale(self, mv: ManagerView) -> bool:
+        """Time for a full listing: ``full_refresh`` seconds, or 20 times what the last one took (a big manager
+        is listed less often)."""
+        return time.monotonic() - mv.loaded_at > max(self.full_refresh, 20 * mv.load_seconds)
+
     def _load_manager(self, mv: ManagerView) -> None:
+        started = time.monotonic()
         states = {s.id: s.state for s in mv.manager.iter_sessions(page_size=200)}
         glob = mv.manager.global_state()
         owner = mv.manager.owner()
@@ -321,6 +329,7 @@ class FleetView:
             mv.paused_all, mv.epoch, mv.owner = glob.paused_all, glob.epoch, owner
             mv.rebuild_children()
             mv.loaded_at = time.monotonic()
+            mv.load_seconds = mv.loaded_at - started
 
     def _reread(self, mv: ManagerView, ids: Iterable[int]) -> None:
         wanted = sorted(set(ids))
@@ -349,7 +358,7 @@ class FleetView:
                 changed = True
                 continue
             if number == chain.block:
-                stale = [mv for mv in mine if time.monotonic() - mv.loaded_at > self.full_refresh]
+                stale = [mv for mv in mine if self._stale(mv)]
                 for mv in stale:
                     self._load_manager(mv)
                     changed = True
@@ -358,7 +367,7 @@ class FleetView:
             events = self._read_events(chain, mine, chain.block + 1, number) if mine else []
             for mv in mine:
                 names = [e for e in events if e.manager_key == mv.key]
-                if any(e.name in _MANAGER_EVENTS for e in names) or time.monotonic() - mv.loaded_at > self.full_refresh:
+                if any(e.name in _MANAGER_EVENTS for e in names) or self._stale(mv):
                     self._load_manager(mv)
                     continue
                 touched: set[int] = set()
@@ -448,13 +457,23 @@ class FleetView:
                 self.activity.appendleft(e)
 
     def session_events(self, mv: ManagerView, sid: int) -> list[ActivityEvent]:
-        """Every event naming session ``sid`` (its id as the first indexed argument), oldest first."""
+        """Every event naming session ``sid`` (its id as the first indexed argument), oldest first. Read once,
+        then only the blocks since the last read."""
         chain = self.chains[mv.chain]
-        topic = "0x" + sid.to_bytes(32, "big").hex()
-        logs = self._logs(chain, [mv.address], 0, chain.block or chain.client.rpc.block_number(),
-                          topics=[None, topic])
-        events = [e for e in self._decode(chain, [mv], logs) if e.session == sid]
-        return sorted(events, key=lambda e: (e.block, e.log_index))
+        head = chain.block or chain.client.rpc.block_number()
+        seen, events = self._session_logs.get((mv.key, sid), (-1, []))
+        if seen > head:  # the chain went back: read it all again
+            seen, events = -1, []
+        if seen < head:
+            topic = "0x" + sid.to_bytes(32, "big").hex()
+            logs = self._logs(chain, [mv.address], seen + 1, head, topics=[None, topic])
+            fresh = [e for e in self._decode(chain, [mv], logs) if e.session == sid]
+            events = sorted(events + fresh, key=lambda e: (e.block, e.log_index))
+            with self.lock:
+                if len(self._session_logs) > 2_000:
+                    self._session_logs.clear()
+                self._session_logs[(mv.key, sid)] = (head, events)
+        return list(events)
 
     @staticmethod
     def spends(events: Iterable[ActivityEvent]) -> list[SpendPoint]:

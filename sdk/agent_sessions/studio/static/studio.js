@@ -76,13 +76,13 @@
     const label = button.getAttribute("aria-label");
     if (open) {
       opened.delete(node); group.hidden = true;
-      button.setAttribute("aria-expanded", "false"); item.setAttribute("aria-expanded", "false");
+      button.setAttribute("aria-expanded", "false"); item.dataset.expanded = "false";
       button.textContent = "▸"; button.setAttribute("aria-label", label.replace(/^Collapse/, "Expand"));
     } else {
       opened.add(node);
       const show = () => {
         group.hidden = false;
-        button.setAttribute("aria-expanded", "true"); item.setAttribute("aria-expanded", "true");
+        button.setAttribute("aria-expanded", "true"); item.dataset.expanded = "true";
         button.textContent = "▾"; button.setAttribute("aria-label", label.replace(/^Expand/, "Collapse"));
       };
       if (!group.children.length) {
