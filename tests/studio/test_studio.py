@@ -414,3 +414,58 @@ def test_bundled_htmx_and_uplot_are_the_pinned_npm_builds():
     for name, source in pairs.items():
         assert (STATIC / name).read_bytes() == (NODE_MODULES / source).read_bytes(), (
             f"{name} differs from node_modules/{source}: run make studio-assets")
+
+
+def _act(server, world, action: str, **args):
+    headers = {"X-CSRF-Token": server.studio.csrf_token}
+    body = {"action": action, "manager": world.key, **args}
+    check = requests.post(server.url + "/api/preflight", json=body, headers=headers).json()
+    sent = requests.post(server.url + "/api/send", json=body, headers=headers).json()
+    return check, sent
+
+
+def test_each_action_does_on_chain_what_it_says(studio_server, world):
+    m, owner = world.manager, world.keys[0]
+    # rotate: the new agent is the session's agent
+    sid = world.worker(700).id
+    check, sent = _act(studio_server, world, "rotate", session=sid, new_agent=world.keys[6].address)
+    assert check["ok"] and sent["ok"], (check, sent)
+    assert m.state(sid).agent == world.keys[6].address
+    # fund a root with ETH: sent as value, the escrow grows by exactly that
+    before = m.remaining(sid)
+    check, sent = _act(studio_server, world, "fund", session=sid, token="ETH", amount="0.002 ether")
+    assert check["ok"] and sent["ok"], (check, sent)
+    assert m.remaining(sid) == before + 2 * 10**15
+    # resume of an active session: refused before and after sending, in words
+    check, sent = _act(studio_server, world, "resume", session=sid)
+    assert not check["ok"] and check["error_name"] == "SessionNotPaused"
+    assert not sent["ok"] and sent["error_name"] == "SessionNotPaused" and "not paused" in sent["explanation"]
+    # close before the end is refused; revoke then close settles it
+    check, _ = _act(studio_server, world, "close", session=sid)
+    assert not check["ok"] and check["error_name"] == "SessionNotEnded"
+    assert _act(studio_server, world, "revoke", session=sid)[1]["ok"]
+    assert _act(studio_server, world, "close", session=sid)[1]["ok"]
+    assert m.state(sid).closed and m.status(sid) is Status.REVOKED
+    # a bad argument is said before anything is asked of the chain
+    check, _ = _act(studio_server, world, "fund", session=world.worker(701).id, token="ETH", amount="1 USDC")
+    assert not check.get("ok") and "amount" in check["error"]
+
+
+def test_pause_all_from_the_fleet_page_stops_every_session(page, studio_server, world):
+    page.goto(studio_server.url + "/fleet")
+    try:
+        page.get_by_role("button", name=re.compile("^Pause all sessions of manager")).click()
+        dialog = page.locator("#action-dialog")
+        expect()(dialog).to_contain_text("signer is the owner")
+        expect()(dialog.locator("#preflight-ok")).to_be_visible()
+        dialog.locator("#action-send").click()
+        expect()(dialog.locator("#action-sent")).to_contain_text("Done in block")
+        assert world.manager.global_state().paused_all
+        check = world.manager.check(world.worker(900).id, world.keys[5].address, 1)
+        assert not check.ok and type(check.error).__name__ == "SessionNotActive"
+        dialog.locator("#action-cancel").click()
+        page.goto(studio_server.url + f"/session/{world.key}/{world.worker(900).id}")
+        expect()(page.locator(".warn")).to_contain_text("pause-all is on")
+    finally:
+        if world.manager.global_state().paused_all:
+            world.manager.unpause_all(world.keys[0])

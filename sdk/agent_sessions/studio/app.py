@@ -643,6 +643,19 @@ def describe_event(mv: ManagerView, e: Any) -> str:
                 "AllRevoked": "every session revoked"}[name] + f" by {short_address(a['by'])}"
     if name == "ExpiryUpdated":
         return f"expiry moved to {datetime.fromtimestamp(int(a['expiry']), tz=timezone.utc):%Y-%m-%d %H:%M} UTC"
+    if name == "PermissionSet":
+        selector = a["selector"]
+        selector = "0x" + bytes(selector).hex() if isinstance(selector, (bytes, bytearray)) else str(selector)
+        what = "every selector" if selector == "0xffffffff" else f"selector {selector}"
+        return f"{'allowed' if a['allowed'] else 'removed'} {short_address(a['target'])}, {what}"
+    if name == "AnyTargetSet":
+        return "any target allowed" if a["allowed"] else "allowlist only"
+    if name == "GuardAdded":
+        return f"guard {short_address(a['guard'])} added"
+    if name == "TimingUpdated":
+        return f"timing: max idle {a['maxIdle']} s, period {a['period']} s, {a['maxCallsPerPeriod']} calls per period"
+    if name == "PayoutDeferred":
+        return f"payout of {amount(a['token'], a['amount'])} to {short_address(a['payee'])} deferred (claimable)"
     if name == "LimitsUpdated":
         return (f"limits of {book.symbol(a['token'])}: per call {amount(a['token'], a['perCallCap'])}, per period "
                 f"{amount(a['token'], a['periodAllowance'])}")
@@ -669,7 +682,7 @@ def create_app(studio: Studio, *, allowed_hosts: list[str] | None = None) -> Sta
         Route("/health", pages.health),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
-    hosts = allowed_hosts or ["127.0.0.1", "localhost", "[::1]"]
+    hosts = allowed_hosts or ["127.0.0.1", "localhost"]
     app = Starlette(routes=routes, middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=hosts)])
     app.state.studio = studio
     app.state.stopping = False
