@@ -355,7 +355,8 @@ class Pages:
         spends = [{"when": p.timestamp, "block": p.block, "amount": mv.book.format(p.token, p.amount),
                    "kind": p.kind, "tx": p.tx_hash} for p in view.spends(events)]
         history = [self._event_row(mv, e) for e in reversed(events) if e.name not in QUIET_EVENTS][:200]
-        return {"row": row, "state": state, "mv": mv, "budgets": budgets, "window": window, "allowlist": allowlist,
+        related = " ".join(f"{mv.key}:{i}" for i in [sid, *(a["id"] for a in ancestors), *(k["id"] for k in kids)])
+        return {"row": row, "state": state, "mv": mv, "budgets": budgets, "related": related, "window": window, "allowlist": allowlist,
                 "guards": guards, "kids": kids, "ancestors": ancestors, "checkpoints": checkpoints,
                 "spends": spends, "history": history, "now": now,
                 "actions": [a for a in act.ACTIONS.values() if a.scope == "session"],
@@ -567,13 +568,18 @@ class Pages:
         except ValueError:
             version = view.version
 
-        async def events() -> Any:
+        def changed() -> str:
             nonlocal version
+            touched = view.touched_since(version)
+            version = view.version
+            data = {"version": version, "sessions": None if touched is None else sorted(touched)}
+            return f"event: changed\ndata: {json.dumps(data)}\n\n"
+
+        async def events() -> Any:
             heads = self._heads()
             yield f"retry: 500\nevent: block\ndata: {json.dumps(heads)}\n\n"
             if view.version != version:
-                version = view.version
-                yield f"event: changed\ndata: {version}\n\n"
+                yield changed()
             quiet = 0
             while not getattr(request.app.state, "stopping", False):
                 if await request.is_disconnected():
@@ -584,8 +590,7 @@ class Pages:
                     heads = now_heads
                     yield f"event: block\ndata: {json.dumps(heads)}\n\n"
                 if view.version != version:
-                    version = view.version
-                    yield f"event: changed\ndata: {version}\n\n"
+                    yield changed()
                 quiet += 1
                 if quiet >= 150:
                     quiet = 0

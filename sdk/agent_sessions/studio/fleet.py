@@ -207,6 +207,8 @@ class FleetView:
         self.full_refresh = full_refresh
         self.activity: deque[ActivityEvent] = deque(maxlen=activity_size)
         self.version = 0
+        #: (version, sessions it changed) of the last versions, for pages that show a few sessions
+        self.touched: deque[tuple[int, frozenset[str]]] = deque(maxlen=200)
         self.lock = threading.RLock()
         self.changed = threading.Condition(self.lock)
         self._chain_set = chain_set
@@ -347,6 +349,7 @@ class FleetView:
     def poll(self) -> bool:
         """Read new blocks on every chain; returns True when something shown changed."""
         changed = False
+        touched_keys: set[str] = set()  # "<manager key>:<id>", or "<manager key>:*" for a whole manager
         for chain in self.chains.values():
             head = chain.client.rpc.get_block("latest")
             number, stamp = int(head["number"], 16), int(head["timestamp"], 16)
@@ -354,6 +357,7 @@ class FleetView:
             if number < chain.block:  # the node was reset (or reverted): start over
                 for mv in mine:
                     self._load_manager(mv)
+                    touched_keys.add(f"{mv.key}:*")
                 chain.block, chain.timestamp = number, stamp
                 changed = True
                 continue
@@ -361,6 +365,7 @@ class FleetView:
                 stale = [mv for mv in mine if self._stale(mv)]
                 for mv in stale:
                     self._load_manager(mv)
+                    touched_keys.add(f"{mv.key}:*")
                     changed = True
                 continue
             self._timestamps[(chain.name, number)] = stamp
@@ -369,15 +374,17 @@ class FleetView:
                 names = [e for e in events if e.manager_key == mv.key]
                 if any(e.name in _MANAGER_EVENTS for e in names) or self._stale(mv):
                     self._load_manager(mv)
+                    touched_keys.add(f"{mv.key}:*")
                     continue
                 touched: set[int] = set()
                 for e in names:
                     if e.session is None:
                         continue
+                    touched.add(e.session)
+                    # a spend counts against every ancestor's limits, a child's funding reserves out of its parent
+                    touched.update(a.id for a in mv.ancestors(e.session))
                     if e.name in _SUBTREE_EVENTS:
                         touched.update(mv.subtree(e.session))
-                    else:
-                        touched.add(e.session)
                     if e.name == "SessionCreated" and e.args.get("parentId"):
                         touched.add(int(e.args["parentId"]))  # a spawn reserves out of the parent
                     if e.name in ("EscrowReturned",) and e.args.get("toSession"):
@@ -386,6 +393,7 @@ class FleetView:
                 known = max(mv.states, default=0)
                 touched.update(range(known + 1, count + 1))
                 self._reread(mv, touched)
+                touched_keys.update(f"{mv.key}:{sid}" for sid in touched)
             with self.lock:
                 chain.block, chain.timestamp, chain.seen_at = number, stamp, time.monotonic()
                 for e in sorted(events, key=lambda e: (e.block, e.log_index)):
@@ -395,8 +403,20 @@ class FleetView:
         if changed:
             with self.changed:
                 self.version += 1
+                self.touched.append((self.version, frozenset(touched_keys)))
                 self.changed.notify_all()
         return changed
+
+    def touched_since(self, version: int) -> frozenset[str] | None:
+        """Sessions (``<manager key>:<id>``, ``<manager key>:*`` for all of one) that changed after ``version``;
+        None when that is too long ago to say (then anything may have)."""
+        with self.lock:
+            if version >= self.version:
+                return frozenset()
+            known = [keys for v, keys in self.touched if v > version]
+            if not self.touched or self.touched[0][0] > version + 1 or len(known) != self.version - version:
+                return None
+            return frozenset().union(*known)
 
     def _block_times(self, chain: ChainView, blocks: Iterable[int]) -> dict[int, int]:
         missing = sorted({b for b in blocks if (chain.name, b) not in self._timestamps})

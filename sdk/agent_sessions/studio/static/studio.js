@@ -51,9 +51,17 @@
       if (dot) { dot.classList.add("on"); dot.title = "live: block " + Object.values(data).map(c => c.block).join(", "); }
     });
     source.addEventListener("changed", ev => {
-      S.version = Number(ev.data);
+      const data = JSON.parse(ev.data);
+      S.version = data.version;
       document.body.dispatchEvent(new CustomEvent("studio:changed"));
-      refreshChart();
+      // a session page refreshes only when its session, an ancestor or a child changed (focus stays put otherwise)
+      const live = document.getElementById("session-live");
+      if (live) {
+        const mine = (live.dataset.related || "").split(" ").filter(Boolean);
+        const hit = data.sessions === null || data.sessions.some(k => k.endsWith(":*") ?
+          k.slice(0, -2) === live.dataset.key : mine.includes(k));
+        if (hit) { document.body.dispatchEvent(new CustomEvent("studio:session-changed")); refreshChart(); }
+      }
     });
     source.onerror = () => { if (dot) dot.classList.remove("on"); };
   }
