@@ -14,8 +14,9 @@ import click
 import requests
 from click.testing import CliRunner
 
-from agent_sessions import parse_spec, spawn_fleet
-from scripts._ports import open_fresh_chains
+from agent_sessions import AgentSessions, canonical_factory_address, parse_spec, spawn_fleet
+from agent_sessions.chains import has_code
+from scripts._ports import open_fresh_anvil, open_fresh_chains
 
 SPEC = """
 chains:
@@ -50,15 +51,20 @@ def test_a_fleet_spec_shows_every_manager_on_every_chain():
 
     spec = parse_spec(SPEC)
     chains = open_fresh_chains(spec, ["alpha", "beta"])
+    # a third chain behind a plain endpoint, without the factory: the studio reads it and deploys nothing there
+    gamma = open_fresh_anvil(31339)
     try:
         report = spawn_fleet(spec, chains)
         assert len(report.created) == 4
         ports = {name: chains[name].anvil.port for name in ("alpha", "beta")}
-        view = FleetView.from_spec(spec, ports=ports).load()
+        full = parse_spec(SPEC.replace("keys:", f"  gamma: {{rpc: '{gamma.url}', chain_id: 31339}}\nkeys:", 1))
+        view = FleetView.from_spec(full, ports=ports).load()
         try:
             assert sorted((mv.chain, mv.name) for mv in view.managers.values()) == [
                 ("alpha", "lab"), ("alpha", "ops"), ("beta", "ops")]
+            assert sorted(view.chains) == ["alpha", "beta", "gamma"]
             assert view.total() == 4
+            assert not has_code(AgentSessions(gamma.url), canonical_factory_address())
             with BackgroundServer(Studio(view)) as server:
                 assert _matched(requests.get(server.url + "/fleet").text) == 4
                 beta = requests.get(server.url + "/fleet?chain=beta").text
@@ -71,7 +77,16 @@ def test_a_fleet_spec_shows_every_manager_on_every_chain():
         finally:
             view.close()
     finally:
+        gamma.stop()
         chains.close()
+
+
+def test_the_command_loads_without_the_web_stack():
+    """The command line imports the command object whether or not the studio's extra is installed."""
+    code = ("import sys; from agent_sessions.studio.command import studio; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('starlette', 'uvicorn', 'jinja2')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
 
 
 def test_studio_is_a_click_command_that_refuses_a_dev_key_without_actions():

@@ -5,16 +5,25 @@
 
 Needs the ``studio`` extra (``pip install 'agent-sessions[studio]'``): Starlette, uvicorn, Jinja2 (and Playwright
 for the browser tests). The pages use htmx and uPlot builds shipped inside the package (no CDN).
+
+Importing this package (or ``agent_sessions.studio.command``, which the ``agent-sessions`` command line registers)
+loads none of the extra: the web stack is imported when a studio is built.
 """
 
-from .app import Studio, create_app
-from .fleet import ActivityEvent, FleetView, ManagerView, SessionQuery
+from __future__ import annotations
+
+from typing import Any
 
 __all__ = ["ActivityEvent", "FleetView", "ManagerView", "SessionQuery", "Studio", "create_app", "serve"]
 
+_WHERE = {"Studio": "app", "create_app": "app", "ActivityEvent": "fleet", "FleetView": "fleet",
+          "ManagerView": "fleet", "SessionQuery": "fleet", "serve": "server"}
 
-def serve(*args, **kwargs):  # type: ignore[no-untyped-def]
-    """``server.serve``, imported on use (uvicorn loads only when a server starts)."""
-    from .server import serve as _serve
 
-    return _serve(*args, **kwargs)
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    return getattr(import_module(f"{__name__}.{module}"), name)

@@ -224,24 +224,41 @@ class FleetView:
 
     @classmethod
     def from_spec(cls, spec: FleetSpec | str, *, ports: dict[str, int] | None = None, **kwargs: Any) -> FleetView:
-        """Every manager of a fleet spec on every chain it is used on (``open_chains``: local chains are started
-        or reused). Managers not deployed yet are left out."""
+        """Every manager of a fleet spec on every chain it is used on. Local chains are opened as ``open_chains``
+        does (their Anvil started or reused); endpoints (``rpc:``) are only read: the studio deploys nothing
+        there, and a chain without the factory simply has no manager to show. Managers not deployed yet are left
+        out."""
         fleet = spec if isinstance(spec, FleetSpec) else load_spec(spec)
-        chain_set = open_chains(fleet, ports=ports)
-        chains, managers = [], []
+        local = [name for name, chain in fleet.chains.items() if chain.is_local]
+        chain_set = open_chains(fleet, ports=ports, only=local) if local else ChainSet()
+        handles: dict[str, tuple[AgentSessions, Any]] = {n: (h.client, h.factory) for n, h in chain_set.items()}
+        try:
+            for name, chain in fleet.chains.items():
+                if chain.is_local:
+                    continue
+                assert chain.rpc is not None
+                client = AgentSessions(chain.rpc, chain_id=chain.expected_chain_id)
+                factory = client.factory(chain.factory or canonical_factory_address())
+                handles[name] = (client, factory if has_code(client, factory.address) else None)
+        except BaseException:
+            chain_set.close()
+            raise
         used: dict[str, set[str]] = {}
         for item in fleet.sessions_flat():
             used.setdefault(item.chain, set()).add(item.manager)
-        for name, handle in chain_set.items():
-            chains.append(ChainView(name, handle.client))
-            book = TokenBook(handle.client)
+        chains, managers = [], []
+        for name, (client, factory) in handles.items():
+            chains.append(ChainView(name, client))
+            if factory is None:
+                continue
+            book = TokenBook(client)
             for mname, mspec in fleet.managers.items():
                 if used and mname not in used.get(name, set()):
                     continue
                 owner = fleet.address_of(mspec.owner)
-                address = handle.factory.predict_manager(owner, mspec.salt)
-                if has_code(handle.client, address):
-                    managers.append(ManagerView(name, mname, handle.client.manager(address), book))
+                address = factory.predict_manager(owner, mspec.salt)
+                if has_code(client, address):
+                    managers.append(ManagerView(name, mname, client.manager(address), book))
         return cls(chains, managers, chain_set=chain_set, spec=fleet, **kwargs)
 
     @classmethod
