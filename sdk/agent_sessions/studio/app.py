@@ -461,12 +461,15 @@ class Pages:
         if denied is not None:
             return denied
         form = await request.json()
-        book = None
+        book, known = None, set()
         key = form.get("manager")
         if key and key in self.studio.view.managers:
-            book = self.studio.view.managers[key].book
+            mv = self.studio.view.managers[key]
+            book = mv.book
+            with self.studio.view.lock:
+                known = {t for st in mv.states.values() for t in st.budgets}
         try:
-            params = await asyncio.to_thread(build_params, form, book)
+            params = await asyncio.to_thread(build_params, form, book, known)
         except WizardError as exc:
             return JSONResponse({"ok": False, "problems": exc.problems}, status_code=422)
         return JSONResponse({"ok": True, "params": params})

@@ -7,6 +7,7 @@ Signing a grant for the params (EIP-712) is not part of the studio yet; the page
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from collections.abc import Iterable
 from typing import Any
 
 from pydantic import ValidationError
@@ -60,8 +61,21 @@ def _expiry(text: Any, problems: dict[str, str]) -> tuple[int | None, int | None
     return seconds, None
 
 
-def build_params(form: dict[str, Any], book: TokenBook | None = None) -> dict[str, Any]:
-    """The params JSON for ``form``; raises ``WizardError`` listing every problem."""
+def _token(text: str, book: TokenBook, known: Iterable[str]) -> str:
+    """ETH, a token address, or the symbol of a token the manager already escrows."""
+    if text.upper() in ("ETH", "NATIVE"):
+        return NATIVE
+    if text.lower().startswith("0x"):
+        return checksum(text, "token")
+    for token in known:
+        if book.get(token).symbol.lower() == text.lower():
+            return token
+    raise ValueError(f"{text!r} is not ETH, an address, nor the symbol of a token this manager escrows")
+
+
+def build_params(form: dict[str, Any], book: TokenBook | None = None, known_tokens: Iterable[str] = ()) -> dict[str, Any]:
+    """The params JSON for ``form``; raises ``WizardError`` listing every problem. ``known_tokens`` may be named by
+    their symbol."""
     book = book or TokenBook()
     problems: dict[str, str] = {}
     try:
@@ -83,7 +97,7 @@ def build_params(form: dict[str, Any], book: TokenBook | None = None) -> dict[st
         if not str(row.get("amount") or "").strip():
             continue
         try:
-            token = NATIVE if token_text.upper() in ("ETH", "NATIVE") else checksum(token_text, "token")
+            token = _token(token_text, book, known_tokens)
         except ValueError as exc:
             problems[f"budgets[{i}].token"] = str(exc)
             continue
