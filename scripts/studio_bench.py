@@ -1,6 +1,7 @@
 """Benchmark of the Session Studio at scale: how fast the fleet page of 10,000 sessions shows its first screen.
 
     .venv/bin/python scripts/studio_bench.py                 # 10,000 sessions (9,500 roots + 500 children)
+    ape run studio_bench --sessions 2000 --rounds 3          # the same through Ape (it starts no node of its own)
     .venv/bin/python scripts/studio_bench.py --sessions 2000 --rounds 3
 
 On a fresh Anvil of its own (a free port, stopped at the end): the sessions are created with the SDK's batch create
@@ -86,7 +87,7 @@ def _first_screen(context: Any, url: str, ready: str) -> dict[str, float]:
 @click.option("--rounds", default=5, show_default=True, help="Fresh-tab loads of each page.")
 @click.option("--chromium", default="/usr/bin/chromium", show_default=True, help="The browser binary.")
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="Also write the report here.")
-def main(sessions: int, children: int, rounds: int, chromium: str, out: str | None) -> None:
+def cli(sessions: int, children: int, rounds: int, chromium: str, out: str | None) -> None:
     """Time the studio's fleet page over a fleet of SESSIONS sessions."""
     from playwright.sync_api import sync_playwright
 
@@ -108,7 +109,7 @@ def main(sessions: int, children: int, rounds: int, chromium: str, out: str | No
             pages = {
                 "table": ("/fleet", "#session-table tbody tr.session-row"),
                 "tree": ("/fleet?view=tree", "#session-tree li.node"),
-                "filtered": ("/fleet?label=bench-09", "#session-table tbody tr.session-row"),
+                "filtered": ("/fleet?label=bench-00&status=active", "#session-table tbody tr.session-row"),
                 "last_page": ("/fleet?page=200", "#session-table tbody tr.session-row"),
             }
             for name, (path, ready) in pages.items():
@@ -129,4 +130,4 @@ def main(sessions: int, children: int, rounds: int, chromium: str, out: str | No
 
 
 if __name__ == "__main__":
-    main()
+    cli()

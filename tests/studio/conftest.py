@@ -9,7 +9,6 @@ around every test. Screenshots go to ``tests/studio/artifacts/`` (ignored by git
 from __future__ import annotations
 
 import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -109,7 +108,7 @@ def studio_server(world):
 
 @pytest.fixture(scope="session")
 def browser_context(tmp_path_factory):
-    if not (shutil.which("chromium") or Path(CHROMIUM).exists()):
+    if not Path(CHROMIUM).exists():
         _unavailable(f"no {CHROMIUM}: apt-get install -y --no-install-recommends chromium (make setup does)")
     try:
         from playwright.sync_api import sync_playwright
