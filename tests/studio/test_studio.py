@@ -115,8 +115,25 @@ def test_fleet_health_shows_ancestors_that_stop_a_session(page, studio_server, w
         expect()(row.locator(".status")).to_have_text("paused")
         meter = row.locator("meter").first
         assert meter.get_attribute("aria-label").startswith(f"ETH remaining of session {world.grandkid.id}: 0.002 ETH")
+        page.select_option("#f-health", "blocked")
+        page.fill("#f-label", "")
+        wait_matched(page, 1)
+        assert page.locator("#session-table tr.session-row").get_attribute("data-session") == str(world.grandkid.id)
     finally:
         world.manager.resume(world.kid_a.id, world.keys[0])
+
+
+def test_health_filter_finds_a_spent_period_window(page, studio_server, world):
+    session = world.worker(50)  # 0.004 per call, 0.008 per window, 0.01 in all
+    agent = world.keys[1 + 50 % 3]
+    for _ in range(2):
+        world.manager.execute(session.id, world.keys[5].address, 4 * 10**15, sender=agent)
+    page.goto(studio_server.url + "/fleet?health=window")
+    row = page.locator(f'tr.session-row[data-session="{session.id}"]')
+    expect()(row).to_have_count(1)
+    assert row.locator("td.bars").nth(1).locator("meter").get_attribute("value") == "1.0"
+    page.goto(studio_server.url + "/fleet?health=low")  # 0.002 of 0.01 left: 20%, not below
+    expect()(page.locator(f'tr.session-row[data-session="{session.id}"]')).to_have_count(0)
 
 
 # ================================================================================================================

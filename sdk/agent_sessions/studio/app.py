@@ -37,7 +37,7 @@ from ..errors import SessionError
 from ..models import NATIVE, ZERO_ADDRESS, SessionState, Status, checksum
 from ..tokens import short_address
 from . import actions as act
-from .fleet import QUIET_EVENTS, FleetView, ManagerView, SessionQuery
+from .fleet import HEALTH, QUIET_EVENTS, FleetView, ManagerView, SessionQuery
 from .wizard import WizardError, build_params
 
 __all__ = ["PAGE_SIZE", "Studio", "create_app"]
@@ -176,7 +176,8 @@ def _query(request: Request) -> SessionQuery:
     return SessionQuery(label=q.get("label", "").strip(), status=q.get("status", "").strip(),
                         agent=q.get("agent", "").strip(), holder=q.get("holder", "").strip(),
                         chain=q.get("chain", "").strip(), manager=q.get("manager", "").strip(),
-                        include_closed=q.get("closed") in ("1", "on", "true"))
+                        include_closed=q.get("closed") in ("1", "on", "true"),
+                        health=q.get("health", "").strip() if q.get("health", "").strip() in HEALTH else "")
 
 
 def _page(request: Request) -> int:
@@ -283,7 +284,7 @@ class Pages:
                      "count": len(mv.states), "paused_all": mv.paused_all, "owner": mv.owner}
                     for mv in view.managers.values()]
         return self.render(request, "fleet.html", managers=managers, counts=view.counts(), total=view.total(),
-                           statuses=STATUSES, chain_names=list(view.chains), **context)
+                           statuses=STATUSES, chain_names=list(view.chains), health=HEALTH, **context)
 
     async def children(self, request: Request) -> HTMLResponse:
         view = self.studio.view

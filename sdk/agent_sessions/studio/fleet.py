@@ -64,12 +64,15 @@ class SessionQuery:
     chain: str = ""
     manager: str = ""
     include_closed: bool = False
+    #: One of ``HEALTH``: sessions that need a look.
+    health: str = ""
 
     @property
     def empty(self) -> bool:
-        return not (self.label or self.status or self.agent or self.holder or self.chain or self.manager)
+        return not (self.label or self.status or self.agent or self.holder or self.chain or self.manager
+                    or self.health)
 
-    def matches(self, mv: ManagerView, s: SessionState) -> bool:
+    def matches(self, mv: ManagerView, s: SessionState, now: int = 0) -> bool:
         if s.closed and not self.include_closed and self.status != "closed":
             return False
         if self.chain and mv.chain != self.chain:
@@ -88,7 +91,36 @@ class SessionQuery:
             return False
         if self.holder and self.holder.lower() not in s.holder.lower():
             return False
+        if self.health and not _healthy_match(self.health, mv, s, now):
+            return False
         return True
+
+
+#: The fleet page's health filters: what each keeps.
+HEALTH = {
+    "low": "less than 20% of a budget left",
+    "window": "more than 80% of a period window used (amount or calls)",
+    "expiring": "expiring within 24 hours",
+    "idle": "past half of its idle limit",
+    "blocked": "stopped by a paused or ended ancestor",
+}
+
+
+def _healthy_match(kind: str, mv: ManagerView, s: SessionState, now: int) -> bool:
+    if kind == "low":
+        return any(b.available + b.spent and b.available * 5 < b.available + b.spent for b in s.budgets.values())
+    if kind == "window":
+        return (any(b.period_allowance and b.spent_in_period * 5 > b.period_allowance * 4 for b in s.budgets.values())
+                or bool(s.max_calls_per_period and s.calls_in_period * 5 > s.max_calls_per_period * 4))
+    if kind == "expiring":
+        return s.status.is_live and now <= s.expiry_timestamp <= now + 86_400
+    if kind == "idle":
+        if not s.max_idle or s.last_active is None:
+            return False
+        return now - int(s.last_active.timestamp()) > s.max_idle.total_seconds() / 2
+    if kind == "blocked":
+        return mv.blocking_ancestor(s.id) is not None
+    return True
 
 
 @dataclass(frozen=True)
@@ -553,7 +585,8 @@ class FleetView:
     def select(self, query: SessionQuery) -> list[tuple[ManagerView, SessionState]]:
         """Sessions matching ``query``, manager by manager, ids ascending."""
         with self.lock:
-            return [(mv, s) for mv, s in self.iter_all() if query.matches(mv, s)]
+            nows = {name: self.now(name) for name in self.chains}
+            return [(mv, s) for mv, s in self.iter_all() if query.matches(mv, s, nows.get(mv.chain, 0))]
 
     def visible_tree(self, query: SessionQuery) -> dict[str, set[int]]:
         """Per manager, the ids the tree shows: the matches and every ancestor of one."""
