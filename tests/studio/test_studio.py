@@ -99,6 +99,12 @@ def test_tree_expands_to_children_and_grandchildren(page, studio_server, world):
     expect()(kid_a.locator(":scope > ul.kids > li.node")).to_have_count(1)
     expect()(page.locator(f'li.node[data-session="{world.grandkid.id}"] .label')).to_have_text("tree-grandkid")
     shoot(page, "fleet-tree")
+    # a live redraw (another session changed) keeps what was opened
+    page.evaluate("document.getElementById('matched').__old = true")
+    world.manager.pause(world.worker(30).id, world.keys[0])
+    page.wait_for_function("!document.getElementById('matched').__old")
+    expect()(page.locator(f'li.node[data-session="{world.grandkid.id}"]')).to_be_visible()
+    expect()(toggle).to_have_attribute("aria-expanded", "true")
     # collapsing hides them again
     toggle.click()
     expect()(root.locator(":scope > ul.kids")).to_be_hidden()
@@ -115,12 +121,19 @@ def test_fleet_health_shows_ancestors_that_stop_a_session(page, studio_server, w
         expect()(row.locator(".status")).to_have_text("paused")
         meter = row.locator("meter").first
         assert meter.get_attribute("aria-label").startswith(f"ETH remaining of session {world.grandkid.id}: 0.002 ETH")
+        # with the root paused too, the root is the cause shown (every session under it reports paused)
+        world.manager.pause(world.tree_root.id, world.keys[0])
+        expect()(row.locator(".blocker")).to_have_text(f"paused ancestor #{world.tree_root.id}")
+        world.manager.resume(world.tree_root.id, world.keys[0])
+        expect()(row.locator(".blocker")).to_have_text(f"paused ancestor #{world.kid_a.id}")
         page.select_option("#f-health", "blocked")
         page.fill("#f-label", "")
         wait_matched(page, 1)
         assert page.locator("#session-table tr.session-row").get_attribute("data-session") == str(world.grandkid.id)
     finally:
-        world.manager.resume(world.kid_a.id, world.keys[0])
+        for sid in (world.tree_root.id, world.kid_a.id):
+            if world.manager.status(sid) is Status.PAUSED:
+                world.manager.resume(sid, world.keys[0])
 
 
 def test_health_filter_finds_a_spent_period_window(page, studio_server, world):

@@ -212,7 +212,7 @@ class Pages:
             "title": studio.title,
             "csrf": studio.csrf_token,
             "chains": chains,
-            "chains_json": json.dumps({c["name"]: c for c in chains}),
+            "chains_json": json.dumps({c["name"]: c for c in chains}).replace("</", "<\\/"),
             "allow_actions": studio.allow_actions,
             "dev_mode": studio.dev_mode,
             "dev_addresses": studio.dev_addresses(),

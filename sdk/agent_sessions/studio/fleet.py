@@ -219,8 +219,9 @@ class ManagerView:
         return out
 
     def blocking_ancestor(self, sid: int) -> SessionState | None:
-        """The nearest ancestor that is paused or has ended (it stops ``sid`` from acting), if any."""
-        for ancestor in self.ancestors(sid):
+        """The ancestor that stops ``sid`` from acting (paused or ended), if any: the one nearest the root, since
+        every session under it reports the same effective status."""
+        for ancestor in reversed(self.ancestors(sid)):
             if ancestor.status is Status.PAUSED or ancestor.status.is_ended or ancestor.closed:
                 return ancestor
         return None
