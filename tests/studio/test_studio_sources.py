@@ -125,3 +125,24 @@ def test_python_dash_m_serves_the_studio_on_the_loopback(world):
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+
+
+def test_the_studio_pins_its_dependencies_and_ships_its_files():
+    import json
+    import tomllib
+    from fnmatch import fnmatch
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    project = tomllib.loads((root / "pyproject.toml").read_text())
+    extra = project["project"]["optional-dependencies"]["studio"]
+    assert extra and all(re.fullmatch(r"[A-Za-z0-9_.-]+==[0-9][0-9A-Za-z.]*", d) for d in extra), extra
+    dev = json.loads((root / "package.json").read_text())["devDependencies"]
+    assert all(re.fullmatch(r"\d+\.\d+\.\d+", dev[name]) for name in ("htmx.org", "uplot")), dev
+    globs = project["tool"]["setuptools"]["package-data"]["agent_sessions"]
+    studio = root / "sdk" / "agent_sessions" / "studio"
+    shipped = [p.relative_to(studio.parent).as_posix() for p in studio.rglob("*")
+               if p.is_file() and p.suffix in (".html", ".js", ".css")]
+    assert len(shipped) > 20
+    assert all(any(fnmatch(f, g) for g in globs) for f in shipped), [f for f in shipped
+                                                                      if not any(fnmatch(f, g) for g in globs)]
