@@ -146,3 +146,18 @@ def test_the_studio_pins_its_dependencies_and_ships_its_files():
     assert len(shipped) > 20
     assert all(any(fnmatch(f, g) for g in globs) for f in shipped), [f for f in shipped
                                                                       if not any(fnmatch(f, g) for g in globs)]
+
+
+def test_a_taken_port_is_said_in_words(world):
+    import socket
+
+    from agent_sessions.studio.command import studio
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(studio, ["--rpc", world.anvil.url, "--manager", world.manager.address,
+                                             "--port", str(port), "--activity-blocks", "0"])
+    assert result.exit_code == 1 and f"cannot listen on 127.0.0.1:{port}" in result.output
+    assert "--port 0" in result.output

@@ -83,14 +83,22 @@ def studio(config: str | None, rpcs: tuple[str, ...], managers: tuple[str, ...],
             view = FleetView.from_spec(config)
         else:
             view = FleetView.from_rpc(list(rpcs), managers=managers, owners=owners)
+    except SessionError as exc:
+        raise click.ClickException(str(exc)) from None
+    try:
         keys = _keys(dev_keys, view.spec)
         view.load()
         if activity_blocks:
             view.backfill_activity(activity_blocks)
     except SessionError as exc:
+        view.close()
         raise click.ClickException(str(exc)) from None
+    except BaseException:
+        view.close()  # stops the local chains this studio started
+        raise
     if not view.managers:
-        click.echo("warning: no manager found yet; the studio shows them once they exist", err=True)
+        click.echo("warning: no manager found (none deployed at the given addresses, for the given owners or for "
+                   "the spec's managers): nothing to show", err=True)
     app_studio = Studio(view, allow_actions=allow_actions, dev_keys=keys)
     view.start()
 
@@ -104,5 +112,7 @@ def studio(config: str | None, rpcs: tuple[str, ...], managers: tuple[str, ...],
 
     try:
         serve(app_studio, port, ready=ready)
+    except OSError as exc:  # the port is taken
+        raise click.ClickException(f"cannot listen on 127.0.0.1:{port} ({exc.strerror}); --port 0 picks a free port")
     finally:
         view.close()
