@@ -257,6 +257,7 @@ def test_over_budget_action_shows_the_contracts_reason(page, studio_server, worl
     dialog = page.locator("#action-dialog")
     dialog.get_by_label("Amount").fill("5 ether")
     dialog.locator("#action-check").click()
+    expect()(dialog).to_contain_text(f"parent #{world.tree_root.id} has (remaining)0.024 ETH")
     refused = dialog.locator("#preflight-refused")
     expect()(refused.locator(".error-name")).to_have_text("BudgetExceeded")
     expect()(refused.locator(".explanation")).to_contain_text(

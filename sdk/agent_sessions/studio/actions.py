@@ -63,6 +63,8 @@ class Call:
     #: Runs the action through the SDK with a key (dev mode).
     run: Callable[[Any], Receipt]
     summary: str
+    #: The token a fund moves.
+    token: str | None = None
 
 
 @dataclass
@@ -145,7 +147,7 @@ def build_call(mv: ManagerView, action: str, args: dict[str, Any]) -> Call:
     state = mv.states.get(sid) or m.state(sid)
     value = amount if token == NATIVE and state.parent_id == 0 else 0
     return Call(action, sid, m.encode("fund", sid, token, amount), value,
-                lambda key: m.fund(sid, token, amount, key), f"Fund #{sid} with {info.format(amount)}")
+                lambda key: m.fund(sid, token, amount, key), f"Fund #{sid} with {info.format(amount)}", token)
 
 
 def _controller_fact(mv: ManagerView, sid: int, signer: str) -> tuple[str, str]:
@@ -177,6 +179,12 @@ def preflight(mv: ManagerView, call: Call, signer: str) -> Preflight:
             facts.append(("parent", f"#{state.parent_id} ({parent.status if parent else '?'})"))
             if call.action == "fund" and parent is not None:
                 facts.append(("signer is the parent's agent", "yes" if parent.agent == signer else "no"))
+        if call.action == "fund" and call.token is not None:
+            info = mv.book.get(call.token)
+            facts.append((f"#{call.session} has (remaining)", info.format(m.remaining(call.session, call.token))))
+            if state is not None and state.parent_id:
+                facts.append((f"parent #{state.parent_id} has (remaining)",
+                              info.format(m.remaining(state.parent_id, call.token))))
     else:
         owner = m.owner()
         facts.append(("manager owner", owner))
