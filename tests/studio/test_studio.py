@@ -99,12 +99,14 @@ def test_tree_expands_to_children_and_grandchildren(page, studio_server, world):
     expect()(kid_a.locator(":scope > ul.kids > li.node")).to_have_count(1)
     expect()(page.locator(f'li.node[data-session="{world.grandkid.id}"] .label')).to_have_text("tree-grandkid")
     shoot(page, "fleet-tree")
-    # a live redraw (another session changed) keeps what was opened
+    # a live redraw (another session changed) keeps what was opened, and the keyboard focus where it was
+    toggle.focus()
     page.evaluate("document.getElementById('matched').__old = true")
     world.manager.pause(world.worker(30).id, world.keys[0])
     page.wait_for_function("!document.getElementById('matched').__old")
     expect()(page.locator(f'li.node[data-session="{world.grandkid.id}"]')).to_be_visible()
     expect()(toggle).to_have_attribute("aria-expanded", "true")
+    page.wait_for_function("document.activeElement.dataset.id === '%d'" % world.tree_root.id, timeout=2_000)
     # collapsing hides them again
     toggle.click()
     expect()(root.locator(":scope > ul.kids")).to_be_hidden()
@@ -511,6 +513,10 @@ def test_pause_all_from_the_fleet_page_stops_every_session(page, studio_server, 
         check = world.manager.check(world.worker(900).id, world.keys[5].address, 1)
         assert not check.ok and type(check.error).__name__ == "SessionNotActive"
         dialog.locator("#action-cancel").click()
+        # the summary follows without a reload: the manager's pause-all, every session now paused
+        expect()(page.locator("#summary .managers tbody .badge.s-paused")).to_have_text("paused")
+        expect()(page.locator("#summary .badge.s-paused").first).to_contain_text(
+            str(sum(1 for s in world.manager.list_sessions() if s.status is Status.PAUSED)))
         page.goto(studio_server.url + f"/session/{world.key}/{world.worker(900).id}")
         expect()(page.locator(".warn")).to_contain_text("pause-all is on")
     finally:

@@ -224,6 +224,13 @@ class Pages:
 
     # --- fleet --------------------------------------------------------------------------------------------------
 
+    def _summary(self) -> dict[str, Any]:
+        view = self.studio.view
+        managers = [{"key": mv.key, "name": mv.name, "chain": mv.chain, "address": mv.address,
+                     "count": len(mv.states), "paused_all": mv.paused_all, "owner": mv.owner}
+                    for mv in view.managers.values()]
+        return {"managers": managers, "counts": view.counts(), "total": view.total()}
+
     def _results_context(self, request: Request) -> dict[str, Any]:
         view = self.studio.view
         query = _query(request)
@@ -277,14 +284,11 @@ class Pages:
 
     async def fleet(self, request: Request) -> HTMLResponse:
         context = await asyncio.to_thread(self._results_context, request)
+        context.update(self._summary())
         if request.headers.get("HX-Request") and request.headers.get("HX-Target") == "results":
-            return self.render(request, "_results.html", **context)
-        view = self.studio.view
-        managers = [{"key": mv.key, "name": mv.name, "chain": mv.chain, "address": mv.address,
-                     "count": len(mv.states), "paused_all": mv.paused_all, "owner": mv.owner}
-                    for mv in view.managers.values()]
-        return self.render(request, "fleet.html", managers=managers, counts=view.counts(), total=view.total(),
-                           statuses=STATUSES, chain_names=list(view.chains), health=HEALTH, **context)
+            return self.render(request, "_results.html", oob=True, **context)
+        return self.render(request, "fleet.html", statuses=STATUSES, chain_names=list(self.studio.view.chains),
+                           health=HEALTH, **context)
 
     async def children(self, request: Request) -> HTMLResponse:
         view = self.studio.view

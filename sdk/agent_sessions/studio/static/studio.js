@@ -67,6 +67,29 @@
   }
   connect();
 
+  // ---------------------------------------------------------------- keep the focus through live redraws
+  // A live redraw replaces the element that had the keyboard focus; the same control (same id, tree node, link or
+  // action) gets it back, so a keyboard user is not thrown to the top of the page by a block.
+  let focusKey = null;
+  function keyOf(el) {
+    if (!el || el === document.body) return null;
+    if (el.id) return "#" + CSS.escape(el.id);
+    if (el.dataset.node && el.classList.contains("toggle")) return 'button.toggle[data-node="' + CSS.escape(el.dataset.node) + '"]';
+    if (el.dataset.action) return 'button[data-action="' + el.dataset.action + '"][data-manager="' + CSS.escape(el.dataset.manager || "") + '"]';
+    if (el.tagName === "A" && el.getAttribute("href")) return 'a[href="' + CSS.escape(el.getAttribute("href")) + '"]';
+    return null;
+  }
+  document.addEventListener("htmx:beforeSwap", ev => {
+    const target = ev.detail.target;
+    focusKey = target && target.contains(document.activeElement) ? keyOf(document.activeElement) : null;
+  });
+  document.addEventListener("htmx:afterSettle", () => {
+    if (!focusKey) return;
+    const again = document.querySelector(focusKey);
+    focusKey = null;
+    if (again && document.activeElement !== again) again.focus({preventScroll: true});
+  });
+
   // ---------------------------------------------------------------- fleet tree
   function saveOpen() { sessionStorage.setItem("studio-open", JSON.stringify([...opened])); }
   window.studioOpenNodes = () => [...opened].join(",");
