@@ -265,6 +265,12 @@ def test_over_budget_action_shows_the_contracts_reason(page, studio_server, worl
     expect()(refused.locator(".explanation")).to_contain_text(
         f"session {world.tree_root.id}: spending 5 ETH of ETH exceeds the remaining 0.024 ETH")
     shoot(page, "action-refused")
+    # editing the amount withdraws the answer: nothing is sent on a stale check
+    dialog.get_by_label("Amount").fill("6 ether")
+    expect()(dialog.locator("#action-send")).to_be_disabled()
+    expect()(dialog.locator("#preflight-refused")).to_have_count(0)
+    dialog.locator("#action-check").click()
+    expect()(dialog.locator("#preflight-refused .explanation")).to_contain_text("spending 6 ETH")
     # sending anyway: the SDK's typed error, in words; nothing reaches the chain
     before = world.manager.remaining(kid.id)
     dialog.locator("#action-send").click()

@@ -227,6 +227,12 @@
     else inputs.querySelector("input").focus();
   });
   if (dialog) {
+    // an answer holds for the inputs it was asked with: editing them asks again before anything is sent
+    dialog.querySelector("#action-inputs").addEventListener("input", () => {
+      dialog.querySelector("#action-preflight").replaceChildren();
+      dialog.querySelector("#action-result").replaceChildren();
+      dialog.querySelector("#action-send").disabled = true;
+    });
     dialog.querySelector("#action-check").addEventListener("click", preflight);
     dialog.querySelector("#action-send").addEventListener("click", sendAction);
     dialog.querySelector("#action-cancel").addEventListener("click", () => dialog.close());
