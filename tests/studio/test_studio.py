@@ -81,8 +81,15 @@ def test_fleet_pages_through_ten_thousand_rows_without_loading_them(page, studio
         world.workers[150].id)
 
 
+def test_a_filtered_tree_opens_the_way_to_its_matches(page, studio_server, world):
+    page.goto(studio_server.url + "/fleet?view=tree&label=grandkid")
+    wait_matched(page, 3)  # the match and its two ancestors
+    expect()(page.locator(f'li.node[data-session="{world.grandkid.id}"]')).to_be_visible()
+    assert page.locator(f'button.toggle[data-id="{world.tree_root.id}"]').get_attribute("aria-expanded") == "true"
+
+
 def test_tree_expands_to_children_and_grandchildren(page, studio_server, world):
-    page.goto(studio_server.url + "/fleet?view=tree&label=tree-")
+    page.goto(studio_server.url + f"/fleet?view=tree&page={world.tree_root.id // 50 + 1}")
     root = page.locator(f'li.node[data-session="{world.tree_root.id}"]')
     toggle = root.locator(":scope > .node-line button.toggle")
     expect()(toggle).to_have_attribute("aria-expanded", "false")
@@ -401,9 +408,20 @@ def test_fleet_works_from_the_keyboard(page, studio_server, world):
     page.keyboard.press("ArrowRight")
     expect()(page.locator("#session-tree")).to_be_visible()
     _tab_to(page, f'button.toggle[data-id="{world.tree_root.id}"]')
-    page.keyboard.press("Enter")
     root = page.locator(f'li.node[data-session="{world.tree_root.id}"]')
-    expect()(root.locator(":scope > .node-line button.toggle")).to_have_attribute("aria-expanded", "true")
+    toggle = root.locator(":scope > .node-line button.toggle")
+    expect()(toggle).to_have_attribute("aria-expanded", "true")  # a filtered tree opens the way to its matches
+    page.keyboard.press("Enter")
+    expect()(toggle).to_have_attribute("aria-expanded", "false")
+    expect()(root.locator(":scope > ul.kids")).to_be_hidden()
+    # closed by hand, it stays closed through a live redraw (the filter would unfold it)
+    page.evaluate("document.getElementById('matched').__old = true")
+    world.manager.pause(world.worker(31).id, world.keys[0])
+    page.wait_for_function("!document.getElementById('matched').__old")
+    expect()(toggle).to_have_attribute("aria-expanded", "false")
+    page.wait_for_function("document.activeElement.dataset.id === '%d'" % world.tree_root.id, timeout=2_000)
+    page.keyboard.press("Space")
+    expect()(toggle).to_have_attribute("aria-expanded", "true")
     expect()(root.locator(":scope > ul.kids > li.node")).to_have_count(2)
     _tab_to(page, f'a[href="/session/{world.key}/{world.kid_b.id}"]')
     page.keyboard.press("Enter")

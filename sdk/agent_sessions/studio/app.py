@@ -45,6 +45,8 @@ __all__ = ["PAGE_SIZE", "Studio", "create_app"]
 HERE = Path(__file__).resolve().parent
 PAGE_SIZE = 50
 MAX_CHILDREN = 200
+#: A filtered tree opens every branch that leads to a match when at most this many sessions are shown.
+AUTO_OPEN = 300
 STATUSES = [str(s) for s in Status if s is not Status.NONE] + ["closed"]
 
 
@@ -180,6 +182,11 @@ def _query(request: Request) -> SessionQuery:
                         health=q.get("health", "").strip() if q.get("health", "").strip() in HEALTH else "")
 
 
+def _nodes(request: Request, name: str) -> set[str]:
+    """Tree nodes (``<chain>:<manager>:<id>``) listed in a query parameter, comma-separated."""
+    return {p for p in request.query_params.get(name, "").split(",") if p}
+
+
 def _page(request: Request) -> int:
     try:
         return max(1, int(request.query_params.get("page", "1")))
@@ -236,7 +243,8 @@ class Pages:
         query = _query(request)
         mode = "tree" if request.query_params.get("view") == "tree" else "table"
         page = _page(request)
-        opened = {p for p in request.query_params.get("open", "").split(",") if p}
+        opened = _nodes(request, "open")
+        shut = _nodes(request, "shut")
         if mode == "table":
             matches = view.select(query)
             pages = max(1, math.ceil(len(matches) / PAGE_SIZE))
@@ -255,19 +263,23 @@ class Pages:
         matched = sum(len(v) for v in visible.values())
         pages = max(1, math.ceil(len(roots) / PAGE_SIZE))
         page = min(page, pages)
-        nodes = [self._node(mv, s, visible.get(mv.key, set()), opened)
+        # a filtered tree opens the way to what matched (when that is a screenful or so)
+        unfold = not query.empty and matched <= AUTO_OPEN
+        nodes = [self._node(mv, s, visible.get(mv.key, set()), opened, unfold, shut)
                  for mv, s in roots[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]]
         return {"mode": mode, "nodes": nodes, "matched": matched, "roots": len(roots), "page": page, "pages": pages,
                 "query": query, "nav": self._nav(request, page, pages)}
 
-    def _node(self, mv: ManagerView, s: SessionState, visible: set[int], opened: set[str]) -> dict[str, Any]:
+    def _node(self, mv: ManagerView, s: SessionState, visible: set[int], opened: set[str],
+              unfold: bool = False, shut: frozenset[str] | set[str] = frozenset()) -> dict[str, Any]:
+        """A tree node: open when opened by hand, or unfolded by a filter and not closed by hand."""
         row = session_row(self.studio, mv, s)
         kids = [k for k in mv.children.get(s.id, ()) if k in visible]
         row["kids"] = len(kids)
         node_id = f"{mv.key}:{s.id}"
         row["node"] = node_id
-        row["open"] = node_id in opened and bool(kids)
-        row["sub"] = ([self._node(mv, mv.states[k], visible, opened) for k in kids[:MAX_CHILDREN]]
+        row["open"] = (node_id in opened or (unfold and node_id not in shut)) and bool(kids)
+        row["sub"] = ([self._node(mv, mv.states[k], visible, opened, unfold, shut) for k in kids[:MAX_CHILDREN]]
                       if row["open"] else [])
         row["more"] = max(0, len(kids) - MAX_CHILDREN) if row["open"] else 0
         return row
@@ -275,6 +287,7 @@ class Pages:
     def _nav(self, request: Request, page: int, pages: int) -> dict[str, str | None]:
         params = dict(request.query_params)
         params.pop("open", None)
+        params.pop("shut", None)
 
         def link(n: int) -> str:
             return "/fleet?" + urlencode({**params, "page": str(n)})
@@ -300,12 +313,14 @@ class Pages:
             return HTMLResponse("unknown session", status_code=404)
         query = _query(request)
         visible = view.visible_tree(query).get(mv.key, set())
-        opened = {p for p in request.query_params.get("open", "").split(",") if p} | {f"{mv.key}:{sid}"}
+        opened = _nodes(request, "open") | {f"{mv.key}:{sid}"}
+        shut = _nodes(request, "shut") - {f"{mv.key}:{sid}"}
+        unfold = not query.empty and len(visible) <= AUTO_OPEN
         with view.lock:
             state = mv.states.get(sid)
             if state is None:
                 return HTMLResponse("unknown session", status_code=404)
-            node = self._node(mv, state, visible | {sid}, opened)
+            node = self._node(mv, state, visible | {sid}, opened, unfold, shut)
         return self.render(request, "_children.html", node=node)
 
     # --- session ------------------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@
   const heads = {};
   for (const [name, c] of Object.entries(S.chains)) heads[name] = {ts: c.timestamp, block: c.block, seen: Date.now()};
   const opened = new Set(JSON.parse(sessionStorage.getItem("studio-open") || "[]"));
+  const shut = new Set(JSON.parse(sessionStorage.getItem("studio-shut") || "[]"));  // closed by hand
   let account = null;  // a browser wallet's account, once connected
 
   // ---------------------------------------------------------------- time
@@ -91,8 +92,12 @@
   });
 
   // ---------------------------------------------------------------- fleet tree
-  function saveOpen() { sessionStorage.setItem("studio-open", JSON.stringify([...opened])); }
+  function saveOpen() {
+    sessionStorage.setItem("studio-open", JSON.stringify([...opened]));
+    sessionStorage.setItem("studio-shut", JSON.stringify([...shut]));
+  }
   window.studioOpenNodes = () => [...opened].join(",");
+  window.studioShutNodes = () => [...shut].join(",");
   window.studioPage = () => { const m = document.getElementById("matched"); return m ? m.dataset.page : "1"; };
   function filterQuery() {
     const form = document.getElementById("filters");
@@ -106,11 +111,11 @@
     const open = button.getAttribute("aria-expanded") === "true";
     const label = button.getAttribute("aria-label");
     if (open) {
-      opened.delete(node); group.hidden = true;
+      opened.delete(node); shut.add(node); group.hidden = true;
       button.setAttribute("aria-expanded", "false"); item.dataset.expanded = "false";
       button.textContent = "▸"; button.setAttribute("aria-label", label.replace(/^Collapse/, "Expand"));
     } else {
-      opened.add(node);
+      opened.add(node); shut.delete(node);
       const show = () => {
         group.hidden = false;
         button.setAttribute("aria-expanded", "true"); item.dataset.expanded = "true";
@@ -118,7 +123,8 @@
       };
       if (!group.children.length) {
         const url = "/fleet/children?m=" + encodeURIComponent(button.dataset.key) + "&id=" + button.dataset.id +
-          "&open=" + encodeURIComponent(window.studioOpenNodes()) + "&" + filterQuery();
+          "&open=" + encodeURIComponent(window.studioOpenNodes()) + "&shut=" + encodeURIComponent(window.studioShutNodes()) +
+          "&" + filterQuery();
         htmx.ajax("GET", url, {target: group, swap: "innerHTML"}).then(show);
       } else show();
     }
