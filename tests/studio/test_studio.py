@@ -69,6 +69,8 @@ def test_fleet_loads_every_session_and_filters_narrow_it(page, studio_server, wo
     by_agent = [s.id for s in world.manager.list_sessions(agent=world.keys[3].address)]
     wait_matched(page, len(by_agent))
     assert f"agent={world.keys[3].address[:12]}" in page.url  # the filters are in the address (shareable)
+    # no page snapshot (with its CSRF token) is kept in the browser's storage
+    assert "htmx-history-cache" not in page.evaluate("Object.keys(localStorage).concat(Object.keys(sessionStorage))")
 
 
 def test_fleet_pages_through_ten_thousand_rows_without_loading_them(page, studio_server, world):
