@@ -73,6 +73,21 @@ def test_fleet_loads_every_session_and_filters_narrow_it(page, studio_server, wo
     assert "htmx-history-cache" not in page.evaluate("Object.keys(localStorage).concat(Object.keys(sessionStorage))")
 
 
+def test_fleet_orders_by_what_needs_a_look_first(page, studio_server, world):
+    page.goto(studio_server.url + "/fleet?sort=expiry")
+    expiries = page.locator("#session-table tr.session-row .countdown").evaluate_all(
+        "cs => cs.map(c => Number(c.dataset.deadline))")
+    assert expiries == sorted(expiries) and expiries[0] < max(s.state.expiry_timestamp
+                                                              for s in world.manager.list_sessions())
+    # the first rows expire soonest: the tree's children (2-3 days) before the 7-day workers
+    assert page.locator("#session-table tr.session-row").first.get_attribute("data-session") == str(world.grandkid.id)
+    page.select_option("#f-sort", "left")
+    page.wait_for_url(re.compile("sort=left"))
+    ratios = page.locator("#session-table tr.session-row td.bars:nth-of-type(7) meter").evaluate_all(
+        "ms => ms.map(m => Number(m.value))")
+    assert ratios[:5] == sorted(ratios[:5]) and ratios[0] < 1
+
+
 def test_fleet_pages_through_ten_thousand_rows_without_loading_them(page, studio_server, world):
     page.goto(studio_server.url + "/fleet?page=3")
     first = page.locator("#session-table tbody tr.session-row").first

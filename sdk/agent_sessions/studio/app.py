@@ -50,6 +50,21 @@ AUTO_OPEN = 300
 STATUSES = [str(s) for s in Status if s is not Status.NONE] + ["closed"]
 
 
+def _left_ratio(item: tuple[ManagerView, SessionState]) -> float:
+    """The smallest share of a budget left (1.0 without a budget)."""
+    ratios = [b.available / (b.available + b.spent) for b in item[1].budgets.values() if b.available + b.spent]
+    return min(ratios, default=1.0)
+
+
+#: Orders of the fleet table (the default is manager by manager, ids ascending).
+SORTS: dict[str, tuple[str, Any]] = {
+    "expiry": ("expiring first", lambda item: item[1].expiry_timestamp),
+    "left": ("least budget left first", _left_ratio),
+    "active": ("most recently active first", lambda item: -(item[1].last_active.timestamp()
+                                                             if item[1].last_active else 0)),
+}
+
+
 @dataclass
 class Studio:
     """What the app serves: the fleet view, whether actions are allowed, the dev keys (dev mode)."""
@@ -247,6 +262,9 @@ class Pages:
         shut = _nodes(request, "shut")
         if mode == "table":
             matches = view.select(query)
+            order = request.query_params.get("sort", "")
+            if order in SORTS:
+                matches.sort(key=SORTS[order][1])
             pages = max(1, math.ceil(len(matches) / PAGE_SIZE))
             page = min(page, pages)
             rows = [session_row(self.studio, mv, s) for mv, s in matches[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]]
@@ -301,7 +319,8 @@ class Pages:
         if request.headers.get("HX-Request") and request.headers.get("HX-Target") == "results":
             return self.render(request, "_results.html", oob=True, **context)
         return self.render(request, "fleet.html", statuses=STATUSES, chain_names=list(self.studio.view.chains),
-                           health=HEALTH, **context)
+                           health=HEALTH, sorts={k: v[0] for k, v in SORTS.items()},
+                           sort=request.query_params.get("sort", ""), **context)
 
     async def children(self, request: Request) -> HTMLResponse:
         view = self.studio.view
