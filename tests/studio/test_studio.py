@@ -536,6 +536,9 @@ def test_each_action_does_on_chain_what_it_says(studio_server, world):
     assert _act(studio_server, world, "revoke", session=sid)[1]["ok"]
     assert _act(studio_server, world, "close", session=sid)[1]["ok"]
     assert m.state(sid).closed and m.status(sid) is Status.REVOKED
+    studio_server.studio.view.poll()
+    html = requests.get(studio_server.url + f"/session/{world.key}/{sid}").text
+    assert 'id="session-status">closed<' in html and "token burned" in html and "SessionClosed" in html
     # a bad argument is said before anything is asked of the chain
     check, _ = _act(studio_server, world, "fund", session=world.worker(701).id, token="ETH", amount="1 USDC")
     assert not check.get("ok") and "amount" in check["error"]

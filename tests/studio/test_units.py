@@ -90,3 +90,56 @@ def test_filters_match_parts_and_health():
     assert kept(health="idle") == [9]  # 4,000 s idle of a 2 h limit
     assert kept(health="blocked") == [2]
     assert mv.blocking_ancestor(2).id == 1
+
+
+def test_concurrent_polls_read_each_block_once():
+    """The poller thread and a request that just sent a transaction may poll at once: no event twice."""
+    import threading
+    import time
+
+    from agent_sessions.studio.fleet import ChainView, FleetView, ManagerView
+
+    class Rpc:
+        def __init__(self):
+            self.head = 5
+
+        def get_block(self, tag):
+            return {"number": hex(self.head), "timestamp": hex(1_800_000_000 + self.head)}
+
+    class Client:
+        chain_id = 31337
+        rpc = Rpc()
+
+    class FakeManager:
+        address = "0x00000000000000000000000000000000000000aa"
+
+        def count(self):
+            return 0
+
+    chain = ChainView("local", Client())  # type: ignore[arg-type]
+    mv = ManagerView("local", "ops", manager=FakeManager(), book=TokenBook())  # type: ignore[arg-type]
+    view = FleetView([chain], [mv])
+    chain.block = 5
+    mv.loaded_at = time.monotonic()  # listed just now: no full listing due
+    reads = []
+    gate = threading.Barrier(2)
+
+    def read(chain_, mvs, start, end):
+        reads.append((start, end))
+        time.sleep(0.1)  # a slow node: the other poll comes in meanwhile
+        return [_event("SessionPaused", block=end, by=HOLDER)]
+
+    view._read_events = read  # type: ignore[method-assign]
+    view._reread = lambda mv_, ids: None  # type: ignore[method-assign]
+    Client.rpc.head = 6
+
+    def poll():
+        gate.wait()
+        view.poll()
+
+    threads = [threading.Thread(target=poll) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert reads == [(6, 6)] and len(view.activity) == 1

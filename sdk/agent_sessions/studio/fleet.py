@@ -246,6 +246,7 @@ class FleetView:
         self.changed = threading.Condition(self.lock)
         self._chain_set = chain_set
         self._stop = threading.Event()
+        self._polling = threading.Lock()
         self._thread: threading.Thread | None = None
         self._timestamps: dict[tuple[str, int], int] = {}
         self._session_logs: dict[tuple[str, int], tuple[int, list[ActivityEvent]]] = {}
@@ -397,7 +398,12 @@ class FleetView:
                 mv.rebuild_children()
 
     def poll(self) -> bool:
-        """Read new blocks on every chain; returns True when something shown changed."""
+        """Read new blocks on every chain; returns True when something shown changed. One poll at a time (the
+        poller thread, and a request that just sent a transaction), so no block is read twice."""
+        with self._polling:
+            return self._poll()
+
+    def _poll(self) -> bool:
         changed = False
         touched_keys: set[str] = set()  # "<manager key>:<id>", or "<manager key>:*" for a whole manager
         for chain in self.chains.values():
