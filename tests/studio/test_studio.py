@@ -566,3 +566,29 @@ def test_pause_all_from_the_fleet_page_stops_every_session(page, studio_server, 
     finally:
         if world.manager.global_state().paused_all:
             world.manager.unpause_all(world.keys[0])
+
+
+def test_a_lost_node_is_said_on_the_page(browser_context, world):
+    """When the chain stops answering, the page says its figures may be stale."""
+    from agent_sessions import AgentSessions
+    from agent_sessions.studio import FleetView, Studio
+    from agent_sessions.studio.server import BackgroundServer
+    from scripts._ports import open_fresh_anvil
+
+    anvil = open_fresh_anvil()
+    client = AgentSessions(anvil.url)
+    manager = client.ensure_factory(world.keys[0]).deploy_manager(world.keys[0].address, sender=world.keys[0])
+    view = FleetView.from_rpc([anvil.url], managers=[manager.address], names=["lone"]).load().start()
+    page = browser_context.new_page()
+    try:
+        with BackgroundServer(Studio(view)) as server:
+            page.goto(server.url + "/fleet")
+            trouble = page.locator("#node-trouble")
+            expect()(trouble).to_be_hidden()
+            anvil.stop()
+            expect()(trouble).to_be_visible(timeout=20_000)
+            expect()(trouble).to_contain_text("may be out of date")
+    finally:
+        page.close()
+        view.close()
+        anvil.stop()

@@ -619,7 +619,9 @@ class Pages:
 
         async def events() -> Any:
             heads = self._heads()
+            failing = view.failing
             yield f"retry: 500\nevent: block\ndata: {json.dumps(heads)}\n\n"
+            yield f"event: health\ndata: {json.dumps({'error': failing})}\n\n"
             if view.version != version:
                 yield changed()
             quiet = 0
@@ -627,6 +629,9 @@ class Pages:
                 if await request.is_disconnected():
                     return
                 await asyncio.sleep(0.1)
+                if view.failing != failing:
+                    failing = view.failing
+                    yield f"event: health\ndata: {json.dumps({'error': failing})}\n\n"
                 now_heads = self._heads()
                 if now_heads != heads:
                     heads = now_heads

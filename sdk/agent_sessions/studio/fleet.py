@@ -251,6 +251,8 @@ class FleetView:
         self._timestamps: dict[tuple[str, int], int] = {}
         self._session_logs: dict[tuple[str, int], tuple[int, list[ActivityEvent]]] = {}
         self.errors: deque[str] = deque(maxlen=20)
+        #: What the last poll failed with (None while polls succeed): the pages say the view may be stale.
+        self.failing: str | None = None
 
     # ------------------------------------------------------------------------------------------------------------
     # opening
@@ -357,8 +359,13 @@ class FleetView:
             try:
                 self.poll()
             except Exception as exc:  # a node hiccup must not kill the poller
-                log.warning("studio poller: %s", exc)
-                self.errors.append(f"{type(exc).__name__}: {exc}")
+                text = f"{type(exc).__name__}: {exc}"
+                if text != self.failing:
+                    log.warning("studio poller: %s", text)
+                    self.errors.append(text)
+                self.failing = text
+            else:
+                self.failing = None
             self._stop.wait(self.poll_interval)
 
     # ------------------------------------------------------------------------------------------------------------

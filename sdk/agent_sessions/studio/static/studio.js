@@ -51,6 +51,12 @@
       tick();
       if (dot) { dot.classList.add("on"); dot.title = "live: block " + Object.values(data).map(c => c.block).join(", "); }
     });
+    source.addEventListener("health", ev => {
+      const error = JSON.parse(ev.data).error, box = document.getElementById("node-trouble");
+      if (!box) return;
+      box.hidden = !error;
+      box.textContent = error ? "Cannot read the chain right now, so what you see may be out of date: " + error : "";
+    });
     source.addEventListener("changed", ev => {
       const data = JSON.parse(ev.data);
       S.version = data.version;
