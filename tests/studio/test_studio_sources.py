@@ -161,3 +161,13 @@ def test_a_taken_port_is_said_in_words(world):
                                              "--port", str(port), "--activity-blocks", "0"])
     assert result.exit_code == 1 and f"cannot listen on 127.0.0.1:{port}" in result.output
     assert "--port 0" in result.output
+
+
+def test_an_owner_brings_every_manager_it_has_under_the_canonical_factory(world):
+    from agent_sessions.studio import FleetView
+
+    view = FleetView.from_rpc([world.anvil.url], owners=[world.keys[0].address])
+    assert world.manager.address in {mv.address for mv in view.managers.values()}
+    assert [c.name for c in view.chains.values()] == ["chain-31337"]
+    stranger = FleetView.from_rpc([world.anvil.url], owners=[world.keys[7].address])
+    assert stranger.managers == {}
