@@ -212,3 +212,24 @@ clean: ## Remove build outputs, caches and install stamps (keeps .venv/, node_mo
 
 distclean: clean ## Also remove .venv/ and node_modules/
 	rm -rf .venv .venv-slither .venv-halmos node_modules *.egg-info sdk/*.egg-info
+
+# Session Studio (sdk/agent_sessions/studio/): its pinned extra (Starlette, uvicorn, Jinja2, Playwright) and Debian's
+# chromium for its browser tests (Playwright drives /usr/bin/chromium; it never downloads a browser). Without root or
+# apt the install step says so and goes on outside CI; under CI it fails, and so do the browser tests.
+STUDIO_STAMP := .venv/.studio-installed
+$(STUDIO_STAMP): $(VENV_STAMP) pyproject.toml
+	.venv/bin/pip install --quiet --disable-pip-version-check -e '.[studio]'
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -qq --no-install-recommends chromium >/dev/null; } || \
+		{ echo "studio: could not install Debian's chromium (needs root and apt); the studio's browser tests need it" >&2; \
+		  test -z "$$CI"; }
+	@touch $@
+setup: $(STUDIO_STAMP)
+
+# The htmx and uPlot builds the studio serves, copied from the pinned npm packages into the package (committed data;
+# tests/studio checks they are the same bytes).
+STUDIO_ASSETS := node_modules/htmx.org/dist/htmx.min.js node_modules/uplot/dist/uPlot.iife.min.js \
+	node_modules/uplot/dist/uPlot.min.css
+.PHONY: studio-assets
+studio-assets: $(NPM_STAMP) ## Copy the studio's htmx and uPlot builds from node_modules into the package
+	cp $(STUDIO_ASSETS) sdk/agent_sessions/studio/static/
