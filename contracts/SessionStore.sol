@@ -227,7 +227,6 @@ abstract contract SessionStore is ISessionTypes, SessionToken, ReentrancyGuardTr
             id = _parentOf(id);
             c = _core[id];
         }
-        return false;
     }
 
     /// @dev Whether a controller rotated `key` out of `id` or of an ancestor `y`, and `key` is not the agent of

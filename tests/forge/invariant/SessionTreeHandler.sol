@@ -222,7 +222,7 @@ contract SessionTreeHandler is CommonBase, StdCheats, StdUtils {
             if (token == NATIVE) eth += amount;
         }
         // most roots also declare an empty row of a swappable token: a swap may bring it in, under its caps
-        if (seed % 4 != 0) p.budgets = _withEmptyRow(p.budgets, 0, seed >> 200, caps[0], p.period, seed >> 90);
+        if (seed % 4 != 0) _addEmptyRow(p, 0, seed, caps[0]);
         uint256[] memory before = _managerBalances();
         vm.prank(owner);
         (bool ok, bytes memory ret) = address(manager).call{value: eth}(abi.encodeCall(manager.createSession, (p)));
@@ -252,7 +252,7 @@ contract SessionTreeHandler is CommonBase, StdCheats, StdUtils {
             _randomParams(childAgent, parentSeed, timing, nodes[parentId].expiry);
         p.budgets = _childBudgets(parentId, actorSeed, amounts, caps, p.period);
         // most children also declare an empty row of a swappable token their parent has a row for
-        if (parentSeed % 4 != 0) p.budgets = _withEmptyRow(p.budgets, parentId, parentSeed >> 200, caps[0], p.period, parentSeed >> 90);
+        if (parentSeed % 4 != 0) _addEmptyRow(p, parentId, parentSeed, caps[0]);
         _doSpawn(actor, parentId, p);
     }
 
@@ -407,26 +407,24 @@ contract SessionTreeHandler is CommonBase, StdCheats, StdUtils {
         uint256 id = _pick(seed);
         address actor = _actorFor(id, actorSeed, true);
         // sell what the session holds, mostly; buy one of the others
-        address tokenIn = swappable[pair % swappable.length];
-        for (uint256 i; i < swappable.length && manager.remaining(id, tokenIn) == 0; ++i) {
-            tokenIn = swappable[(pair + i + 1) % swappable.length];
-        }
-        address tokenOut = swappable[(_swapIndex(tokenIn) + 1 + (pair >> 4) % (swappable.length - 1)) % swappable.length];
-        // mostly into a token the session has a budget row for (the only ones it may receive); else any, refused
-        if (pair % 8 != 7) {
-            for (uint256 i; i < swappable.length; ++i) {
-                address t = swappable[(pair + i) % swappable.length];
-                if (t != tokenIn && _hasRow(id, t)) {
-                    tokenOut = t;
-                    break;
-                }
-            }
-        }
+        address tokenIn = _swapInput(id, pair);
+        address tokenOut = _swapOutput(id, tokenIn, pair);
         amountIn = _amount(id, tokenIn, amountIn);
         if (amountIn == 0) amountIn = 1;
+        _swapAndRecord(actor, id, tokenIn, amountIn, tokenOut, pair % 2 == 0 ? executor : address(manager));
+    }
+
+    /// @dev One swap, and the ghost kept in step with it.
+    function _swapAndRecord(
+        address actor,
+        uint256 id,
+        address tokenIn,
+        uint256 amountIn,
+        address tokenOut,
+        address recipient
+    ) internal {
         bool blocked = _blocked(id);
-        (bool ok, uint256 spent, uint256 received) =
-            _swapVia(actor, id, tokenIn, amountIn, tokenOut, pair % 2 == 0 ? executor : address(manager));
+        (bool ok, uint256 spent, uint256 received) = _swapVia(actor, id, tokenIn, amountIn, tokenOut, recipient);
         if (!ok) return;
         // the proceeds entered the subtree of the session and of every ancestor
         for (uint256 x = id; x != 0; x = nodes[x].parent) {
@@ -434,6 +432,25 @@ contract SessionTreeHandler is CommonBase, StdCheats, StdUtils {
             if (nodes[x].depth == 0) break;
         }
         _afterSpend(actor, id, tokenIn, spent, 1, blocked, "swap");
+    }
+
+    /// @dev The input of a swap: mostly a token the session holds.
+    function _swapInput(uint256 id, uint8 pair) internal view returns (address tokenIn) {
+        tokenIn = swappable[pair % swappable.length];
+        for (uint256 i; i < swappable.length && manager.remaining(id, tokenIn) == 0; ++i) {
+            tokenIn = swappable[(pair + i + 1) % swappable.length];
+        }
+    }
+
+    /// @dev The output of a swap selling `tokenIn`: mostly a token the session has a budget row for (the only ones it
+    /// may receive), else any other, which the manager refuses.
+    function _swapOutput(uint256 id, address tokenIn, uint8 pair) internal view returns (address tokenOut) {
+        tokenOut = swappable[(_swapIndex(tokenIn) + 1 + (pair >> 4) % (swappable.length - 1)) % swappable.length];
+        if (pair % 8 == 7) return tokenOut;
+        for (uint256 i; i < swappable.length; ++i) {
+            address t = swappable[(pair + i) % swappable.length];
+            if (t != tokenIn && _hasRow(id, t)) return t;
+        }
     }
 
     /// @dev One swap through the dex as `actor`; what left and what arrived are the manager's balance changes.
@@ -550,13 +567,17 @@ contract SessionTreeHandler is CommonBase, StdCheats, StdUtils {
         (bool ok,) = address(manager).call(abi.encodeCall(manager.updateLimits, (id, token, perCall, perPeriod)));
         if (!ok) return;
         if (ended) _break(ENDED, "updateLimits on an ended session", id, 0, 0);
-        // an allowance counts from the moment it is set: one added where there was none starts this window at zero
-        Node memory n = nodes[id];
-        if (before == 0 && perPeriod != 0 && n.period != 0) {
-            uint256 w = block.timestamp < n.start ? 0 : (block.timestamp - n.start) / n.period;
-            windowOut[id][token][w] = 0;
-        }
+        if (before == 0 && perPeriod != 0) _restartWindow(id, token);
         _checkNoStalePower(actor, id, "updateLimits");
+    }
+
+    /// @dev An allowance counts from the moment it is set: one added where there was none starts the current window
+    /// of the ghost at zero, as the manager does.
+    function _restartWindow(uint256 id, address token) internal {
+        Node memory n = nodes[id];
+        if (n.period == 0) return;
+        uint256 w = block.timestamp < n.start ? 0 : (block.timestamp - n.start) / n.period;
+        windowOut[id][token][w] = 0;
     }
 
     function updateExpiry(uint256 seed, uint256 actorSeed, uint40 ttl) public {
@@ -1039,6 +1060,14 @@ contract SessionTreeHandler is CommonBase, StdCheats, StdUtils {
             if (manager.remaining(id, token) != 0) return token;
         }
         return tokens[seed % n];
+    }
+
+    /// @dev Adds to `p` an empty row of a swappable token (see `_withEmptyRow`), drawn from `seed`.
+    function _addEmptyRow(ISessionTypes.SessionParams memory p, uint256 parentId, uint256 seed, uint128 cap)
+        internal
+        view
+    {
+        p.budgets = _withEmptyRow(p.budgets, parentId, seed >> 200, cap, p.period, seed >> 90);
     }
 
     /// @dev `rows` plus an empty row (caps drawn from `cap`) of the first swappable token from `token` on that is not

@@ -115,6 +115,25 @@ contract RotationTest is UnitBase {
         manager.pause(own);
     }
 
+    function test_aKeyRotatedOutBelowButStillAgentAboveKeepsItsPowers() public {
+        // the owner takes the self-child's role from the root's (current) agent: it stays the root's agent, and with
+        // that role keeps its powers over the subtree (its holder's power over the child included)
+        vm.prank(owner);
+        manager.rotateAgent(root, agent);
+        vm.prank(owner);
+        manager.rotateAgent(selfChild, subSubAgent);
+        assertTrue(manager.isController(selfChild, agent));
+        vm.prank(agent);
+        manager.pause(selfChild);
+    }
+
+    function test_nobodyControlsThroughABurnedToken() public {
+        _revoke(subChild);
+        manager.close(subChild);
+        assertFalse(manager.isController(subChild, address(0)));
+        assertTrue(manager.isController(subChild, owner));
+    }
+
     function test_rotationGasDoesNotGrowWithTheChildren() public {
         uint256 gasFew = _rotationGas(0);
         uint256 gasMany = _rotationGas(20);

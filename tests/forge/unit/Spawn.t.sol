@@ -97,6 +97,17 @@ contract SpawnTest is UnitBase {
         manager.execute(child, address(target), 0.5 ether, "");
     }
 
+    /// @notice `check` answers with the ancestor's cap too: nothing is sent for a call that would revert.
+    function test_checkOfAChildAnswersWithTheParentsPerCallCap() public {
+        uint256 root = _createRoot(_withBudget(_params(agent, DAY), NATIVE, 10 ether, 1 ether, 0));
+        uint256 child = _spawn(agent, root, _withBudget(_childParams(root, subAgent), NATIVE, 5 ether, 0, 0));
+        (bool ok, bytes memory reason) = manager.check(child, subAgent, address(target), 2 ether, "");
+        assertFalse(ok);
+        assertEq(reason, abi.encodeWithSelector(PerCallCapExceeded.selector, root, NATIVE, 2 ether, 1 ether));
+        (ok,) = manager.check(child, subAgent, address(target), 1 ether, "");
+        assertTrue(ok);
+    }
+
     /// @notice Promise: every ancestor's cap binds, not only the parent's: a grandchild is held to the root's.
     function test_everyAncestorsPerCallCapBinds() public {
         uint256 root = _createRoot(_withBudget(_params(agent, DAY), NATIVE, 10 ether, 1 ether, 0));

@@ -364,6 +364,23 @@ contract SwapTest is UnitBase {
         manager.transferToken(sid, address(usdc), payee, held);
     }
 
+    /// @notice A child's swap is held to its ancestors' caps on the input before anything moves.
+    function test_swap_childIsBoundByTheParentsCapOnTheInput() public {
+        SessionParams memory rp = _withBudget(_params(agent, DAY), address(usdc), 100e6, 10e6, 0);
+        uint256 parent = _createRoot(_withBudget(rp, address(dai), 0, 0, 0));
+        SessionParams memory cp = _withBudget(_params(subAgent, DAY), address(usdc), 50e6, 0, 0);
+        uint256 child = _spawn(agent, parent, _withBudget(cp, address(dai), 0, 0, 0));
+        bytes memory data = abi.encodeCall(MockDex.swap, (address(usdc), 20e6, address(dai), address(manager)));
+        vm.prank(subAgent);
+        vm.expectRevert(abi.encodeWithSelector(PerCallCapExceeded.selector, parent, address(usdc), 20e6, 10e6));
+        manager.swap(child, address(usdc), 20e6, address(dai), 0, address(dex), data);
+        assertEq(manager.remaining(child, address(usdc)), 50e6);
+        data = abi.encodeCall(MockDex.swap, (address(usdc), 10e6, address(dai), address(manager)));
+        vm.prank(subAgent);
+        manager.swap(child, address(usdc), 10e6, address(dai), 0, address(dex), data);
+        assertEq(manager.remaining(child, address(dai)), 10e6);
+    }
+
     /// @notice Promise: no row, no swap output, ETH included: a session funded only in ERC-20 cannot swap into ETH.
     function test_swap_intoEthWithoutAnEthRowReverts() public {
         uint256 sid = _rootWithToken(agent, address(usdc), 100e6);
