@@ -115,11 +115,11 @@ def find_managers(client: AgentSessions, owner: Any) -> list[Manager]:
     factory = client.factory(canonical_factory_address())
     if not has_code(client, factory.address):
         raise NotDeployed(f"no SessionFactory at the canonical address {factory.address} on chain "
-                          f"{client.chain_id}: deploy one first (ape run deploy)")
+                          f"{client.chain_id}: deploy one first (agent-sessions deploy, or ape run deploy)")
     found = factory.managers_of(owner)
     if not found:
         raise NotDeployed(f"{checksum(owner)} has no manager under the factory {factory.address}: deploy one "
-                          f"first (ape run deploy) or pass the manager's address")
+                          f"first (agent-sessions deploy, or ape run deploy) or pass the manager's address")
     return found
 
 
