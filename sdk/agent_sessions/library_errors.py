@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 import eth_abi
-from eth_utils import keccak
+from eth_utils import keccak, to_checksum_address
 
 from .errors import AccessDenied, ContractRevert, InvalidParams, LimitExceeded
 
@@ -119,4 +119,5 @@ def decode_library_error(data: bytes) -> ContractRevert | None:
         values: Any = eth_abi.decode(list(cls.types), bytes(data[4:])) if cls.types else ()
     except Exception:
         return None
+    values = [to_checksum_address(v) if t == "address" else v for t, v in zip(cls.types, values)]
     return cls(*values, data=bytes(data))
