@@ -144,13 +144,16 @@ def deploy(salt: str | None) -> None:
 @click.option("--open", "only_open", is_flag=True, help="Leave out closed sessions.")
 @click.option("--format", "fmt", type=click.Choice(["table", "tree", "json", "csv"]), default="table",
               show_default=True, help="Output format (--json is --format json).")
+@click.option("--tree", "as_tree", is_flag=True, help="Draw children under their parents (--format tree).")
 @errors_handled
 def list_(statuses: tuple[str, ...], label: str | None, agent: str | None, holder: str | None, parent: str | None,
-          only_open: bool, fmt: str) -> None:
+          only_open: bool, fmt: str, as_tree: bool) -> None:
     """List the manager's sessions, with filters."""
     from ..console import session_tree, sessions_table, to_jsonable
 
     e = env()
+    if as_tree:
+        fmt = "tree"
     if e.options.as_json:
         fmt = "json"
     agent_address = e.address(agent, "--agent") if agent else None
@@ -200,7 +203,7 @@ def _csv(e: Env, states: list[Any]) -> str:
 @common
 @click.argument("session_ref", metavar="ID")
 @click.option("--detail", type=click.Choice(["summary", "full"]), default="summary", show_default=True,
-              help="full: also guards, children and every ancestor's status.")
+              help="full: also every ancestor's status, and which one stops the session (and why).")
 @errors_handled
 def inspect(session_ref: str, detail: str) -> None:
     """Show session ID (an id, a label or MANAGER/LABEL): status, agent, holder, timing, budgets."""
@@ -211,16 +214,15 @@ def inspect(session_ref: str, detail: str) -> None:
     sid = e.session(session_ref)
     m = e.manager
     state = m.state(sid)
-    full = detail == "full"
-    guards = m.guards_of(sid) if full else []
-    children = [s.state for s in m.list_sessions(start=sid + 1, parent=sid)] if full else []
-    lineage = ancestors_report(m, sid) if full else None
+    guards = m.guards_of(sid)
+    children = [s.state for s in m.list_sessions(start=sid + 1, parent=sid)]
+    lineage = ancestors_report(m, sid) if detail == "full" else None
     if e.options.as_json:
         data = to_jsonable(state, book=e.book)
-        data["manager"] = m.address
+        data.update(manager=m.address, guards=guards, children=[c.id for c in children])
         data["remaining"] = {e.book.get(t).symbol: _units(e, t, b.available) for t, b in state.budgets.items()}
-        if full:
-            data.update(guards=guards, children=[c.id for c in children], ancestors=lineage.to_dict())
+        if lineage is not None:
+            data["ancestors"] = lineage.to_dict()
         echo_json(data)
         return
     console = make_console()
@@ -413,13 +415,19 @@ def check(session_ref: str, target: str, value: str, data: str, caller: str | No
 @cli.command()
 @common
 @click.argument("session_ref", metavar="ID")
-@click.option("--param", "params", metavar="NAME=VALUE", multiple=True, required=True,
-              help="per_call_cap, period_allowance (amounts of --token), expiry (72h, an ISO date with zone, or "
-                   "unix:SECONDS); repeatable.")
-@click.option("--token", default="ETH", show_default=True, help="The budget whose limits change.")
+@click.option("--param", "params", metavar="NAME=VALUE", multiple=True,
+              help="per_call_cap, period_allowance (amounts of --token), expiry (72h, an ISO date-time with a zone, "
+                   "or unix:SECONDS); repeatable.")
+@click.option("--token", default=None, help="The budget whose limits change (ETH, an address or a token name of "
+                                            "--config; default ETH).")
+@click.option("--expiry", default=None, help="Same as --param expiry=VALUE.")
+@click.option("--per-call", default=None, help="Same as --param per_call_cap=VALUE (0 removes the cap).")
+@click.option("--per-period", default=None, help="Same as --param period_allowance=VALUE (0 removes it).")
 @errors_handled
-def update(session_ref: str, params: tuple[str, ...], token: str) -> None:
-    """Change the expiry and/or the per-call cap and period allowance of live session ID. Controller only."""
+def update(session_ref: str, params: tuple[str, ...], token: str | None, expiry: str | None, per_call: str | None,
+           per_period: str | None) -> None:
+    """Change the expiry and/or the per-call cap and period allowance of live session ID. Controller only. A limit
+    not given keeps its value."""
     from ..admin import update_session
 
     known = ("per_call_cap", "period_allowance", "expiry")
@@ -432,20 +440,28 @@ def update(session_ref: str, params: tuple[str, ...], token: str) -> None:
         if name not in known:
             raise click.BadParameter(f"unknown parameter {name!r} (one of: {', '.join(known)})", param_hint="--param")
         given[name] = value.strip()
+    for name, value in (("expiry", expiry), ("per_call_cap", per_call), ("period_allowance", per_period)):
+        if value is not None:
+            given[name] = value
+    limits = "per_call_cap" in given or "period_allowance" in given
+    if token is not None and not limits:
+        raise click.UsageError("--token needs --per-call and/or --per-period")
+    if not given:
+        raise click.UsageError("nothing to update: give --param NAME=VALUE (or --expiry, --per-call, --per-period)")
     e = env()
-    sid = e.session(session_ref)
-    address = e.token(token) if ("per_call_cap" in given or "period_allowance" in given) else None
-    amounts = {k: e.amount(address, given[k], f"--param {k}") for k in ("per_call_cap", "period_allowance")
-               if k in given and address is not None}
-    expiry = None
+    address = e.token(token or "ETH") if limits else None
+    expiry_value = None
     if "expiry" in given:
         from ..parsing import parse_expiry
 
         try:
-            expiry = parse_expiry(given["expiry"], now=e.now())
+            expiry_value = parse_expiry(given["expiry"])
         except ValueError as exc:
-            raise click.BadParameter(str(exc), param_hint="--param expiry") from None
-    receipts = update_session(e.manager, sid, sender=e.key(), expiry=expiry, token=address,
+            raise click.BadParameter(str(exc), param_hint="expiry") from None
+    sid = e.session(session_ref)
+    amounts = {k: e.amount(address, given[k], k) for k in ("per_call_cap", "period_allowance")
+               if k in given and address is not None}
+    receipts = update_session(e.manager, sid, sender=e.key(), expiry=expiry_value, token=address,
                               per_call=amounts.get("per_call_cap"), per_period=amounts.get("period_allowance"),
                               book=e.book)
     state = e.manager.state(sid)
@@ -515,25 +531,27 @@ _switch("revoke-all", "revoke_all", "Revoke every existing session of the manage
 
 @cli.command()
 @common
-@click.option("--refresh", default="10s", show_default=True, help="Time between refreshes (10s, 1m).")
+@click.option("--refresh", "--interval", "refresh", default="10s", show_default=True,
+              help="Time between refreshes (10s, 1m; bare numbers are seconds).")
 @click.option("--once", is_flag=True, help="Draw one frame and exit.")
 @click.option("--duration", default=None, help="Stop after this long (30s, 5m).")
 @click.option("--all", "include_closed", is_flag=True, help="List closed sessions too.")
+@click.option("--all-managers", is_flag=True, help="Every manager of the owner, not only the first.")
 @errors_handled
-def dashboard(refresh: str, once: bool, duration: str | None, include_closed: bool) -> None:
+def dashboard(refresh: str, once: bool, duration: str | None, include_closed: bool, all_managers: bool) -> None:
     """A live view of the manager's sessions: status, agent, spent / left per token, expiry, totals. With --json,
     one JSON document per refresh (one line each). Ctrl-C stops it."""
     from ..console import Dashboard, to_jsonable
 
-    try:
-        interval = parse_duration(refresh)
-        stop_after = parse_duration(duration) if duration is not None else None
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--refresh/--duration") from None
-    if interval < 1:
-        raise click.BadParameter("must be at least 1s", param_hint="--refresh")
+    interval = _seconds(refresh, "--refresh")
+    stop_after = _seconds(duration, "--duration") if duration is not None else None
+    if interval < 0.1:
+        raise click.BadParameter("must be at least 0.1 s", param_hint="--refresh")
     e = env()
-    board = Dashboard([e.manager], refresh=interval, console=make_console(), book=e.book,
+    from ..admin import find_managers
+
+    managers = find_managers(e.client, e.owner) if all_managers else [e.manager]
+    board = Dashboard(managers, refresh=interval, console=make_console(), book=e.book,
                       include_closed=include_closed)
     if not e.options.as_json:
         board.run(once=once, duration=stop_after)
@@ -574,6 +592,14 @@ def audit(tokens: tuple[str, ...], allow_surplus: bool) -> None:
         make_console().print(audit_table(report))
     if not (report.solvent if allow_surplus else report.ok):
         raise SystemExit(1)
+
+
+def _seconds(text: str, param: str) -> float:
+    """Seconds from ``10s`` / ``1m`` / a bare number (fractions allowed: ``0.5``)."""
+    try:
+        return float(text) if text.replace(".", "", 1).isdigit() else float(parse_duration(text))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint=param) from None
 
 
 def main() -> None:

@@ -11,8 +11,9 @@ Resolution order, the same for every command:
   else ``anvil:0`` on a local development chain (chain id 31337). A raw private key is never taken from the
   command line (it would show in the process list).
 - **manager**: ``--manager`` (an address, or a manager name of ``--config``), else the only manager of ``--config``,
-  else the first manager of ``--owner`` under the chain's canonical factory, else the manager ``deploy`` last
-  recorded for this chain in the state directory, else the signer's first manager.
+  else the first manager of ``--owner`` (default: the signer) under the chain's canonical factory; when the signer
+  owns none, the manager ``deploy`` last recorded for this chain in the state directory, else (on a local
+  development chain) the manager of development account 0.
 - **sessions**: an id (``7``), a label (``swapper``), or ``MANAGER/LABEL`` with a manager name of ``--config``.
 - **tokens**: ``ETH``, an address, or a token name of ``--config`` (``USDC``).
 """
@@ -27,7 +28,8 @@ from typing import Any
 
 import click
 
-from ..admin import find_manager
+from ..admin import NotDeployed, find_manager
+from ..chains import has_code
 from ..client import AgentSessions
 from ..models import NATIVE, checksum
 from ..tokens import TokenBook
@@ -206,10 +208,15 @@ class Env:
             if not self.options.owner and spec is not None and len(spec.managers) == 1:
                 name = next(iter(spec.managers))
             elif not self.options.owner:
-                recorded = recorded_deployment(self.client.chain_id)
-                if recorded is not None:
-                    return find_manager(self.client, manager=recorded)
-                return find_manager(self.client, owner=self.owner)
+                try:
+                    return find_manager(self.client, owner=self.owner)
+                except NotDeployed:  # the signer owns none: the manager `deploy` recorded on this chain
+                    recorded = recorded_deployment(self.client.chain_id)
+                    if recorded is not None and has_code(self.client, recorded):
+                        return self.client.manager(recorded)
+                    if self.client.chain_id != DEV_CHAIN_ID or str(self.key().address) == str(load_key("0").address):
+                        raise
+                    return find_manager(self.client, owner=str(load_key("0").address))  # dev chain: account 0's
             else:
                 return find_manager(self.client, owner=self.owner)
         text = name.strip()
@@ -293,6 +300,8 @@ def load_key(ref: str, spec: Any = None) -> Any:
     from ..throughput import dev_keys
 
     text = str(ref).strip()
+    if text.upper().startswith("TEST::"):  # Ape's name of test account N (the same development keys)
+        text = text[6:]
     if text.isdigit():
         text = f"anvil:{text}"
     kind, colon, value = text.partition(":")

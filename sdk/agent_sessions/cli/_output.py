@@ -55,7 +55,8 @@ def errors_handled(f: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return f(*args, **kwargs)
         except SpecError as exc:
-            fail("invalid spec: " + "; ".join(str(i) for i in exc.issues), code=2)
+            source = env.env.options.config if env is not None and env.env is not None else None
+            fail(f"invalid spec{f' {source}' if source else ''}: " + "; ".join(str(i) for i in exc.issues), code=2)
         except RPCError as exc:
             detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             fail(f"{detail} (is the node running? `agent-sessions node start`, or pass --rpc)")

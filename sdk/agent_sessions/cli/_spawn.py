@@ -132,6 +132,8 @@ def _ports(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) 
 def spawn(dry_run: bool, ports: dict[str, int], state_dir: Path | None, chunk_size: int, replace_ended: bool,
           rotate_agents: bool) -> None:
     """Create the sessions of the fleet spec --config that are not on chain yet (idempotent per label)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
     from ..chains import open_chains
     from ..console import error_line, fleet_states, fleet_table, fleet_to_jsonable
     from ..fleet import FleetError, spawn_fleet
@@ -156,21 +158,52 @@ def spawn(dry_run: bool, ports: dict[str, int], state_dir: Path | None, chunk_si
     console = make_console()
     try:
         with open_chains(spec, state_dir=state_dir) as chains:
-            report = spawn_fleet(spec, chains, chunk_size=chunk_size, replace_ended=replace_ended,
-                                 rotate_agents=rotate_agents)
             books = {name: TokenBook(handle.client) for name, handle in chains.items()}
+            if e.options.as_json:
+                report = spawn_fleet(spec, chains, chunk_size=chunk_size, replace_ended=replace_ended,
+                                     rotate_agents=rotate_agents)
+            else:
+                with Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(),
+                              MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("{task.fields[label]}"),
+                              console=console, transient=False) as bar:
+                    task = bar.add_task("spawning", total=len(spec.sessions_flat()), label="")
+
+                    def progress(done: int, total: int, label: str) -> None:
+                        bar.update(task, completed=done, total=total, label=label)
+
+                    report = spawn_fleet(spec, chains, progress=progress, chunk_size=chunk_size,
+                                         replace_ended=replace_ended, rotate_agents=rotate_agents)
             states = fleet_states(report)
             if e.options.as_json:
                 data = fleet_to_jsonable(report, states, books=books)
-                data["chains"] = {name: {"url": h.url, "chain_id": h.chain_id, "factory": h.factory.address}
-                                  for name, h in chains.items()}
+                data["chains"] = {name: chain_note(handle) for name, handle in chains.items()}
                 echo_json(data)
             else:
                 console.print(fleet_table(report, states, books=books))
                 console.print(report.summary())
+                for name, handle in chains.items():
+                    if chain_note(handle)["kept"] is False:
+                        console.print(f"[yellow]chain {name}: the Anvil started for this command on {handle.url} "
+                                      "stops now and its state is not kept[/] (add state: to the chain, pass "
+                                      "--state-dir, or start the node first: agent-sessions node start)")
     except FleetError as exc:
         cause = exc.cause or exc.__cause__
-        fail(str(exc) + (f": {error_line(cause)}" if cause is not None else ""))
+        fail(str(exc) + (f"; reason: {error_line(cause)}" if cause is not None else ""))
+
+
+def chain_note(handle: Any) -> dict[str, Any]:
+    """Where a chain is and whether its state outlives this command."""
+    anvil = handle.anvil
+    started = anvil is not None and not anvil.reused
+    state = getattr(anvil, "state_path", None) if anvil is not None else None
+    return {
+        "url": handle.url,
+        "chain_id": handle.chain_id,
+        "factory": handle.factory.address,
+        "started_here": started,
+        "state_file": str(state) if state else None,
+        "kept": (not started) or state is not None,
+    }
 
 
 def _print_plan(data: dict[str, Any]) -> None:
