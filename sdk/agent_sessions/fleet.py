@@ -33,6 +33,7 @@ from typing import Any, Callable, Mapping, Sequence
 from .chains import ChainHandle, deploy_deterministic, has_code
 from .client import AgentSessions
 from ._pipeline import TxRequest, run_pipeline
+from .parsing import UnixTime
 from .errors import ContractRevert, RPCError, SessionError, TransactionFailed, decode_revert
 from .manager import Manager
 from .models import NATIVE, BudgetParams, Permission, SessionParams, SessionState
@@ -452,7 +453,7 @@ class _ChainRun:
                 permissions += [Permission(target=target, selector=sel) for sel in entry.selector_values()]
         return SessionParams(
             agent=self.spec.address_of(s.agent),
-            expiry=expiry,
+            expiry=UnixTime(expiry),
             budgets=budgets,
             permissions=permissions,
             guards=[self.target(g) for g in s.guards],

@@ -3,7 +3,7 @@
 real node.
 
 The world is spawned once per test session from a fleet spec by the command itself (`spawn --config`): a manager
-"treasury" (test account 0), a test token USDC (6 decimals), a root "swapper" (agent 1, ETH + USDC, a child "scout"
+"treasury" (test account 0), a test token CUSD (6 decimals), a root "swapper" (agent 1, ETH + CUSD, a child "scout"
 of agent 2 spawned by the swapper) and a root "ops-today" (agent 3). Ape snapshots the chain around every test and
 reverts it afterwards, so each test starts from that world. `AGENT_SESSIONS_HOME` points at a fresh directory per
 test: no state leaks between tests or from the user's own node.
@@ -28,8 +28,8 @@ chains:
   local: {{anvil: {{chain_id: 31337, port: {port}}}}}
 keys: {{treasury: anvil:0, swapper: anvil:1, scout: anvil:2, ops: anvil:3}}
 tokens:
-  USDC: {{decimals: 6, chains: {{local: {{deploy: test, mint: "1000000 USDC"}}}}}}
-managers: {{treasury: {{owner: treasury}}}}
+  CUSD: {{decimals: 6, chains: {{local: {{deploy: test, mint: "1000000 CUSD"}}}}}}
+managers: {{treasury: {{owner: treasury, salt: cli}}}}  # a manager of its own: other suites use salt 0
 sessions:
   - label: swapper
     chain: local
@@ -39,7 +39,7 @@ sessions:
     period: 1d
     budgets:
       ETH: {{total: 1 ether, per_call: 0.25 ether, per_period: 0.5 ether}}
-      USDC: {{total: 1000 USDC, per_call: 100 USDC}}
+      CUSD: {{total: 1000 CUSD, per_call: 100 CUSD}}
     allow: any
     children:
       - {{label: scout, agent: scout, spawned_by: agent, budgets: {{ETH: 0.2 ether}}, allow: any}}
@@ -112,7 +112,7 @@ def world(rpc_url, spec_file, tmp_path_factory) -> dict[str, Any]:
     report = run.json
     ids = {label: s["id"] for label, s in report["sessions"].items()}
     assert set(ids) == {"swapper", "scout", "ops-today"}, report
-    return {"ids": ids, "manager": report["managers"]["local"]["treasury"], "usdc": report["tokens"]["local"]["USDC"],
+    return {"ids": ids, "manager": report["managers"]["local"]["treasury"], "usdc": report["tokens"]["local"]["CUSD"],
             "report": report}
 
 
@@ -125,7 +125,12 @@ def run(rpc_url, world, tmp_path, monkeypatch) -> Callable[..., Run]:
     monkeypatch.delenv("AGENT_SESSIONS_RPC", raising=False)
 
     def go(*args: Any) -> Run:
-        return invoke(*args, "--rpc", rpc_url) if args and args[0] != "node" and not str(args[0]).startswith("-") \
-            else invoke(*args)
+        if not args or args[0] == "node" or str(args[0]).startswith("-"):
+            return invoke(*args)
+        named = {"--manager", "--config", "--owner"} & {str(a) for a in args}
+        if args[0] in ("deploy", "spawn") or named:
+            return invoke(*args, "--rpc", rpc_url)
+        # the world's manager: other suites on this node give account 0 managers of their own
+        return invoke(*args, "--rpc", rpc_url, "--manager", world["manager"])
 
     return go

@@ -11,6 +11,8 @@ import pytest
 from agent_sessions import AgentSessions
 from agent_sessions.throughput import dev_keys
 
+from .conftest import invoke
+
 OWNER, SWAPPER, SCOUT, OPS, _, _, NEW_AGENT, _, _, STRANGER = [k.address for k in dev_keys(10)]
 DEAD = "0x000000000000000000000000000000000000dEaD"
 
@@ -28,7 +30,7 @@ def test_version_prints_the_package_version(run):
 
 
 def test_deploy_finds_the_existing_factory_and_manager(run, world):
-    r = run("deploy", "--json")
+    r = run("deploy", "--salt", "cli", "--json")
     assert r.code == 0, r
     assert r.json["manager"] == world["manager"]
     assert r.json["factory_created"] is False and r.json["manager_created"] is False
@@ -50,16 +52,16 @@ def test_spawn_dry_run_prints_the_plan_and_its_cost_and_sends_nothing(run, spec_
         ("swapper", None, 121_305 + 95_593), ("scout", "swapper", 131_358), ("ops-today", None, 121_305)]
     assert plan["sessions"][0]["budgets"] == {
         "ETH": {"total": "1 ETH", "per_call": "0.25 ETH", "per_period": "0.5 ETH"},
-        "USDC": {"total": "1000 USDC", "per_call": "100 USDC"}}
+        "CUSD": {"total": "1000 CUSD", "per_call": "100 CUSD"}}
     assert plan["escrow"] == [{"chain": "local", "manager": "treasury", "owner": "treasury",
-                               "tokens": {"ETH": "1.5 ETH", "USDC": "1000 USDC"}}]
+                               "tokens": {"ETH": "1.5 ETH", "CUSD": "1000 CUSD"}}]
     (chain,) = plan["chains"]
     assert chain["gas"] == 121_305 + 95_593 + 131_358 + 121_305 + 202_971 + 46_000
     assert chain["escrow_eth"] == "1.5 ETH" and chain["gas_price_wei"] is not None
     assert AgentSessions(rpc_url).w3.eth.block_number == block
     table = run("spawn", "--config", spec_file, "--dry-run")
     assert table.code == 0 and "plan (dry run: nothing is sent)" in table.out
-    assert "escrow from treasury (manager treasury on local): 1.5 ETH, 1000 USDC" in table.out
+    assert "escrow from treasury (manager treasury on local): 1.5 ETH, 1000 CUSD" in table.out
 
 
 def test_list_filters_by_status_label_agent_and_holder(run, world, spec_file):
@@ -82,28 +84,28 @@ def test_list_csv_has_one_row_per_session_and_token_in_units(run, world):
     rows = list(csv.DictReader(io.StringIO(r.out)))
     swapper = [row for row in rows if row["label"] == "swapper"]
     assert [(row["token"], row["available"], row["spent"]) for row in swapper] == [("ETH", "0.8", "0"),
-                                                                                 ("USDC", "1000", "0")]
+                                                                                 ("CUSD", "1000", "0")]
     assert {row["label"] for row in rows} == {"swapper", "scout", "ops-today"}
 
 
 def test_list_table_shows_amounts_in_units(run):
     r = run("list")
     assert r.code == 0, r
-    assert "0 / 0.8 ETH" in r.out and "0 / 1000 USDC" in r.out and "3 session(s)" in r.out
+    assert "0 / 0.8 ETH" in r.out and "0 / 1000 CUSD" in r.out and "3 session(s)" in r.out
 
 
 def test_inspect_by_label_and_manager_slash_label(run, world, spec_file):
     ids = world["ids"]
     r = run("inspect", "swapper", "--json")
     assert r.code == 0, r
-    assert r.json["id"] == ids["swapper"] and r.json["remaining"] == {"ETH": "0.8 ETH", "USDC": "1000 USDC"}
+    assert r.json["id"] == ids["swapper"] and r.json["remaining"] == {"ETH": "0.8 ETH", "CUSD": "1000 CUSD"}
     full = run("inspect", "treasury/scout", "--config", spec_file, "--detail", "full", "--json")
     assert full.code == 0, full
     assert full.json["id"] == ids["scout"]
     assert full.json["ancestors"]["can_act"] is True
     assert [s["id"] for s in full.json["ancestors"]["lineage"]] == [ids["swapper"], ids["scout"]]
     text = run("inspect", str(ids["swapper"]), "--detail", "full")
-    assert "session #1" in text.out and "every ancestor can act" in text.out
+    assert f"session #{ids['swapper']}" in text.out and "every ancestor can act" in text.out
 
 
 def test_inspect_full_names_the_ancestor_that_ended_a_child(run, world):
@@ -133,7 +135,7 @@ def test_revoke_then_close_says_where_each_refund_went(run, world):
     assert refunds == [
         (ids["scout"], "0.2 ETH", ids["swapper"], None, False),
         (ids["swapper"], "1 ETH", None, OWNER, False),
-        (ids["swapper"], "1000 USDC", None, OWNER, False),
+        (ids["swapper"], "1000 CUSD", None, OWNER, False),
     ]
     still_active = run("close", ids["ops-today"])
     assert still_active.code == 1
@@ -172,16 +174,16 @@ def test_fund_tops_up_eth_and_a_spec_token_by_name(run, world, spec_file, rpc_ur
     assert r.code == 0, r
     assert r.json["amount_units"] == "0.1 ETH" and r.json["available_units"] == "0.6 ETH"
     # an ERC-20 root top-up pulls from the owner: without an approval the token refuses
-    refused = run("fund", "swapper", "10 USDC", "--token", "USDC", "--config", spec_file)
+    refused = run("fund", "swapper", "10 CUSD", "--token", "CUSD", "--config", spec_file)
     assert refused.code == 1
     one_line_error(refused, "Error: TransferFromFailed")
     assert "approve the manager first" in refused.err
     client = AgentSessions(rpc_url)
     owner = dev_keys(1)[0]
     client.contract("testing/TestToken", world["usdc"]).transact("approve", world["manager"], 10**12, sender=owner)
-    ok = run("fund", "swapper", "10 USDC", "--token", "USDC", "--config", spec_file, "--json")
+    ok = run("fund", "swapper", "10 CUSD", "--token", "CUSD", "--config", spec_file, "--json")
     assert ok.code == 0, ok
-    assert ok.json["available_units"] == "1010 USDC"
+    assert ok.json["available_units"] == "1010 CUSD"
 
 
 def test_check_passes_within_limits_and_explains_a_refusal(run, world):
@@ -190,7 +192,7 @@ def test_check_passes_within_limits_and_explains_a_refusal(run, world):
     assert ok.code == 0 and ok.json["ok"] is True and ok.json["value_units"] == "0.1 ETH"
     refused = run("check", sid, DEAD, "0.5 ether")
     assert refused.code == 1
-    one_line_error(refused, "Error: refused: PerCallCapExceeded(session=1, token=ETH, requested=0.5 ETH, "
+    one_line_error(refused, f"Error: refused: PerCallCapExceeded(session={sid}, token=ETH, requested=0.5 ETH, "
                             "cap=0.25 ETH)")
 
 
@@ -224,14 +226,15 @@ def test_pause_all_unpause_all_and_revoke_all(run, world):
 
 
 def test_a_stranger_is_refused_with_the_contracts_reason(run, world):
-    r = run("pause", world["ids"]["ops-today"], "--as", "anvil:9", "--owner", "anvil:0")
+    r = run("pause", world["ids"]["ops-today"], "--as", "anvil:9")
     assert r.code == 1
     one_line_error(r, f"Error: NotController(session={world['ids']['ops-today']}, caller={STRANGER})")
 
 
-def test_deploy_records_the_manager_that_later_commands_use(run, world):
-    assert run("deploy").code == 0
-    r = run("pause", world["ids"]["ops-today"], "--as", "anvil:9")  # not the owner: the recorded manager is used
+def test_deploy_records_the_manager_that_later_commands_use(run, world, rpc_url):
+    assert run("deploy", "--salt", "cli").code == 0
+    # a stranger owns no manager: the one deploy recorded is used (no --manager given)
+    r = invoke("pause", world["ids"]["ops-today"], "--as", "anvil:9", "--rpc", rpc_url)
     assert r.code == 1
     one_line_error(r, "Error: NotController(")
 
@@ -262,7 +265,7 @@ def test_audit_balances(run, world):
 @pytest.mark.parametrize("args, message", [
     (("list", "--status", "bogus"), "'bogus' is not one of"),
     (("inspect", "nobody"), "no session labelled 'nobody'"),
-    (("fund", "1", "1 ether", "--token", "USDC"), "no token 'USDC'"),
+    (("fund", "1", "1 ether", "--token", "CUSD"), "no token 'CUSD'"),
     (("pause", "1", "--as", "0xabc"), "unknown key"),
     (("spawn",), "spawn needs --config FILE"),
     (("list", "--chain", "x"), "--chain names a chain of the fleet spec"),
