@@ -41,8 +41,11 @@ DEV_CHAIN_ID = 31337
 
 
 def state_dir() -> Path:
-    """Where ``node start`` records its node: ``$AGENT_SESSIONS_HOME``, else ``~/.agent-sessions``."""
-    return Path(os.environ.get("AGENT_SESSIONS_HOME") or Path.home() / ".agent-sessions")
+    """Where ``node start`` records its node and ``deploy`` its managers: ``$AGENT_SESSIONS_HOME``, else
+    ``~/.agent_sessions`` (the session contexts' home too)."""
+    from ..context import agent_sessions_home
+
+    return agent_sessions_home()
 
 
 def recorded_node() -> dict[str, Any] | None:

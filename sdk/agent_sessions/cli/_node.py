@@ -1,5 +1,5 @@
 """``agent-sessions node start|stop|status``: a local Anvil that outlives the command, recorded in the state
-directory (``$AGENT_SESSIONS_HOME``, default ``~/.agent-sessions``) so later commands find it without ``--rpc``.
+directory (``$AGENT_SESSIONS_HOME``, default ``~/.agent_sessions``) so later commands find it without ``--rpc``.
 
 The node runs on a port the system picks (``--port`` to choose one), keeps its chain in ``<state dir>/anvil.json``
 (saved every 10 s and on stop, loaded again by the next start) and logs to ``<state dir>/anvil.log``.
