@@ -81,6 +81,15 @@ def test_wheel_installs_without_extras_and_runs_the_sdk_and_the_command(venv, tm
                                       "'agent_sessions') if u.find_spec(m) is None])", cwd=tmp_path)
     assert missing.stdout.strip() == "['ape', 'pytest', 'hypothesis']", missing
 
+    # every module imports without the extras, but the two that exist for them (Ape's plugin, the MCP wiring)
+    every = run(venv, python, "-c", "import importlib, pkgutil, agent_sessions as a; skip = {'agent_sessions._ape_plugin', "
+                                    "'agent_sessions.mcp.server'}; names = [m.name for m in pkgutil.walk_packages("
+                                    "a.__path__, 'agent_sessions.') if m.name not in skip]; "
+                                    "[importlib.import_module(n) for n in names]; print(len(names))", cwd=tmp_path)
+    assert every.returncode == 0 and int(every.stdout) > 30, every
+    no_mcp = run(venv, str(venv / "bin" / "agent-sessions"), "mcp", "--rpc", "http://127.0.0.1:9", cwd=tmp_path)
+    assert no_mcp.returncode == 1 and "pip install 'agent-sessions[mcp]'" in no_mcp.stderr, no_mcp
+
     version = run(venv, str(venv / "bin" / "agent-sessions"), "--version", cwd=tmp_path)
     assert version.returncode == 0 and version.stdout.strip() == "agent-sessions, version 0.1.0", version
 
