@@ -21,9 +21,11 @@ from .models import SessionState, Status
 if TYPE_CHECKING:
     from .manager import Manager
 
-__all__ = ["Lineage", "ancestors_report", "own_reason"]
+__all__ = ["Lineage", "ancestors_report", "explain_inactive", "own_reason"]
 
 _LIVE = (Status.ACTIVE, Status.DRAFT)
+#: Reasons that only restate a session's own status.
+_PLAIN = ("was revoked", "was completed", "is paused", "expired")
 
 
 def _iso(moment: datetime) -> str:
@@ -34,7 +36,9 @@ def own_reason(state: SessionState, now: int, epoch: int, paused_all: bool) -> s
     """Why ``state`` itself (not its ancestors) cannot act at chain time ``now``; None when nothing of its own
     stops it."""
     if state.closed:
-        return f"was closed ({state.status})"
+        verb = {Status.COMPLETED: "completed", Status.REVOKED: "revoked", Status.EXPIRED: "expired"}.get(
+            state.status, str(state.status))
+        return f"was {verb} and closed"
     if state.epoch < epoch:
         return "was revoked by revoke-all"
     if state.expiry.timestamp() <= now:
@@ -100,3 +104,21 @@ def ancestors_report(manager: Manager, session: int) -> Lineage:
         if reason is not None:
             return Lineage(session, chain[-1].status, chain, state.id, reason)
     return Lineage(session, chain[-1].status, chain)
+
+
+def explain_inactive(manager: Manager, error: BaseException) -> str | None:
+    """For an error that says a session cannot act (``SessionNotActive``, ``SessionEnded``), which session of its
+    lineage stops it and why (None for other errors, or when the chain cannot be read)."""
+    from .errors import SessionEnded, SessionError, SessionNotActive
+
+    if not isinstance(error, (SessionNotActive, SessionEnded)):
+        return None
+    try:
+        lineage = ancestors_report(manager, int(error.session))
+    except (SessionError, ValueError, TypeError):
+        return None
+    if lineage.can_act:
+        return None
+    if lineage.blocker == lineage.session and lineage.reason in _PLAIN:
+        return None  # the error's own status already says it all
+    return lineage.describe()

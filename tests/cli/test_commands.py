@@ -115,7 +115,12 @@ def test_inspect_full_names_the_ancestor_that_ended_a_child(run, world):
     assert r.code == 0, r
     assert r.json["status"] == "revoked"
     assert r.json["ancestors"]["blocked_by"] == ids["swapper"]
-    assert r.json["ancestors"]["reason"] == "was closed (completed)"
+    assert r.json["ancestors"]["reason"] == "was completed and closed"
+    refused = run("check", ids["scout"], DEAD, "0.01 ether")
+    assert refused.code == 1
+    one_line_error(refused, f"Error: refused: SessionNotActive(session={ids['scout']}, status=revoked)")
+    assert refused.err.strip().endswith(f"(session {ids['scout']} cannot act: its ancestor #{ids['swapper']} was "
+                                        "completed and closed)")
 
 
 def test_pause_then_resume(run, world):

@@ -398,8 +398,12 @@ def check(session_ref: str, target: str, value: str, data: str, caller: str | No
     result = e.manager.check(sid, target_address, wei, data, caller=who)
     reason = None
     if not result.ok and result.error is not None:
+        from ..diagnose import explain_inactive
+
         explanation = error_explanation(result.error, e.book)
-        reason = error_line(result.error, e.book) + (f": {explanation}" if explanation else "")
+        why = explain_inactive(e.manager, result.error)
+        reason = error_line(result.error, e.book) + (f": {explanation}" if explanation else "") + \
+            (f" ({why})" if why else "")
     if e.options.as_json:
         echo_json({"session": sid, "target": target_address, "value": str(wei), "value_units": _units(e, NATIVE, wei),
                    "ok": result.ok, "error": type(result.error).__name__ if result.error else None,

@@ -65,12 +65,23 @@ def errors_handled(f: Callable[..., Any]) -> Callable[..., Any]:
                 book = env.env._book
             explanation = error_explanation(exc, book)
             line = error_line(exc, book)
-            fail(line + (f": {explanation}" if explanation else ""))
+            why = _lineage(env, exc)
+            fail(line + (f": {explanation}" if explanation else "") + (f" ({why})" if why else ""))
         except (ValueError, KeyError) as exc:
             message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
             raise click.UsageError(str(message)) from None
 
     return wrapper
+
+
+def _lineage(holder: Any, exc: BaseException) -> str | None:
+    """Which ancestor stops a session that cannot act, and why (the manager of the command, when it was found)."""
+    manager = getattr(getattr(holder, "env", None), "_manager", None)
+    if manager is None:
+        return None
+    from ..diagnose import explain_inactive
+
+    return explain_inactive(manager, exc)
 
 
 class _EnvHolder:

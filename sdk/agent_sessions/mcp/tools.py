@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..console import error_explanation, error_line
-from ..diagnose import ancestors_report
+from ..diagnose import ancestors_report, explain_inactive
 from ..errors import ContractRevert, SessionError
 from ..models import NATIVE, SessionParams, checksum
 from ..parsing import parse_expiry
@@ -58,7 +58,8 @@ class SessionTools:
 
     def _refuse(self, exc: BaseException, sent: bool = False) -> Refused:
         tail = "" if sent else "; nothing was sent"
-        return Refused(self._reason(exc) + tail)
+        why = explain_inactive(self.manager, exc)
+        return Refused(self._reason(exc) + (f" ({why})" if why else "") + tail)
 
     def _token(self, text: str) -> str:
         value = str(text).strip()
@@ -193,7 +194,10 @@ class SessionTools:
         passes; a refusal is explained and nothing is sent."""
         check = self.preflight(session, target, value, data)
         if not check["ok"]:
-            raise Refused(f"{check['reason']}; nothing was sent")
+            why = self.manager.check(int(session), target, self._amount(NATIVE, value, "value"), data,
+                                     caller=self.address).error
+            lineage = explain_inactive(self.manager, why) if why is not None else None
+            raise Refused(f"{check['reason']}" + (f" ({lineage})" if lineage else "") + "; nothing was sent")
         sid = int(session)
         try:
             receipt = self.manager.execute(sid, target, self._amount(NATIVE, value, "value"), data, sender=self.key)
