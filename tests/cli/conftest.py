@@ -3,7 +3,8 @@
 real node.
 
 The world is spawned once per test session from a fleet spec by the command itself (`spawn --config`): a manager
-"treasury" (test account 0), a test token CUSD (6 decimals), a root "swapper" (agent 1, ETH + CUSD, a child "scout"
+"treasury" owned by development account 11 (funded here; the other suites on this node use accounts 0-9 and
+expect to own every manager of account 0, so this suite stays out of their way; it is also the default signer), a test token CUSD (6 decimals), a root "swapper" (agent 1, ETH + CUSD, a child "scout"
 of agent 2 spawned by the swapper) and a root "ops-today" (agent 3). Ape snapshots the chain around every test and
 reverts it afterwards, so each test starts from that world. `AGENT_SESSIONS_HOME` points at a fresh directory per
 test: no state leaks between tests or from the user's own node.
@@ -21,15 +22,20 @@ from urllib.parse import urlparse
 import pytest
 from click.testing import CliRunner, Result
 
+from agent_sessions import AgentSessions
 from agent_sessions.cli import cli
+from agent_sessions.throughput import dev_keys
+
+#: The development account that owns the world's manager (and signs by default).
+OWNER_INDEX = 11
 
 SPEC = """\
 chains:
   local: {{anvil: {{chain_id: 31337, port: {port}}}}}
-keys: {{treasury: anvil:0, swapper: anvil:1, scout: anvil:2, ops: anvil:3}}
+keys: {{treasury: anvil:11, swapper: anvil:1, scout: anvil:2, ops: anvil:3}}
 tokens:
   CUSD: {{decimals: 6, chains: {{local: {{deploy: test, mint: "1000000 CUSD"}}}}}}
-managers: {{treasury: {{owner: treasury, salt: cli}}}}  # a manager of its own: other suites use salt 0
+managers: {{treasury: {{owner: treasury, salt: cli}}}}
 sessions:
   - label: swapper
     chain: local
@@ -107,6 +113,8 @@ def spec_file(rpc_url, tmp_path_factory) -> Path:
 def world(rpc_url, spec_file, tmp_path_factory) -> dict[str, Any]:
     """The fleet of SPEC, spawned by `agent-sessions spawn --config` (its JSON report)."""
     home = tmp_path_factory.mktemp("home")
+    funder, treasury = dev_keys(1)[0], dev_keys(1, start=OWNER_INDEX)[0]
+    AgentSessions(rpc_url).transfer(funder, treasury.address, 1000 * 10**18)
     run = invoke("spawn", "--config", spec_file, "--json", env={"AGENT_SESSIONS_HOME": str(home)})
     assert run.code == 0, run
     report = run.json
@@ -120,7 +128,7 @@ def world(rpc_url, spec_file, tmp_path_factory) -> dict[str, Any]:
 def run(rpc_url, world, tmp_path, monkeypatch) -> Callable[..., Run]:
     """``run("list", "--json")``: the command against the test node (``--rpc``), a fresh state directory."""
     monkeypatch.setenv("AGENT_SESSIONS_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("AGENT_SESSIONS_KEY", raising=False)
+    monkeypatch.setenv("AGENT_SESSIONS_KEY", f"anvil:{OWNER_INDEX}")  # the world's owner signs unless --as
     monkeypatch.delenv("AGENT_SESSIONS_CONFIG", raising=False)
     monkeypatch.delenv("AGENT_SESSIONS_RPC", raising=False)
 

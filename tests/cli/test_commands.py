@@ -11,9 +11,10 @@ import pytest
 from agent_sessions import AgentSessions
 from agent_sessions.throughput import dev_keys
 
-from .conftest import invoke
+from .conftest import OWNER_INDEX, invoke
 
-OWNER, SWAPPER, SCOUT, OPS, _, _, NEW_AGENT, _, _, STRANGER = [k.address for k in dev_keys(10)]
+_, SWAPPER, SCOUT, OPS, _, _, NEW_AGENT, _, _, STRANGER = [k.address for k in dev_keys(10)]
+OWNER = dev_keys(1, start=OWNER_INDEX)[0].address
 DEAD = "0x000000000000000000000000000000000000dEaD"
 
 
@@ -184,7 +185,7 @@ def test_fund_tops_up_eth_and_a_spec_token_by_name(run, world, spec_file, rpc_ur
     one_line_error(refused, "Error: TransferFromFailed")
     assert "approve the manager first" in refused.err
     client = AgentSessions(rpc_url)
-    owner = dev_keys(1)[0]
+    owner = dev_keys(1, start=OWNER_INDEX)[0]
     client.contract("testing/TestToken", world["usdc"]).transact("approve", world["manager"], 10**12, sender=owner)
     ok = run("fund", "swapper", "10 CUSD", "--token", "CUSD", "--config", spec_file, "--json")
     assert ok.code == 0, ok
@@ -279,3 +280,4 @@ def test_usage_errors_exit_2_without_a_traceback(run, world, args, message):
     r = run(*args)
     assert r.code == 2, r
     assert message in r.err and "Traceback" not in r.err
+    assert len(r.err.strip().splitlines()) == 1 and r.err.startswith("Error: "), r  # one line

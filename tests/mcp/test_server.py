@@ -33,9 +33,13 @@ def rpc_url(chain) -> str:
 
 @pytest.fixture
 def world(rpc_url) -> dict[str, Any]:
-    """The owner's manager with two sessions of agent 1: #a (1 ETH, 0.5 ETH per call) and #b (revoked)."""
-    owner, agent, sub = dev_keys(3)
+    """A manager of development account 12 (funded here: accounts 0-9 belong to the other suites on this node)
+    with two sessions of agent 1: #a (1 ETH, 0.5 ETH per call) and #b (revoked)."""
+    funder, agent, sub = dev_keys(3)
+    owner = dev_keys(1, start=12)[0]
     client = AgentSessions(rpc_url)
+    if client.balance(owner.address) < 100 * ETHER:
+        client.transfer(funder, owner.address, 1000 * ETHER)
     factory = client.ensure_factory(owner)
     existing = factory.managers_of(owner.address)
     manager = existing[0] if existing else factory.deploy_manager(owner.address, salt=0, sender=owner)
