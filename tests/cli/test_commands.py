@@ -281,3 +281,20 @@ def test_usage_errors_exit_2_without_a_traceback(run, world, args, message):
     assert r.code == 2, r
     assert message in r.err and "Traceback" not in r.err
     assert len(r.err.strip().splitlines()) == 1 and r.err.startswith("Error: "), r  # one line
+
+
+def test_an_encrypted_keystore_signs_with_the_passphrase_from_the_environment(run, world, tmp_path, monkeypatch):
+    import json
+
+    from eth_account import Account
+
+    owner = dev_keys(1, start=OWNER_INDEX)[0]
+    keystore = tmp_path / "owner.json"
+    keystore.write_text(json.dumps(Account.encrypt(owner.key, "correct horse")))
+    monkeypatch.setenv("AGENT_SESSIONS_PASSWORD", "correct horse")
+    paused = run("pause", world["ids"]["ops-today"], "--as", f"keystore:{keystore}", "--json")
+    assert paused.code == 0, paused
+    assert paused.json["sessions"][0]["status"] == "paused"
+    monkeypatch.setenv("AGENT_SESSIONS_PASSWORD", "wrong")
+    wrong = run("resume", world["ids"]["ops-today"], "--as", f"keystore:{keystore}")
+    assert wrong.code == 2 and wrong.err.strip() == f"Error: Invalid value for --as: cannot unlock {keystore}: MAC mismatch"
