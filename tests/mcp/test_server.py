@@ -49,7 +49,9 @@ def world(rpc_url) -> dict[str, Any]:
     b = manager.create_session(SessionParams(agent=agent.address, expiry="1d", label="mcp-b", any_target=True,
                                              budgets={NATIVE: "0.1 ether"}), owner)
     b.revoke(sender=owner)
-    return {"client": client, "manager": manager, "a": a.id, "b": b.id, "agent": agent, "sub": sub}
+    c = manager.create_session(SessionParams(agent=agent.address, expiry="1d", label="mcp-c", any_target=True,
+                                             budgets={NATIVE: "0.2 ether"}), owner)
+    return {"client": client, "manager": manager, "a": a.id, "b": b.id, "c": c.id, "agent": agent, "sub": sub}
 
 
 def call(url: str, manager: str, agent_key: str, steps: list[tuple[str, dict[str, Any]]], *extra: str):
@@ -145,6 +147,17 @@ def test_each_tool_works_and_a_refusal_is_explained_with_nothing_sent(world, rpc
     # over-budget, revoked and bad calls sent nothing: the agent sent exactly execute, transfer, spawn, checkpoint
     assert client.w3.eth.get_transaction_count(agent.address) == nonce_before + 4
     assert world["manager"].state(a).checkpoint_root == root
+
+
+def test_an_over_budget_execute_says_what_was_asked_and_what_is_left_and_sends_nothing(world, rpc_url):
+    client, agent = world["client"], world["agent"]
+    nonce = client.w3.eth.get_transaction_count(agent.address)
+    _, results = call(rpc_url, world["manager"].address, agent.key.hex(),
+                      [("execute", {"session": world["c"], "target": DEAD, "value": "0.5 ether"})])
+    ((is_error, text),) = results
+    assert is_error and text == (f"Error executing tool execute: BudgetExceeded: session {world['c']}: spending "
+                                 "0.5 ETH of ETH exceeds the remaining 0.2 ETH; nothing was sent")
+    assert client.w3.eth.get_transaction_count(agent.address) == nonce
 
 
 def test_a_session_outside_the_subtree_is_refused(world, rpc_url):
