@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+from pathlib import Path
 
 import pytest
 
@@ -49,15 +51,18 @@ def test_spawn_dry_run_prints_the_plan_and_its_cost_and_sends_nothing(run, spec_
     assert r.code == 0, r
     plan = r.json
     assert plan["sent"] is False
+    snap = json.loads((Path(__file__).resolve().parents[2] / "gas-snapshot.json").read_text())
+    root, child = snap["create root session (ETH budget)"], snap["spawn child session"]
+    erc20 = snap["create root session (ETH + ERC20 budget)"] - root
     assert [(s["label"], s["parent"], s["gas"]) for s in plan["sessions"]] == [
-        ("swapper", None, 121_305 + 95_593), ("scout", "swapper", 131_358), ("ops-today", None, 121_305)]
+        ("swapper", None, root + erc20), ("scout", "swapper", child), ("ops-today", None, root)]
     assert plan["sessions"][0]["budgets"] == {
         "ETH": {"total": "1 ETH", "per_call": "0.25 ETH", "per_period": "0.5 ETH"},
         "CUSD": {"total": "1000 CUSD", "per_call": "100 CUSD"}}
     assert plan["escrow"] == [{"chain": "local", "manager": "treasury", "owner": "treasury",
                                "tokens": {"ETH": "1.5 ETH", "CUSD": "1000 CUSD"}}]
     (chain,) = plan["chains"]
-    assert chain["gas"] == 121_305 + 95_593 + 131_358 + 121_305 + 202_971 + 46_000
+    assert chain["gas"] == root + erc20 + child + root + snap["deploy manager"] + 46_000  # + one ERC-20 approve
     assert chain["escrow_eth"] == "1.5 ETH" and chain["gas_price_wei"] is not None
     assert AgentSessions(rpc_url).w3.eth.block_number == block
     table = run("spawn", "--config", spec_file, "--dry-run")
@@ -251,8 +256,6 @@ def test_dashboard_once_and_json(run, world):
     assert "3 sessions: 3 active" in r.out
     j = run("dashboard", "--once", "--json")
     assert j.code == 0
-    import json
-
     frame = json.loads(j.out)
     assert [s["label"] for s in frame["managers"][world["manager"]]] == ["swapper", "ops-today", "scout"]
 
@@ -284,8 +287,6 @@ def test_usage_errors_exit_2_without_a_traceback(run, world, args, message):
 
 
 def test_an_encrypted_keystore_signs_with_the_passphrase_from_the_environment(run, world, tmp_path, monkeypatch):
-    import json
-
     from eth_account import Account
 
     owner = dev_keys(1, start=OWNER_INDEX)[0]
