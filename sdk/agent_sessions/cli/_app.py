@@ -126,12 +126,15 @@ def _units(e: Env, token: str, amount: int) -> str:
                                            "owner's first manager, else salt 0.")
 @errors_handled
 def deploy(salt: str | None) -> None:
-    """Ensure the canonical SessionFactory and the owner's SessionManager; print their addresses."""
+    """Ensure the canonical SessionFactory and the owner's SessionManager (--owner, default the signer; signed by the
+    owner's key unless --as says otherwise); print their addresses."""
     from ..admin import ensure_manager
 
     e = env()
-    signer = e.key()
     owner = e.owner
+    # who pays: --as, else the owner itself when --owner names a key (a manager is deployed by its own owner)
+    signer = e.key(e.options.owner) if e.options.owner and not e.options.signer and \
+        not e.options.owner.startswith("0x") else e.key()
     deployment = ensure_manager(e.client, owner, sender=signer, salt=int(salt) if salt and salt.isdigit() else salt)
     record_deployment(deployment.chain_id, deployment.to_dict())
     if e.options.as_json:
