@@ -28,7 +28,7 @@ help: ## List the targets
 # node_modules/ re-triggers the install.
 $(VENV_STAMP): pyproject.toml
 	@test -x .venv/bin/python || $(PYTHON) -m venv .venv
-	.venv/bin/pip install --quiet --disable-pip-version-check -e .
+	.venv/bin/pip install --quiet --disable-pip-version-check -e ".[dev,ape,mcp,studio]"
 	@touch $@
 
 # `npm install`, not `npm ci`: the lock file lacks the other platforms'

@@ -1,12 +1,6 @@
-"""Deploy Agent Sessions on a chain: the canonical SessionFactory (at its deterministic address; deployed only if
-missing) and the owner's SessionManager (reused if the owner has one). Safe to run again.
-
-    ape run deploy                      # local Anvil, test account 0 as owner
-    ape run deploy --owner 3 --json
-    ape run deploy --network ethereum:sepolia:node --owner my-alias
-
-On the local network Ape starts a throw-away Anvil unless one is running at the configured host: run
-`make node` first to keep the deployment between commands.
+"""Deploy Agent Sessions on Ape's network: `ape run deploy [--owner 3] [--as 1] [--salt 7] [--json]` is
+`agent-sessions deploy` on the node Ape connected to. Safe to run again: the canonical factory and the owner's
+manager are reused when they exist.
 """
 
 from __future__ import annotations
@@ -14,34 +8,12 @@ from __future__ import annotations
 import click
 from ape.cli import ConnectedProviderCommand
 
-from agent_sessions.admin import ensure_manager
-from scripts._cli import ACCOUNT, Env, echo_json, errors_handled, json_option, make_console, owner_option
+from scripts._cli import forward
 
 
-@click.command(cls=ConnectedProviderCommand)
-@owner_option
-@click.option("--as", "signer", type=ACCOUNT, default=None, help="Who pays for the deployment (default: the owner).")
-@click.option("--salt", default=None,
-              help="Manager salt (an int, a short text or 32 bytes hex). Default: reuse the owner's first manager, "
-                   "else salt 0.")
-@json_option
-@errors_handled
-def cli(provider, owner, signer, salt, as_json):
+@click.command(cls=ConnectedProviderCommand, add_help_option=False,
+               context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def cli(provider, args):
     """Ensure the canonical factory and the owner's manager; print their addresses."""
-    e = Env(provider, owner, signer=signer)
-    if salt is not None and salt.isdigit():
-        salt = int(salt)
-    deployment = ensure_manager(e.client, owner.address, sender=e.sender(), salt=salt)
-    if as_json:
-        echo_json(deployment.to_dict())
-        return
-    console = make_console()
-    rows = [
-        ("chain", str(deployment.chain_id), ""),
-        ("owner", deployment.owner, ""),
-        ("factory", deployment.factory.address, "deployed" if deployment.factory_created else "existing"),
-        ("manager", deployment.manager.address, "deployed" if deployment.manager_created else "existing"),
-        ("executor", deployment.executor, ""),
-    ]
-    for name, value, note in rows:
-        console.print(f"[bold]{name:<9}[/] {value}  [dim]{note}[/]")
+    forward(["deploy", *args], provider=provider, prog_name="ape run deploy")

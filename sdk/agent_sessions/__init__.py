@@ -121,6 +121,7 @@ from .session import Session
 from .spec import FleetSpec, SpecError, SpecIssue, load_spec, parse_spec
 from .tokens import TokenBook, TokenInfo
 from ._transport import Sender
+from .parsing import UnixTime, parse_expiry
 from .units import format_amount, parse_amount, parse_duration
 
 __version__ = "0.1.0"
@@ -187,6 +188,8 @@ __all__ = [
     "format_amount",
     "parse_amount",
     "parse_duration",
+    "parse_expiry",
+    "UnixTime",
     # errors
     "SessionError",
     "RPCError",

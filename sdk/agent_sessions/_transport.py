@@ -118,11 +118,18 @@ class FeeOracle:
 
 
 def explain_failure(rpc: Rpc, signed: SignedTx, receipt: Receipt) -> SessionError:
-    """Why a mined transaction failed: replay it with ``eth_call`` on the state before its block and decode the
-    revert into a typed exception (carrying ``tx_hash`` and ``receipt``)."""
+    """Why a mined transaction failed, decoded into a typed exception (carrying ``tx_hash`` and ``receipt``).
+
+    The revert is read at the transaction's own position in its block: the node traces the mined transaction
+    (``debug_traceTransaction`` with the call tracer), so transactions before it in the same block count, e.g. a
+    concurrent spend that used up the budget (``BudgetExceeded`` with what was left then). A node without the
+    debug namespace gets a replay with ``eth_call`` on the state before the block, then on the latest state."""
     tx = signed.tx
     if receipt.gas_used >= tx.gas:
         return TransactionFailed(receipt.tx_hash, receipt, f"ran out of gas (limit {tx.gas})")
+    traced = _traced_revert(rpc, receipt.tx_hash)
+    if traced is not None:
+        return _revert_error(traced, tx, receipt)
     blocks: list[int | str] = [receipt.block_number - 1, "latest"]
     for block in blocks:
         try:
@@ -131,18 +138,36 @@ def explain_failure(rpc: Rpc, signed: SignedTx, receipt: Receipt) -> SessionErro
             data = exc.revert_data
             if data is None:
                 continue  # e.g. the node pruned that state: try the next one
-            if not data and receipt.gas_used * 10 >= tx.gas * 9:
-                # an empty revert that used (nearly) all the gas: an inner out-of-gas
-                return TransactionFailed(
-                    receipt.tx_hash, receipt, f"ran out of gas (used {receipt.gas_used} of {tx.gas})"
-                )
-            error = decode_revert(data)
-            error.tx_hash = receipt.tx_hash
-            error.receipt = receipt
-            return error
-        else:
-            break
+            return _revert_error(data, tx, receipt)
     return TransactionFailed(receipt.tx_hash, receipt, "replaying it did not revert")
+
+
+def _traced_revert(rpc: Rpc, tx_hash: str) -> bytes | None:
+    """The revert data of mined transaction ``tx_hash``, from the node's call tracer (None when it cannot say)."""
+    try:
+        frame = rpc.request("debug_traceTransaction",
+                            [tx_hash, {"tracer": "callTracer", "tracerConfig": {"onlyTopCall": True}}])
+    except RPCError:
+        return None
+    if not isinstance(frame, dict) or not (frame.get("error") or frame.get("revertReason")):
+        return None
+    output = frame.get("output")
+    if isinstance(output, str) and output.startswith("0x"):
+        try:
+            return bytes.fromhex(output[2:])
+        except ValueError:
+            return None
+    return b"" if output in (None, "") else None
+
+
+def _revert_error(data: bytes, tx: Any, receipt: Receipt) -> SessionError:
+    if not data and receipt.gas_used * 10 >= tx.gas * 9:
+        # an empty revert that used (nearly) all the gas: an inner out-of-gas
+        return TransactionFailed(receipt.tx_hash, receipt, f"ran out of gas (used {receipt.gas_used} of {tx.gas})")
+    error = decode_revert(data)
+    error.tx_hash = receipt.tx_hash
+    error.receipt = receipt
+    return error
 
 
 class Sender:

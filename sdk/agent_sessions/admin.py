@@ -9,14 +9,13 @@ manager, read user input for expiries and tokens, apply a partial update to a se
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from .errors import SessionError
 from .models import NATIVE, checksum
 from .results import Receipt
 from .tokens import TokenBook
-from .units import parse_duration
 
 if TYPE_CHECKING:
     from .client import AgentSessions, Factory
@@ -115,37 +114,22 @@ def find_managers(client: AgentSessions, owner: Any) -> list[Manager]:
     factory = client.factory(canonical_factory_address())
     if not has_code(client, factory.address):
         raise NotDeployed(f"no SessionFactory at the canonical address {factory.address} on chain "
-                          f"{client.chain_id}: deploy one first (ape run deploy)")
+                          f"{client.chain_id}: deploy one first (agent-sessions deploy, or ape run deploy)")
     found = factory.managers_of(owner)
     if not found:
         raise NotDeployed(f"{checksum(owner)} has no manager under the factory {factory.address}: deploy one "
-                          f"first (ape run deploy) or pass the manager's address")
+                          f"first (agent-sessions deploy, or ape run deploy) or pass the manager's address")
     return found
 
 
 def parse_expiry(value: str | int | datetime | timedelta) -> datetime | timedelta:
-    """An expiry as people write it: a duration from now (``"72h"``, ``"1d12h"``, a ``timedelta``) or a point in
-    time (ISO 8601 ``"2030-01-31"``, ``"2030-01-31T12:00:00+02:00"``, a ``datetime``; UTC when no zone is
-    given). Bare digits are a duration in seconds, like everywhere in the SDK."""
-    if isinstance(value, (datetime, timedelta)):
-        if isinstance(value, datetime) and value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value
-    if isinstance(value, int) and not isinstance(value, bool):
-        return timedelta(seconds=parse_duration(value))
-    text = str(value).strip()
-    try:
-        return timedelta(seconds=parse_duration(text))
-    except ValueError:
-        pass
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
-    except ValueError:
-        raise ValueError(
-            f"cannot read {value!r} as an expiry: expected a duration such as '72h' or '1d12h', "
-            "or an ISO date/time such as '2030-01-31' or '2030-01-31T12:00:00Z'"
-        ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    """An expiry as people write it, read by ``parsing.parse_expiry`` (the one reading the SDK, the fleet spec and
+    the command line share): a duration from now (``"72h"``, ``"1d12h"``, bare seconds, a ``timedelta``), an ISO
+    date-time with a zone (``"2030-01-31T12:00:00Z"``, an aware ``datetime``) or an explicit unix time
+    (``"unix:1900000000"``, ``UnixTime``)."""
+    from .parsing import parse_expiry as parse
+
+    return parse(value)
 
 
 def parse_token(value: Any) -> str:

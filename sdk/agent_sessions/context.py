@@ -2,7 +2,9 @@
 
 An agent's working memory (key-value records and a log of task entries) is too big and too private for the
 chain, but its owner wants to know it was not rewritten. ``SessionContext`` keeps it in SQLite, keyed by
-(manager, session id), and reduces it to one ``bytes32``: a Merkle root over the sorted records and the task
+(chain id, manager, session id): the same manager address and session id on two chains are two memories; by
+default each manager of each chain has a file of its own (``default_context_path(chain_id, manager)``). It
+reduces the memory to one ``bytes32``: a Merkle root over the sorted records and the task
 log. ``anchor`` writes that root and the task count with ``checkpoint`` (agent only, count never decreasing);
 ``verify`` recomputes the root locally and compares it with the chain. Any edit of a stored record or task
 after anchoring makes ``verify`` false.
@@ -27,24 +29,33 @@ if TYPE_CHECKING:
     from .results import Receipt
     from .session import Session
 
-__all__ = ["SessionContext", "default_context_path", "merkle_root"]
+__all__ = ["SessionContext", "agent_sessions_home", "default_context_path", "merkle_root"]
 
+# Keyed by chain too (tables of earlier versions, ``records``/``tasks`` without a chain, are left alone).
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS records (
-    manager TEXT NOT NULL, session INTEGER NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
-    PRIMARY KEY (manager, session, key)
+CREATE TABLE IF NOT EXISTS context_records (
+    chain INTEGER NOT NULL, manager TEXT NOT NULL, session INTEGER NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
+    PRIMARY KEY (chain, manager, session, key)
 );
-CREATE TABLE IF NOT EXISTS tasks (
-    manager TEXT NOT NULL, session INTEGER NOT NULL, seq INTEGER NOT NULL, entry TEXT NOT NULL,
-    PRIMARY KEY (manager, session, seq)
+CREATE TABLE IF NOT EXISTS context_tasks (
+    chain INTEGER NOT NULL, manager TEXT NOT NULL, session INTEGER NOT NULL, seq INTEGER NOT NULL,
+    entry TEXT NOT NULL, PRIMARY KEY (chain, manager, session, seq)
 );
 """
 
 
-def default_context_path() -> Path:
-    """``$AGENT_SESSIONS_HOME/context.sqlite`` (default ``~/.agent_sessions``)."""
-    home = Path(os.environ.get("AGENT_SESSIONS_HOME", Path.home() / ".agent_sessions"))
-    return home / "context.sqlite"
+def agent_sessions_home() -> Path:
+    """``$AGENT_SESSIONS_HOME``, default ``~/.agent_sessions``: where the tools keep their local state."""
+    return Path(os.environ.get("AGENT_SESSIONS_HOME") or Path.home() / ".agent_sessions")
+
+
+def default_context_path(chain_id: int | None = None, manager: str | None = None) -> Path:
+    """``$AGENT_SESSIONS_HOME/contexts/<chain id>/<manager>.sqlite``: one file per manager of each chain (without
+    both, the shared ``contexts/context.sqlite``)."""
+    base = agent_sessions_home() / "contexts"
+    if chain_id is None or manager is None:
+        return base / "context.sqlite"
+    return base / str(int(chain_id)) / f"{manager}.sqlite"
 
 
 def _canonical(value: Any) -> str:
@@ -65,14 +76,16 @@ def merkle_root(leaves: list[bytes]) -> bytes:
 
 
 class SessionContext:
-    """The memory of ``session`` in the SQLite file ``path`` (default ``default_context_path()``; use
-    ``":memory:"`` for a throwaway one). Thread-safe."""
+    """The memory of ``session`` in the SQLite file ``path`` (default: the file of its chain and manager,
+    ``default_context_path(chain_id, manager)``; ``":memory:"`` for a throwaway one). Thread-safe."""
 
     def __init__(self, session: Session, path: str | Path | None = None) -> None:
         self.session = session
         self.manager_address = session.manager.address
         self.session_id = session.id
-        self.path = str(path) if path is not None else str(default_context_path())
+        self.chain_id = int(session.manager.client.chain_id)
+        self.path = str(path) if path is not None else str(default_context_path(self.chain_id,
+                                                                                  self.manager_address))
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
@@ -80,7 +93,8 @@ class SessionContext:
         self._db.executescript(_SCHEMA)
 
     def __repr__(self) -> str:
-        return f"<SessionContext session={self.session_id} manager={self.manager_address} {self.path}>"
+        return (f"<SessionContext chain={self.chain_id} session={self.session_id} manager={self.manager_address} "
+                f"{self.path}>")
 
     def close(self) -> None:
         self._db.close()
@@ -92,8 +106,8 @@ class SessionContext:
         self.close()
 
     @property
-    def _key(self) -> tuple[str, int]:
-        return (self.manager_address, self.session_id)
+    def _key(self) -> tuple[int, str, int]:
+        return (self.chain_id, self.manager_address, self.session_id)
 
     # --- records --------------------------------------------------------------------------------------------
 
@@ -102,27 +116,27 @@ class SessionContext:
         text = _canonical(value)
         with self._lock:
             self._db.execute(
-                "INSERT INTO records (manager, session, key, value) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (manager, session, key) DO UPDATE SET value = excluded.value",
+                "INSERT INTO context_records (chain, manager, session, key, value) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (chain, manager, session, key) DO UPDATE SET value = excluded.value",
                 (*self._key, key, text),
             )
 
     def get(self, key: str, default: Any = None) -> Any:
         with self._lock:
             row = self._db.execute(
-                "SELECT value FROM records WHERE manager = ? AND session = ? AND key = ?", (*self._key, key)
+                "SELECT value FROM context_records WHERE chain = ? AND manager = ? AND session = ? AND key = ?", (*self._key, key)
             ).fetchone()
         return json.loads(row[0]) if row else default
 
     def delete(self, key: str) -> None:
         with self._lock:
-            self._db.execute("DELETE FROM records WHERE manager = ? AND session = ? AND key = ?", (*self._key, key))
+            self._db.execute("DELETE FROM context_records WHERE chain = ? AND manager = ? AND session = ? AND key = ?", (*self._key, key))
 
     def items(self) -> dict[str, Any]:
         """Every record, by key."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT key, value FROM records WHERE manager = ? AND session = ? ORDER BY key", self._key
+                "SELECT key, value FROM context_records WHERE chain = ? AND manager = ? AND session = ? ORDER BY key", self._key
             ).fetchall()
         return {k: json.loads(v) for k, v in rows}
 
@@ -133,17 +147,17 @@ class SessionContext:
         text = _canonical(entry)
         with self._lock:
             (last,) = self._db.execute(
-                "SELECT COALESCE(MAX(seq), 0) FROM tasks WHERE manager = ? AND session = ?", self._key
+                "SELECT COALESCE(MAX(seq), 0) FROM context_tasks WHERE chain = ? AND manager = ? AND session = ?", self._key
             ).fetchone()
             self._db.execute(
-                "INSERT INTO tasks (manager, session, seq, entry) VALUES (?, ?, ?, ?)", (*self._key, last + 1, text)
+                "INSERT INTO context_tasks (chain, manager, session, seq, entry) VALUES (?, ?, ?, ?, ?)", (*self._key, last + 1, text)
             )
         return int(last) + 1
 
     def tasks(self) -> list[Any]:
         with self._lock:
             rows = self._db.execute(
-                "SELECT entry FROM tasks WHERE manager = ? AND session = ? ORDER BY seq", self._key
+                "SELECT entry FROM context_tasks WHERE chain = ? AND manager = ? AND session = ? ORDER BY seq", self._key
             ).fetchall()
         return [json.loads(r[0]) for r in rows]
 
@@ -151,7 +165,7 @@ class SessionContext:
     def task_count(self) -> int:
         with self._lock:
             (count,) = self._db.execute(
-                "SELECT COUNT(*) FROM tasks WHERE manager = ? AND session = ?", self._key
+                "SELECT COUNT(*) FROM context_tasks WHERE chain = ? AND manager = ? AND session = ?", self._key
             ).fetchone()
         return int(count)
 
@@ -161,10 +175,10 @@ class SessionContext:
         """The Merkle root of every record and task, as stored now (32 bytes)."""
         with self._lock:
             records = self._db.execute(
-                "SELECT key, value FROM records WHERE manager = ? AND session = ? ORDER BY key", self._key
+                "SELECT key, value FROM context_records WHERE chain = ? AND manager = ? AND session = ? ORDER BY key", self._key
             ).fetchall()
             tasks = self._db.execute(
-                "SELECT seq, entry FROM tasks WHERE manager = ? AND session = ? ORDER BY seq", self._key
+                "SELECT seq, entry FROM context_tasks WHERE chain = ? AND manager = ? AND session = ? ORDER BY seq", self._key
             ).fetchall()
         leaves = [keccak(b"\x00" + k.encode() + b"\x00" + v.encode()) for k, v in records]
         leaves += [keccak(b"\x01" + int(seq).to_bytes(8, "big") + e.encode()) for seq, e in tasks]

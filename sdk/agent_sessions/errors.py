@@ -649,7 +649,9 @@ def decode_revert(data: bytes | str) -> ContractRevert:
     data = bytes(data)
     definition = known_errors().get(data[:4]) if len(data) >= 4 else None
     if definition is None:
-        return UnknownRevert(data)
+        from .library_errors import decode_library_error  # Solady / OpenZeppelin errors, with a hint
+
+        return decode_library_error(data) or UnknownRevert(data)
     try:
         values = definition.decode(data)
     except Exception:  # malformed arguments: keep the bytes

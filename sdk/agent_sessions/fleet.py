@@ -33,7 +33,8 @@ from typing import Any, Callable, Mapping, Sequence
 from .chains import ChainHandle, deploy_deterministic, has_code
 from .client import AgentSessions
 from ._pipeline import TxRequest, run_pipeline
-from .errors import ContractRevert, RPCError, SessionError, TransactionFailed, UnknownRevert, decode_revert
+from .parsing import UnixTime
+from .errors import ContractRevert, RPCError, SessionError, TransactionFailed, decode_revert
 from .manager import Manager
 from .models import NATIVE, BudgetParams, Permission, SessionParams, SessionState
 from .results import Receipt
@@ -452,7 +453,7 @@ class _ChainRun:
                 permissions += [Permission(target=target, selector=sel) for sel in entry.selector_values()]
         return SessionParams(
             agent=self.spec.address_of(s.agent),
-            expiry=expiry,
+            expiry=UnixTime(expiry),
             budgets=budgets,
             permissions=permissions,
             guards=[self.target(g) for g in s.guards],
@@ -722,7 +723,7 @@ def _refused(exc: BaseException) -> bool:
 
 
 def _explain(exc: BaseException) -> str:
-    if isinstance(exc, UnknownRevert) and exc.data[:4] == _TRANSFER_FROM_FAILED:
+    if isinstance(exc, ContractRevert) and bytes(getattr(exc, "data", b""))[:4] == _TRANSFER_FROM_FAILED:
         return "TransferFromFailed(): the token refused transferFrom (the owner's balance or allowance is too low)"
     return str(exc)
 

@@ -282,11 +282,18 @@ class Manager(Contract):
 
     def update_expiry(self, session: SessionRef, expiry: datetime | timedelta | int | str, sender: Any,
                       **txn_kwargs: Any) -> Receipt:
-        """Move the expiry: a datetime, unix seconds, or a duration from the chain's now ("2d")."""
+        """Move the expiry (read by ``parsing.parse_expiry``): a duration from the chain's now ("2d", 3600), an
+        aware datetime or ISO date-time with a zone, or an explicit unix time (``UnixTime``, "unix:N")."""
+        from .parsing import parse_expiry
+
         sid = _sid(session)
-        v.timestamp(expiry, "expiry", now=0)  # shape and range before asking the chain for its time
-        now = self.client.now() if isinstance(expiry, (str, timedelta)) else None
-        return self.transact("updateExpiry", sid, v.timestamp(expiry, "expiry", now), sender=_required(sender),
+        try:
+            parsed = parse_expiry(expiry)
+        except ValueError as exc:
+            raise ValueError(f"expiry: {exc}") from None
+        v.timestamp(parsed, "expiry", now=0)  # range before asking the chain for its time
+        now = self.client.now() if isinstance(parsed, timedelta) else None
+        return self.transact("updateExpiry", sid, v.timestamp(parsed, "expiry", now), sender=_required(sender),
                              **txn_kwargs)
 
     def set_permissions(self, session: SessionRef, permissions: Iterable[Permission | Any], allowed: bool = True,

@@ -219,12 +219,13 @@ def _budgets(value: Any) -> Any:
 class SessionParams(_Frozen):
     """Everything needed to open a session (``ISessionTypes.SessionParams``).
 
-    ``expiry`` is a ``datetime``, unix seconds, or a ``timedelta`` / duration string ("1d") counted from the
-    chain's current time when the session is sent (``to_tuple(now=...)``).
+    ``expiry`` is read by ``parsing.parse_expiry``, as everywhere: a duration from the chain's current time when the
+    session is sent (``"1d"``, ``"3600"``, ``3600``, a ``timedelta``), an aware ``datetime`` or ISO date-time with a
+    zone, or an explicit unix time (``UnixTime(1900000000)``, ``"unix:1900000000"``).
     """
 
     agent: Address = Field(description="The key allowed to act for the session")
-    expiry: datetime | timedelta | int = Field(description="Expiry (exclusive): datetime, unix seconds or from now")
+    expiry: datetime | timedelta = Field(description="Expiry (exclusive): a point in time, or a duration from now")
     budgets: Annotated[list[BudgetParams], BeforeValidator(_budgets)] = Field(default_factory=list)
     permissions: list[Annotated[Permission, BeforeValidator(_permission)]] = Field(default_factory=list)
     guards: list[Address] = Field(default_factory=list, description="Guard contracts asked before every call")
@@ -238,13 +239,12 @@ class SessionParams(_Frozen):
     @field_validator("expiry", mode="before")
     @classmethod
     def _expiry(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return timedelta(seconds=parse_duration(value))
-        if isinstance(value, bool):
-            raise ValueError("expiry must be a datetime, unix seconds or a duration")
-        if isinstance(value, (datetime, int)):
-            _validate.timestamp(value, "expiry")  # aware, not negative, fits in uint40
-        return value
+        from .parsing import parse_expiry
+
+        parsed = parse_expiry(value)
+        if isinstance(parsed, datetime):
+            _validate.timestamp(parsed, "expiry")  # not before 1970, fits in uint40
+        return parsed
 
     @field_validator("max_idle", "period", mode="before")
     @classmethod

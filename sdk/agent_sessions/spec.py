@@ -29,8 +29,9 @@ The format (``examples/README.md`` walks through it)::
         allow: [{target: dex, selectors: ["swap(address,uint256,address,address)"]}]   # or: any
         children: [{label: swapper-sub, agent: anvil:5, budgets: {ETH: 0.1 ether}}]
 
-Amounts always carry their unit: ``0.5 ether`` / ``10 gwei`` / ``1 wei`` for ETH, the token's own name for a
-token (``100 USDC``, whole tokens, up to its decimals). Only ``0`` may go without one.
+Amounts carry a unit, ``0.5 ether`` / ``10 gwei`` / ``1 wei`` for ETH, the token's own name for a token
+(``100 USDC``, whole tokens, up to its decimals), or none: a bare number is in the token's own units (``0.5`` of
+ETH is 0.5 ether), as in the SDK and on the command line (``parsing`` is the one reading they share).
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ import typing
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal, Mapping
 
@@ -60,7 +61,7 @@ from pydantic import (
 
 from .errors import SessionError
 from .models import ANY_SELECTOR, selector_of
-from .units import ETHER_UNITS, parse_duration
+from .units import ETHER_UNITS, parse_amount, parse_duration
 
 __all__ = [
     "MAX_DEPTH",
@@ -91,7 +92,6 @@ DEPLOYABLE = ("Target", "MockDex", "DenylistGuard")
 
 _UINT128 = 2**128 - 1
 _UINT32 = 2**32 - 1
-_AMOUNT = re.compile(r"^\s*(?P<number>\d+(\.\d*)?|\.\d+)\s*(?P<unit>[A-Za-z][\w.-]*)?\s*$")
 _TOKEN_NAME = re.compile(r"^[A-Za-z][\w.-]*$")
 _KEY_REF = re.compile(r"^(anvil:\d+|env:[A-Za-z_][A-Za-z0-9_]*|file:.+)$")
 
@@ -152,13 +152,12 @@ def _amount_text(value: Any) -> str:
             raise ValueError(f"amount must not be negative, got {value}")
         return str(value)
     if isinstance(value, (float, Decimal)):
-        raise ValueError(f"amount {value} has no unit: write it as text with its unit, e.g. '{value} ether' or "
-                         f"'{value} USDC'")
+        if value != value or value in (float("inf"), float("-inf")) or value < 0:
+            raise ValueError(f"{value!r} is not an amount")
+        return format(Decimal(repr(value)) if isinstance(value, float) else value, "f")  # in the token's units
     if not isinstance(value, str):
         raise ValueError(f"{value!r} is not an amount: expected text such as '0.5 ether' or '100 USDC'")
-    if _AMOUNT.match(value) is None:
-        raise ValueError(f"cannot read {value!r} as an amount: expected a number and a unit, e.g. '0.5 ether', "
-                         "'10 gwei' or '100 USDC'")
+    parse_amount(value, 77)  # the shape (a number, not negative, an optional unit); the token's unit comes later
     return value.strip()
 
 
@@ -184,25 +183,15 @@ def _expiry(value: Any) -> Any:
     if isinstance(value, date):
         raise ValueError(f"expiry {value.isoformat()} is a date: give a time and a timezone, e.g. "
                          f"'{value.isoformat()}T00:00:00Z', or a duration such as '72h'")
-    if isinstance(value, int):
-        if value <= 0:
-            raise ValueError("expires must be a positive duration")
-        return timedelta(seconds=value)
-    if isinstance(value, str):
+    if isinstance(value, (int, str)):
+        from .parsing import parse_expiry  # the reading the SDK and the command line share
+
         try:
-            seconds = parse_duration(value)
-        except ValueError:
-            pass
-        else:
-            if seconds <= 0:
-                raise ValueError("expires must be a positive duration")
-            return timedelta(seconds=seconds)
-        try:
-            moment = datetime.fromisoformat(value.strip())
-        except ValueError:
-            raise ValueError(f"cannot read {value!r} as an expiry: expected a duration ('72h', '1d', '1h30m') or "
-                             "an ISO datetime with a timezone ('2030-01-31T12:00:00Z')") from None
-        return _expiry(moment)
+            return parse_expiry(value)
+        except ValueError as exc:
+            if "must be positive" in str(exc):
+                raise ValueError("expires must be a positive duration") from None
+            raise
     raise ValueError(f"{value!r} is not an expiry: expected a duration ('72h') or an ISO datetime")
 
 
@@ -675,35 +664,13 @@ class FlatSession:
 
 
 def parse_spec_amount(text: str, token: str, decimals: int) -> int:
-    """Base units of ``text`` for ``token``: ETH takes ether units (``0.5 ether``, ``10 gwei``, ``1 wei``), a token
-    its own name (``100 USDC``). Only ``0`` may omit the unit."""
-    match = _AMOUNT.match(text)
-    if match is None:
-        raise ValueError(f"cannot read {text!r} as an amount")
-    number, unit = match.group("number"), match.group("unit")
-    value = Decimal(number)
-    if unit is None:
-        if value == 0:
-            return 0
-        example = "ether" if token == ETH else token
-        raise ValueError(f"amount {text!r} has no unit: write '{number} {example}'")
-    if token == ETH:
-        scale = ETHER_UNITS.get(unit.lower())
-        if scale is None:
-            raise ValueError(f"unit {unit!r} is not an ETH unit (ether, gwei, wei...)")
-    else:
-        if unit.lower() != token.lower():
-            raise ValueError(f"unit {unit!r} does not match token {token}: write '{number} {token}'")
-        scale = decimals
-    try:
-        scaled = value.scaleb(scale)
-    except InvalidOperation:  # pragma: no cover
-        raise ValueError(f"amount {text!r} is out of range") from None
-    if scaled != scaled.to_integral_value():
-        raise ValueError(f"amount {text!r} has more than {scale} decimals")
+    """Base units of ``text`` for ``token``, read as the SDK and the command line read it (``units.parse_amount``):
+    ETH takes ether units (``0.5 ether``, ``10 gwei``, ``1 wei``), a token its own name (``100 USDC``); a bare number
+    is in the token's own units (``0.5`` of ETH is 0.5 ether). At most uint128."""
+    scaled = parse_amount(text, decimals, symbol="ETH" if token == ETH else token)
     if scaled > _UINT128:
         raise ValueError(f"amount {text!r} does not fit in uint128")
-    return int(scaled)
+    return scaled
 
 
 # ================================================================================================================

@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 from eth_account import Account
 
+from .parsing import UnixTime
 from ._pipeline import TxRequest, _Nudge, _sign_all, send_signed
 from ._signing import to_account
 from ._transport import _ALREADY_KNOWN, _NONCE_USED
@@ -593,7 +594,7 @@ def spawn_in_slices(manager: Manager, owner: Any, agents: Sequence[str], total: 
         first_block = client.rpc.block_number()
         start = meter.read()
         params = [
-            SessionParams(agent=agents[(first + i) % len(agents)], expiry=expiry, budgets={NATIVE: budget},
+            SessionParams(agent=agents[(first + i) % len(agents)], expiry=UnixTime(expiry), budgets={NATIVE: budget},
                           any_target=True, label=f"s{first + i + 1}")
             for i in range(count)
         ]

@@ -94,7 +94,7 @@ def _scale_of(unit: str, decimals: int, symbol: str | None) -> int:
         return ETHER_UNITS[key]
     if symbol is not None:
         if key != symbol.lower():
-            raise ValueError(f"unit {unit!r} does not match the token's symbol {symbol!r}: write e.g. '1 {symbol}'")
+            raise ValueError(f"unit {unit!r} does not match token {symbol}: write e.g. '1 {symbol}'")
         return decimals
     return ETHER_UNITS.get(key, decimals)
 

@@ -131,6 +131,14 @@ class Run:
         return f"<Run exit={self.code}\nstdout:\n{self.out}\nstderr:\n{self.err}\nexception: {self.result.exception!r}>"
 
 
+@pytest.fixture(autouse=True)
+def _own_state_dir(tmp_path, monkeypatch):
+    """The commands record deployments in a state directory: a fresh one per test, never the user's."""
+    monkeypatch.setenv("AGENT_SESSIONS_HOME", str(tmp_path / "agent-sessions-home"))
+    for name in ("AGENT_SESSIONS_KEY", "AGENT_SESSIONS_RPC", "AGENT_SESSIONS_CONFIG"):
+        monkeypatch.delenv(name, raising=False)
+
+
 @pytest.fixture
 def run(world) -> Callable[..., Run]:
     """``run("sessions", "list", "--json")``: invokes scripts/sessions.py's command in-process, as `ape run` would.

@@ -91,7 +91,7 @@ def test_spawn_of_an_invalid_spec_exits_2_listing_every_problem(run, tmp_path):
         "keys: {owner: anvil:0}\n"
         "managers: {main: {owner: owner}}\n"
         "sessions:\n"
-        "  - {label: a, chain: local, manager: main, agent: anvil:1, expires: 1d, budgets: {ETH: 0.5}}\n"
+        "  - {label: a, chain: local, manager: main, agent: anvil:1, expires: 1d, budgets: {ETH: lots}}\n"
         "  - {label: b, chain: local, manager: main, agent: anvil:1, expires: soon}\n"
     )
 
@@ -99,7 +99,7 @@ def test_spawn_of_an_invalid_spec_exits_2_listing_every_problem(run, tmp_path):
 
     assert result.code == 2, result
     assert result.err.startswith(f"Error: invalid spec {spec}")
-    assert f"{spec}:6: sessions[0].budgets.ETH: amount 0.5 has no unit" in result.err
+    assert f"{spec}:6: sessions[0].budgets.ETH: cannot read 'lots' as an amount" in result.err
     assert f"{spec}:7: sessions[1].expires: cannot read 'soon' as an expiry" in result.err
     assert "Traceback" not in result.out + result.err
 

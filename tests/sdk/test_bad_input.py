@@ -18,6 +18,7 @@ from typing import Any, Callable
 import pytest
 
 from agent_sessions import (
+    UnixTime,
     NATIVE,
     BudgetExceeded,
     ExpiryExceedsParent,
@@ -129,15 +130,18 @@ CORPUS: list[Bad] = [
         r"target"),
     Bad("rotate_agent_short", lambda w: w.manager.rotate_agent(w.root, "0xabc", sender=w.owner), r"agent"),
     # --- expiries and durations -----------------------------------------------------------------------------
-    Bad("expiry_unix_in_the_past", create(expiry=1_000_000), r"expiry", (ExpiryInPast,)),
+    Bad("expiry_unix_in_the_past", create(expiry=UnixTime(1_000_000)), r"expiry", (ExpiryInPast,)),
+    Bad("expiry_unix_text_in_the_past", create(expiry="unix:1000000"), r"expiry", (ExpiryInPast,)),
+    Bad("expiry_int_that_looks_like_a_unix_time", create(expiry=1_900_000_000), r"looks like a unix time", CLEAR),
+    Bad("expiry_date_without_zone", create(expiry="2030-01-01"), r"no timezone", CLEAR),
     Bad("expiry_datetime_in_the_past", create(expiry=PAST), r"expiry", (ExpiryInPast,)),
     Bad("expiry_negative_timedelta", create(expiry=timedelta(seconds=-5)), r"expiry", CLEAR),
-    Bad("expiry_zero", create(expiry=0), r"expiry", (ExpiryInPast,)),
+    Bad("expiry_zero", create(expiry=0), r"expiry duration must be positive", CLEAR),
     Bad("expiry_negative_duration_text", create(expiry="-1d"), r"expiry"),
     Bad("expiry_naive_datetime", create(expiry=datetime(2040, 1, 1)), r"expiry"),
     Bad("expiry_negative_int", create(expiry=-1), r"expiry"),
-    Bad("expiry_beyond_uint40", create(expiry=2**41), r"expiry"),
-    Bad("update_expiry_in_the_past", lambda w: w.manager.update_expiry(w.root, 1_000_000, sender=w.owner),
+    Bad("expiry_beyond_uint40", create(expiry=UnixTime(2**41)), r"expiry"),
+    Bad("update_expiry_in_the_past", lambda w: w.manager.update_expiry(w.root, UnixTime(1_000_000), sender=w.owner),
         r"expiry", (ExpiryInPast,)),
     Bad("max_idle_negative", create(max_idle=-5), r"max_idle"),
     Bad("period_unknown_unit", create(period="1y"), r"period"),
@@ -196,4 +200,4 @@ def test_bad_input_raises_one_clear_error_naming_the_field_and_sends_nothing(wor
 def test_session_params_refuse_a_wrong_checksum_before_any_chain_access(agent_key):
     """Validation at the edge, without a client: an EIP-55 mixed-case address with a wrong checksum is a typo."""
     with pytest.raises(ValueError, match="agent"):
-        SessionParams(agent=BAD_CHECKSUM, expiry=1_900_000_000)
+        SessionParams(agent=BAD_CHECKSUM, expiry=UnixTime(1_900_000_000))

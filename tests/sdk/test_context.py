@@ -48,7 +48,7 @@ def test_tampering_with_a_stored_record_breaks_verification(make_session, agent_
     ctx.anchor(sender=agent_key)
     assert ctx.verify()
     with sqlite3.connect(db) as raw:
-        raw.execute("UPDATE records SET value = '1000000' WHERE key = 'balance'")
+        raw.execute("UPDATE context_records SET value = '1000000' WHERE key = 'balance'")
     assert ctx.get("balance") == 1000000
     assert not ctx.verify()
 
@@ -60,7 +60,7 @@ def test_tampering_with_the_task_log_breaks_verification(make_session, agent_key
     ctx.add_task("b")
     ctx.anchor(sender=agent_key)
     with sqlite3.connect(db) as raw:
-        raw.execute("DELETE FROM tasks WHERE seq = 2")
+        raw.execute("DELETE FROM context_tasks WHERE seq = 2")
     assert not ctx.verify()
 
 
@@ -95,3 +95,46 @@ def test_state_root_is_deterministic_and_order_independent(make_session):
     assert a.state_root() == b.state_root() != b"\x00" * 32
     leaves = [keccak(text=str(i)) for i in range(3)]
     assert merkle_root(leaves) == keccak(keccak(leaves[0] + leaves[1]) + leaves[2])
+
+
+class _Client:
+    def __init__(self, chain_id):
+        self.chain_id = chain_id
+
+
+class _Manager:
+    def __init__(self, chain_id, address="0x1a472e37ca6Aacf6808D00DEdaB5838A5ae2c1D8"):
+        self.client = _Client(chain_id)
+        self.address = address
+
+
+class _Session:
+    """What a context needs of a session before it anchors: its manager (address, chain) and id."""
+
+    def __init__(self, chain_id, session_id=1, manager="0x1a472e37ca6Aacf6808D00DEdaB5838A5ae2c1D8"):
+        self.manager = _Manager(chain_id, manager)
+        self.id = session_id
+
+
+def test_the_same_manager_and_session_on_two_chains_are_two_memories(db):
+    mainnet, testnet = SessionContext(_Session(1), db), SessionContext(_Session(11155111), db)
+    mainnet.put("goal", "mainnet")
+    mainnet.add_task("a")
+    testnet.put("goal", "testnet")
+    assert mainnet.get("goal") == "mainnet" and testnet.get("goal") == "testnet"
+    assert mainnet.task_count == 1 and testnet.task_count == 0
+    assert mainnet.state_root() != testnet.state_root()
+
+
+def test_each_manager_of_each_chain_gets_its_own_default_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("AGENT_SESSIONS_HOME", str(tmp_path))
+    other = "0x0000000000000000000000000000000000000B0B"
+    contexts = [SessionContext(_Session(1)), SessionContext(_Session(5)), SessionContext(_Session(1, manager=other)),
+                SessionContext(_Session(1, session_id=2))]
+    paths = [c.path for c in contexts]
+    assert paths[0] == str(tmp_path / "contexts" / "1" / "0x1a472e37ca6Aacf6808D00DEdaB5838A5ae2c1D8.sqlite")
+    assert paths[1] == str(tmp_path / "contexts" / "5" / "0x1a472e37ca6Aacf6808D00DEdaB5838A5ae2c1D8.sqlite")
+    assert paths[2] == str(tmp_path / "contexts" / "1" / f"{other}.sqlite")
+    assert paths[3] == paths[0]  # the sessions of one manager share its file, keyed apart
+    contexts[0].put("k", "first")
+    assert contexts[3].get("k") is None and contexts[1].get("k") is None

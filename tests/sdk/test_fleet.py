@@ -20,7 +20,6 @@ from agent_sessions import (
     InvalidGuard,
     LocalAnvil,
     SessionError,
-    UnknownRevert,
     canonical_factory_address,
     ensure_deployment,
     load_spec,
@@ -29,6 +28,7 @@ from agent_sessions import (
     spawn_fleet,
 )
 from agent_sessions.chains import DETERMINISTIC_DEPLOYER, canonical_addresses, has_code
+from agent_sessions.library_errors import TransferFromFailed
 from agent_sessions.spec import ETH
 from agent_sessions.throughput import dev_keys
 from scripts._ports import free_port, open_fresh_chains
@@ -254,7 +254,7 @@ def test_a_drained_owner_fails_at_the_first_root_it_cannot_fund(chains):
         spawn_fleet(spec, chains)
     error = caught.value
     assert (error.label, error.path) == ("second", "sessions[1]")
-    assert isinstance(error.cause, UnknownRevert) and error.cause.selector == "0x7939f424"
+    assert isinstance(error.cause, TransferFromFailed) and error.cause.data == bytes.fromhex("7939f424")
     assert "TransferFromFailed()" in str(error)
     manager = client.manager(chains["alpha"].factory.predict_manager(owner.address, "drained"))
     assert manager.count() == 0 and client.balance(owner.address, token.address) == 150 * ETHER

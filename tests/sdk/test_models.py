@@ -6,6 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from agent_sessions import ANY_SELECTOR, NATIVE, Budget, BudgetParams, Call, Permission, SessionParams, Status
+from agent_sessions import UnixTime
 from agent_sessions.models import SessionState, decode_label, encode_label, selector_of
 
 AGENT = "0x70997970c51812dc3a010c7d01b50e0d17dc79c8"
@@ -14,7 +15,7 @@ TOKEN = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
 
 def test_session_params_to_tuple_follows_the_struct_order():
     p = SessionParams(
-        agent=AGENT, expiry=1_900_000_000, budgets={NATIVE: "1 ether", TOKEN: {"amount": "5 USDC", "decimals": 6,
+        agent=AGENT, expiry=UnixTime(1_900_000_000), budgets={NATIVE: "1 ether", TOKEN: {"amount": "5 USDC", "decimals": 6,
                                                                               "per_call_cap": 1_000_000}},
         permissions=[(TOKEN, "transfer(address,uint256)"), AGENT], guards=[TOKEN], label="swapper", draft=True,
         max_idle="1h", period="1d", max_calls_per_period=10,
@@ -57,7 +58,7 @@ def test_expiry_forms():
     ],
 )
 def test_session_params_refuse_invalid_input(fields, message):
-    base = {"agent": AGENT, "expiry": 1_900_000_000}
+    base = {"agent": AGENT, "expiry": UnixTime(1_900_000_000)}
     with pytest.raises(ValidationError, match=message):
         SessionParams(**{**base, **fields})
 

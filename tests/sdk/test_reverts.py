@@ -9,6 +9,7 @@ import pytest
 from eth_utils import to_checksum_address
 
 from agent_sessions import (
+    UnixTime,
     NATIVE,
     ZERO_ADDRESS,
     BatchCallFailed,
@@ -242,11 +243,11 @@ scenario("SameToken", SameToken,
          lambda w, s: {"token": w.token.address})
 scenario("ExpiryInPast", ExpiryInPast,
          lambda w: w.client.now(),
-         lambda w, now, kw: w.manager.create_session(w.params(eth=0, expiry=now - 10), w.owner_key, **kw),
+         lambda w, now, kw: w.manager.create_session(w.params(eth=0, expiry=UnixTime(now - 10)), w.owner_key, **kw),
          lambda w, now: {"expiry": now - 10})
 scenario("ExpiryExceedsParent", ExpiryExceedsParent,
          lambda w: w.make_session(),
-         lambda w, s, kw: w.make_child(s, w.sub_key, expiry=s.state.expiry_timestamp + 1, **kw),
+         lambda w, s, kw: w.make_child(s, w.sub_key, expiry=UnixTime(s.state.expiry_timestamp + 1), **kw),
          lambda w, s: {"parent": s.id, "expiry": s.state.expiry_timestamp + 1,
                        "parent_expiry": s.state.expiry_timestamp})
 scenario("PermissionNotInParent", PermissionNotInParent,
