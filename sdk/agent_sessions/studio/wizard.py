@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from ..models import NATIVE, SessionParams, checksum
 from ..tokens import TokenBook
 from ..units import parse_duration
+from ..parsing import UnixTime
 
 __all__ = ["WizardError", "build_params"]
 
@@ -122,7 +123,7 @@ def build_params(form: dict[str, Any], book: TokenBook | None = None, known_toke
         raise WizardError(problems)
     try:
         params = SessionParams(
-            agent=agent, expiry=timedelta(seconds=in_seconds) if in_seconds is not None else unix,
+            agent=agent, expiry=timedelta(seconds=in_seconds) if in_seconds is not None else UnixTime(unix),
             label=str(form.get("label") or ""),
             budgets=[{"token": b["token"], "amount": b["amount"], "per_call_cap": b["per_call_cap"],
                       "period_allowance": b["period_allowance"]} for b in budgets],
