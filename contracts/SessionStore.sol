@@ -274,7 +274,7 @@ abstract contract SessionStore is ISessionTypes, SessionToken, ReentrancyGuardTr
     function _isController(uint256 id, address account) internal view returns (bool found) {
         // a burned token's owner reads as zero: nobody controls through it
         if (account == address(0)) return false;
-        bool rotated;
+        bool rotated = false;
         // to the root even once found: a rotation above the holder's level takes the holder's power too
         for (uint256 cur = id; cur != 0; cur = _parentOf(cur)) {
             if (_ownerOf(cur) == account) found = true;
