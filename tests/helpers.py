@@ -8,8 +8,12 @@ a `Clock` that pins chain time."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import json
+from typing import Any
 
 import ape
+import click.testing
 from eth_abi import encode as abi_encode
 from eth_utils import keccak
 
@@ -91,3 +95,29 @@ class Clock:
 
     def mine(self, ts: int) -> None:
         self.chain.mine(timestamp=ts)
+
+
+@dataclasses.dataclass
+class Run:
+    """One command run: exit code, stdout, stderr, and the JSON on stdout when asked for."""
+
+    result: click.testing.Result
+
+    @property
+    def code(self) -> int:
+        return self.result.exit_code
+
+    @property
+    def out(self) -> str:
+        return self.result.stdout
+
+    @property
+    def err(self) -> str:
+        return self.result.stderr
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.result.stdout)
+
+    def __repr__(self) -> str:
+        return f"<Run exit={self.code}\nstdout:\n{self.out}\nstderr:\n{self.err}\nexception: {self.result.exception!r}>"

@@ -26,6 +26,8 @@ from agent_sessions import AgentSessions
 from agent_sessions.cli import cli
 from agent_sessions.throughput import dev_keys
 
+from tests.helpers import Run
+
 #: The development account that owns the world's manager (and signs by default).
 OWNER_INDEX = 11
 
@@ -64,32 +66,6 @@ def rpc_url(chain) -> str:
     uri = getattr(chain.provider, "uri", None) or os.environ.get("APE_FOUNDRY_HOST")
     assert uri, "no RPC URL: run through `ape test` with APE_FOUNDRY_HOST set"
     return uri
-
-
-@dataclass
-class Run:
-    """One command run: exit code, stdout, stderr, and the JSON on stdout when asked for."""
-
-    result: Result
-
-    @property
-    def code(self) -> int:
-        return self.result.exit_code
-
-    @property
-    def out(self) -> str:
-        return self.result.stdout
-
-    @property
-    def err(self) -> str:
-        return self.result.stderr
-
-    @property
-    def json(self) -> Any:
-        return json.loads(self.result.stdout)
-
-    def __repr__(self) -> str:
-        return f"<Run exit={self.code}\nstdout:\n{self.out}\nstderr:\n{self.err}\nexception: {self.result.exception!r}>"
 
 
 def invoke(*args: Any, env: dict[str, str] | None = None) -> Run:

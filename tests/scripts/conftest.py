@@ -24,6 +24,8 @@ from agent_sessions import NATIVE, AgentSessions, Contract, Manager, SessionPara
 from agent_sessions.admin import ensure_manager
 from agent_sessions.throughput import dev_keys
 
+from tests.helpers import Run
+
 ETHER = 10**18
 TUSD = 10**6  # the test token has 6 decimals
 
@@ -103,32 +105,6 @@ def load_command(name: str) -> click.Command:
     command = module.cli
     assert isinstance(command, click.Command)
     return command
-
-
-@dataclass
-class Run:
-    """One command run: exit code, stdout, stderr, and the JSON on stdout when asked for."""
-
-    result: Result
-
-    @property
-    def code(self) -> int:
-        return self.result.exit_code
-
-    @property
-    def out(self) -> str:
-        return self.result.stdout
-
-    @property
-    def err(self) -> str:
-        return self.result.stderr
-
-    @property
-    def json(self) -> Any:
-        return json.loads(self.result.stdout)
-
-    def __repr__(self) -> str:
-        return f"<Run exit={self.code}\nstdout:\n{self.out}\nstderr:\n{self.err}\nexception: {self.result.exception!r}>"
 
 
 @pytest.fixture(autouse=True)
