@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from agent_sessions import AgentSessions
-from agent_sessions.throughput import dev_keys
+from agent_sessions.fleet.throughput import dev_keys
 
 from .conftest import OWNER_INDEX, invoke
 

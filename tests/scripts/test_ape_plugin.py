@@ -8,7 +8,7 @@ from importlib.metadata import entry_points
 
 from click.testing import CliRunner
 
-from agent_sessions._ape_plugin import cli as plugin_cli
+from agent_sessions.cli.ape_plugin import cli as plugin_cli
 
 
 def invoke(*args):

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from ..units import format_amount
+from ..base.units import format_amount
 from ._app import cli, common, env
 from ._output import echo_json, errors_handled, fail, make_console
 
@@ -106,14 +106,14 @@ def _span(seconds: int) -> str:
 
 def _gas_prices(spec: Any) -> dict[str, int | None]:
     """The gas price of each chain whose node answers now (None for the others); nothing is started."""
-    from ..chains import _probe_chain_id
-    from ..client import AgentSessions
+    from ..domain.client import AgentSessions
+    from ..fleet.chains import probe_chain_id
 
     prices: dict[str, int | None] = {}
     for name in spec.chains_used():
         chain = spec.chains[name]
         url = chain.rpc or f"http://127.0.0.1:{chain.anvil.port}"
-        if url.startswith("http") and _probe_chain_id(url) == chain.expected_chain_id:
+        if url.startswith("http") and probe_chain_id(url) == chain.expected_chain_id:
             try:
                 prices[name] = int(AgentSessions(url).w3.eth.gas_price)
             except Exception:
@@ -150,10 +150,10 @@ def spawn(dry_run: bool, ports: dict[str, int], state_dir: Path | None, chunk_si
     """Create the sessions of the fleet spec --config that are not on chain yet (idempotent per label)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    from ..chains import open_chains
-    from ..console import error_line, fleet_states, fleet_table, fleet_to_jsonable
-    from ..fleet import FleetError, spawn_fleet
-    from ..tokens import TokenBook
+    from ..domain.tokens import TokenBook
+    from ..fleet.chains import open_chains
+    from ..fleet.console import error_line, fleet_states, fleet_table, fleet_to_jsonable
+    from ..fleet.spawn import FleetError, spawn_fleet
 
     e = env()
     if not e.options.config:

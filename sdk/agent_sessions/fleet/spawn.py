@@ -30,15 +30,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Callable, Mapping, Sequence
 
-from .chains import ChainHandle, deploy_deterministic, has_code
-from .client import AgentSessions
-from ._pipeline import TxRequest, run_pipeline
-from .parsing import UnixTime
-from .errors import ContractRevert, RPCError, SessionError, TransactionFailed, decode_revert
-from .manager import Manager
-from .models import NATIVE, BudgetParams, Permission, SessionParams, SessionState
-from .results import Receipt
-from .session import Session
+from ..base.errors import ContractRevert, RPCError, SessionError, TransactionFailed, typed_error
+from ..base.models import NATIVE, BudgetParams, Permission, SessionParams, SessionState
+from ..base.parsing import UnixTime
+from ..base.results import Receipt
+from ..chain.pipeline import TxRequest, run_pipeline
+from ..domain.client import AgentSessions
+from ..domain.deployment import deploy_deterministic, has_code
+from ..domain.manager import Manager
+from ..domain.session import Session
+from .chains import ChainHandle
 from .spec import ETH, FlatSession, FleetSpec, load_spec, parse_spec_amount
 
 __all__ = ["ChainCounts", "FleetError", "FleetReport", "Progress", "spawn_fleet"]
@@ -268,7 +269,7 @@ class _ChainRun:
         return key
 
     def resolve_tokens(self, manager_names: list[str]) -> None:
-        from .chains import canonical_token_address
+        from ..domain.deployment import canonical_token_address
 
         owners = list(dict.fromkeys(self.key(self.spec.managers[m].owner) for m in manager_names))
         for name, token in self.spec.tokens.items():
@@ -582,8 +583,7 @@ class _ChainRun:
                     continue
                 if not _refused(result):
                     raise result
-                revert = result.revert_data
-                blamed = self.blame(b, decode_revert(revert) if revert is not None else result)
+                blamed = self.blame(b, typed_error(result))
                 raise blamed from blamed.cause
             limit = b.wallet.gas_limit(int(result, 16))
             if limit > self.gas_cap and len(b.nodes) > 1:

@@ -20,17 +20,17 @@ from eth_utils import keccak
 from web3 import Web3
 from web3.providers.base import BaseProvider
 
-from ._abi import artifact_abi, load_artifact
-from ._rpc import Rpc
-from ._signing import to_account
-from ._transport import FeeOracle, Sender
-from ._validate import amount
-from .contract import Contract
-from .errors import ChainMismatch, SessionError
+from ..base.abi import artifact_abi, load_artifact
+from ..base.errors import ChainMismatch, SessionError
+from ..base.models import NATIVE, checksum
+from ..base.results import Receipt
+from ..base.validate import amount
+from ..chain.contract import Contract
+from ..chain.rpc import Rpc
+from ..chain.signing import to_account
+from ..chain.transport import FeeOracle, Sender
 from .listing import Inventory
 from .manager import Manager
-from .models import NATIVE, checksum
-from .results import Receipt
 
 __all__ = ["AgentSessions", "Factory", "salt_bytes"]
 
@@ -218,20 +218,20 @@ class AgentSessions:
     def canonical_factory_address(self) -> str:
         """Where the canonical factory lives on every chain: CREATE2 through the deterministic deployer, so a
         pure function of the shipped bytecode."""
-        from .chains import canonical_factory_address
+        from .deployment import canonical_factory_address
 
         return canonical_factory_address(self)
 
     def canonical_factory(self) -> Factory | None:
         """The canonical factory if it is deployed on this chain, else None (reads code only, sends nothing)."""
-        from .chains import canonical_factory_address, has_code
+        from .deployment import canonical_factory_address, has_code
 
         address = canonical_factory_address(self)
         return Factory(self, address) if has_code(self, address) else None
 
     def ensure_factory(self, sender: Any, **txn_kwargs: Any) -> Factory:
         """The canonical factory, deployed first (paid by ``sender``) when this chain lacks it. Idempotent."""
-        from .chains import ensure_deployment
+        from .deployment import ensure_deployment
 
         return ensure_deployment(self, sender, **txn_kwargs)
 

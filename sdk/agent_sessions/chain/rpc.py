@@ -28,7 +28,7 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, stop
 from web3 import HTTPProvider, IPCProvider, Web3
 from web3.providers.base import BaseProvider
 
-from .errors import RPCError, TransientRPCError
+from ..base.errors import RPCError, TransientRPCError
 
 __all__ = ["Rpc", "classify_error"]
 

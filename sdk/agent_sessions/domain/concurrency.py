@@ -15,14 +15,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
-from ._pipeline import TxRequest, run_pipeline
-from ._validate import amount, hex_bytes, session_id
-from .errors import RPCError, SessionError, decode_revert
-from .models import checksum
-from .results import Receipt
+from ..base.errors import RPCError, SessionError, typed_error
+from ..base.models import checksum
+from ..base.results import Receipt
+from ..base.validate import amount, hex_bytes, session_id
+from ..chain.pipeline import TxRequest, run_pipeline
 
 if TYPE_CHECKING:
-    from ._transport import Sender
+    from ..chain.transport import Sender
     from .manager import Manager
 
 __all__ = ["AgentPool", "Job", "JobResult", "run_agents"]
@@ -138,8 +138,7 @@ class AgentPool:
         out: list[int | SessionError] = []
         for i, result in zip(indexes, self.manager.client.rpc.batch(calls)):
             if isinstance(result, RPCError):
-                revert = result.revert_data
-                out.append(decode_revert(revert) if revert is not None else result)
+                out.append(typed_error(result))
             else:
                 out.append(senders[i].gas_limit(int(result, 16)))
         return out

@@ -23,21 +23,21 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
-from ._rpc import Rpc
-from ._signing import SignedTx
-from ._transport import (
-    _ALREADY_KNOWN,
-    _NONCE_USED,
+from ..base.errors import ReceiptTimeout, RPCError, SessionError, TransactionFailed, TransientRPCError
+from ..base.results import Receipt
+from .rpc import Rpc
+from .signing import SignedTx
+from .transport import (
+    ALREADY_KNOWN,
+    NONCE_USED,
     RECHECK_INTERVAL,
-    SendUnconfirmed,
-    _NonceUsed,
     Sender,
+    SendUnconfirmed,
     TransactionReplaced,
+    _NonceUsed,
     _receipt_hash,
     explain_failure,
 )
-from .errors import ReceiptTimeout, RPCError, SessionError, TransactionFailed, TransientRPCError
-from .results import Receipt
 
 __all__ = ["Outcome", "TxRequest", "run_pipeline", "send_signed"]
 
@@ -72,7 +72,7 @@ class Outcome:
         return self.error is None and self.receipt is not None and self.receipt.ok
 
 
-def _sign_all(requests: Sequence[TxRequest], fee_kwargs: Mapping[str, Any]) -> list[SignedTx]:
+def sign_all(requests: Sequence[TxRequest], fee_kwargs: Mapping[str, Any]) -> list[SignedTx]:
     """Sign every request, reserving each key's nonces as one consecutive run (fees are fetched first: nothing
     that can fail on the network happens between reserving and signing)."""
     by_sender: dict[str, list[int]] = {}
@@ -115,7 +115,7 @@ def _repair(requests: Sequence[TxRequest], signed: Sequence[SignedTx], refused: 
     for i, error in refused.items():
         sender = requests[i].sender
         message = error.rpc_message.lower()
-        if isinstance(error, (TransientRPCError, _NonceUsed)) or any(m in message for m in _NONCE_USED):
+        if isinstance(error, (TransientRPCError, _NonceUsed)) or any(m in message for m in NONCE_USED):
             sender.resync()
             continue
         try:
@@ -147,9 +147,9 @@ def _send(rpc: Rpc, signed: Sequence[SignedTx],
     for i, result in zip(batch, results):
         if isinstance(result, RPCError):
             message = result.rpc_message.lower()
-            if any(m in message for m in _ALREADY_KNOWN):
+            if any(m in message for m in ALREADY_KNOWN):
                 continue
-            if isinstance(result, TransientRPCError) or any(m in message for m in _NONCE_USED):
+            if isinstance(result, TransientRPCError) or any(m in message for m in NONCE_USED):
                 doubtful[i] = result  # lost answers, or a retry of ours that got in before: ask for the hash
             else:
                 refused[i] = result
@@ -183,7 +183,7 @@ def _recheck(rpc: Rpc, requests: Sequence[TxRequest], signed: Sequence[SignedTx]
     refused, _ = _send(rpc, signed, lost)  # unconfirmed ones stay outstanding: checked again later
     out: dict[int, RPCError] = {}
     for i, error in refused.items():
-        if isinstance(error, _NonceUsed) or any(m in error.rpc_message.lower() for m in _NONCE_USED):
+        if isinstance(error, _NonceUsed) or any(m in error.rpc_message.lower() for m in NONCE_USED):
             out[i] = TransactionReplaced(signed[i].hash, signed[i].tx.nonce, signed[i].sender)
         else:
             out[i] = error
@@ -211,7 +211,7 @@ def _poll(rpc: Rpc, hashes: Sequence[str], batch_size: int) -> dict[str, Receipt
     return found
 
 
-class _Nudge:
+class Nudge:
     """Anvil's automine can leave ready transactions unmined under load (foundry-rs/foundry#10122). After a
     stall with transactions outstanding, a development node is asked to mine (``evm_mine``); any other node is
     left alone.
@@ -302,7 +302,7 @@ def run_pipeline(
     """
     if not requests:
         return []
-    return send_signed(rpc, requests, _sign_all(requests, fee_kwargs or {}), batch_size=batch_size,
+    return send_signed(rpc, requests, sign_all(requests, fee_kwargs or {}), batch_size=batch_size,
                        workers=workers, timeout=timeout, explain=explain, window_gas=window_gas, stall=stall)
 
 
@@ -324,7 +324,7 @@ def send_signed(
         outcome.signed = s
     window = window_gas or _block_gas_limit(rpc) // 2
     order = _round_robin(requests)
-    nudge = _Nudge(rpc, stall)
+    nudge = Nudge(rpc, stall)
     refused: dict[int, SessionError] = {}
     inflight: dict[str, int] = {}  # hash -> request index
     inflight_gas = 0

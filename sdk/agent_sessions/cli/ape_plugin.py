@@ -19,9 +19,9 @@ from typing import Any
 import click
 from ape.cli import ConnectedProviderCommand
 
-from .cli import cli as sdk_cli
-from .cli._env import Env, Options
-from .cli._output import _EnvHolder
+from . import cli as sdk_cli
+from ._env import Env, Options
+from ._output import _EnvHolder
 
 __all__ = ["cli", "forward", "provider_uri"]
 

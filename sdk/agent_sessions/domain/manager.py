@@ -12,13 +12,10 @@ import json
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
 
-from . import _validate as v
-from ._abi import artifact_abi
-from ._pipeline import TxRequest, run_pipeline
-from .contract import Contract
-from .errors import RPCError, SessionError, decode_revert
-from .listing import SessionFilter, iter_states
-from .models import (
+from ..base import validate as v
+from ..base.abi import artifact_abi
+from ..base.errors import RPCError, SessionError, decode_revert, typed_error
+from ..base.models import (
     NATIVE,
     Budget,
     Call,
@@ -30,9 +27,12 @@ from .models import (
     checksum,
     selector_of,
 )
-from .results import CheckResult, Receipt
+from ..base.results import CheckResult, Receipt
+from ..base.units import parse_duration
+from ..chain.contract import Contract
+from ..chain.pipeline import TxRequest, run_pipeline
+from .listing import SessionFilter, iter_states
 from .session import Session
-from .units import parse_duration
 
 if TYPE_CHECKING:
     from .client import AgentSessions
@@ -143,8 +143,7 @@ class Manager(Contract):
         limits = []
         for result in results:
             if isinstance(result, RPCError):
-                revert = result.revert_data
-                raise decode_revert(revert) if revert is not None else result
+                raise typed_error(result)
             limits.append(wallet.gas_limit(int(result, 16)))
         return limits
 
@@ -284,7 +283,7 @@ class Manager(Contract):
                       **txn_kwargs: Any) -> Receipt:
         """Move the expiry (read by ``parsing.parse_expiry``): a duration from the chain's now ("2d", 3600), an
         aware datetime or ISO date-time with a zone, or an explicit unix time (``UnixTime``, "unix:N")."""
-        from .parsing import parse_expiry
+        from ..base.parsing import parse_expiry
 
         sid = _sid(session)
         try:
@@ -373,8 +372,7 @@ class Manager(Contract):
         out: list[Session] = []
         for result in results:
             if isinstance(result, RPCError):
-                revert = result.revert_data
-                raise decode_revert(revert) if revert is not None else result
+                raise typed_error(result)
             (infos,) = fn.decode_output(bytes.fromhex(result[2:]))
             out.extend(Session(self, info[0], SessionState.from_chain(info)) for info in infos)
         return out
