@@ -23,9 +23,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
-from ..base.errors import ReceiptTimeout, RPCError, SessionError, TransactionFailed, TransientRPCError
+from ..base.errors import ReceiptTimeout, RPCError, SessionError, TransactionFailed, TransientRPCError, typed_error
 from ..base.results import Receipt
-from .rpc import Rpc
+from .rpc import MAX_REQUEST_BYTES, Rpc, request_bytes
 from .signing import SignedTx
 from .transport import (
     ALREADY_KNOWN,
@@ -39,12 +39,9 @@ from .transport import (
     explain_failure,
 )
 
-__all__ = ["Outcome", "TxRequest", "run_pipeline", "send_signed"]
+__all__ = ["Nudge", "Outcome", "TxRequest", "estimate_limits", "run_pipeline", "send_signed", "sign_all"]
 
 log = logging.getLogger(__name__)
-
-#: A batch request stops growing past this many bytes of signed transactions (nodes cap request bodies).
-MAX_BATCH_BYTES = 512 * 1024
 
 
 @dataclass(frozen=True)
@@ -70,6 +67,19 @@ class Outcome:
     @property
     def ok(self) -> bool:
         return self.error is None and self.receipt is not None and self.receipt.ok
+
+
+def estimate_limits(rpc: Rpc, calls: Sequence[tuple[Sender, str, bytes, int]]) -> list[int | SessionError]:
+    """The gas limit of each ``(sender, to, data, value)`` transaction, estimated in batch requests (under the
+    request-size cap); a transaction that would fail gets its typed error in its place (nothing is raised)."""
+    requests: list[tuple[str, list[Any]]] = []
+    for sender, to, data, value in calls:
+        tx: dict[str, Any] = {"from": sender.address, "to": to, "data": "0x" + data.hex()}
+        if value:
+            tx["value"] = hex(value)
+        requests.append(("eth_estimateGas", [tx]))
+    return [typed_error(answer) if isinstance(answer, RPCError) else sender.gas_limit(int(answer, 16))
+            for (sender, *_), answer in zip(calls, rpc.batch(requests))]
 
 
 def sign_all(requests: Sequence[TxRequest], fee_kwargs: Mapping[str, Any]) -> list[SignedTx]:
@@ -337,12 +347,15 @@ def send_signed(
         while cursor < len(order):
             batch: list[int] = []
             size = 0
-            while cursor < len(order) and len(batch) < batch_size and size < MAX_BATCH_BYTES:
+            while cursor < len(order) and len(batch) < batch_size:
                 gas = requests[order[cursor]].gas
                 if (inflight or batch) and inflight_gas + gas > window:
                     break
+                cost = request_bytes("eth_sendRawTransaction", [signed[order[cursor]].raw_hex])
+                if batch and size + cost > MAX_REQUEST_BYTES:  # the request body cap every batch keeps
+                    break
                 batch.append(order[cursor])
-                size += len(signed[order[cursor]].raw)
+                size += cost
                 inflight_gas += gas
                 cursor += 1
             if not batch:

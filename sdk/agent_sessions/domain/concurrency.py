@@ -15,11 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
-from ..base.errors import RPCError, SessionError, typed_error
+from ..base.errors import SessionError
 from ..base.models import checksum
 from ..base.results import Receipt
 from ..base.validate import amount, hex_bytes, session_id
-from ..chain.pipeline import TxRequest, run_pipeline
+from ..chain.pipeline import TxRequest, estimate_limits, run_pipeline
 
 if TYPE_CHECKING:
     from ..chain.transport import Sender
@@ -130,18 +130,8 @@ class AgentPool:
 
     def _estimate(self, indexes: Sequence[int], senders: Sequence[Sender],
                   encoded: Sequence[bytes]) -> list[int | SessionError]:
-        calls = [
-            ("eth_estimateGas", [{"from": senders[i].address, "to": self.manager.address,
-                                  "data": "0x" + encoded[i].hex()}])
-            for i in indexes
-        ]
-        out: list[int | SessionError] = []
-        for i, result in zip(indexes, self.manager.client.rpc.batch(calls)):
-            if isinstance(result, RPCError):
-                out.append(typed_error(result))
-            else:
-                out.append(senders[i].gas_limit(int(result, 16)))
-        return out
+        return estimate_limits(self.manager.client.rpc,
+                               [(senders[i], self.manager.address, encoded[i], 0) for i in indexes])
 
 
 def run_agents(manager: Manager, jobs: Iterable[Job], max_workers: int = 4, **options: Any) -> list[JobResult]:

@@ -8,7 +8,10 @@
 What one call does, chain by chain: deploys the test tokens and contracts the spec asks for (deterministic
 CREATE2 addresses, so a re-run finds them), finds or deploys each manager (CREATE2 from owner + salt), lists the
 manager's sessions, and then creates only what is missing: roots in ``createSessions`` batches (ERC-20 budgets
-approved first), children with one ``spawnChildren`` per parent, level by level.
+approved first), children with one ``spawnChildren`` per parent, level by level. The batches are the manager's
+own (``Manager.creation_call``, estimated with ``estimate_limits`` and sent by ``run_pipeline``, as
+``Manager.create_sessions`` does); what is added here is waves across managers, splitting batches that exceed the
+gas ceiling, and naming the spec item that fails.
 
 Why it is safe to re-run, even after a crash: the label is the idempotency key. Before sending anything the
 manager's sessions are listed; a label that exists live is skipped, one that exists but has ended (and is not
@@ -30,11 +33,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Callable, Mapping, Sequence
 
-from ..base.errors import ContractRevert, RPCError, SessionError, TransactionFailed, typed_error
+from ..base.errors import ContractRevert, RPCError, SessionError, TransactionFailed
 from ..base.models import NATIVE, BudgetParams, Permission, SessionParams, SessionState
 from ..base.parsing import UnixTime
 from ..base.results import Receipt
-from ..chain.pipeline import TxRequest, run_pipeline
+from ..chain.pipeline import TxRequest, estimate_limits, run_pipeline
 from ..domain.client import AgentSessions
 from ..domain.deployment import deploy_deterministic, has_code
 from ..domain.manager import Manager
@@ -51,8 +54,6 @@ Progress = Callable[[int, int, str], None]
 
 #: Per-transaction gas ceiling for batches (EIP-7825's cap, also well under Anvil's 30M block limit).
 MAX_TX_GAS = 2**24
-#: Dry runs of one wave go out in JSON-RPC batches of at most about this many bytes of calldata.
-MAX_BATCH_BYTES = 200 * 1024
 #: Solady SafeTransferLib's ``TransferFromFailed()``: the token refused ``transferFrom``.
 _TRANSFER_FROM_FAILED = bytes.fromhex("7939f424")
 
@@ -485,10 +486,9 @@ class _ChainRun:
         params = [self.params(n) for n in pending]
         self.fund_erc20(manager, owner, params)
         wallet = self.client.sender(owner)
-        fn = manager.fn("createSessions")
 
         def call(chunk: Sequence[SessionParams]) -> tuple[bytes, int]:
-            return fn.encode([p.to_tuple() for p in chunk]), sum(p.eth_value for p in chunk)
+            return manager.creation_call(chunk)
 
         self.send_all([
             _Batch(manager, wallet, pending[i : i + self.chunk_size], params[i : i + self.chunk_size], call, "create")
@@ -537,10 +537,10 @@ class _ChainRun:
             manager = self.managers[group[0].item.manager]
             wallet = self.client.sender(self.key(spawner))
             params = [self.params(n, parent.expiry) for n in group]
-            fn = manager.fn("spawnChildren")
 
-            def call(chunk: Sequence[SessionParams], pid: int = parent_id, fn: Any = fn) -> tuple[bytes, int]:
-                return fn.encode(pid, [p.to_tuple() for p in chunk]), 0
+            def call(chunk: Sequence[SessionParams], pid: int = parent_id, manager: Manager = manager
+                     ) -> tuple[bytes, int]:
+                return manager.creation_call(chunk, parent=pid)
 
             batches += [
                 _Batch(manager, wallet, group[i : i + self.chunk_size], params[i : i + self.chunk_size], call, "spawn")
@@ -558,34 +558,19 @@ class _ChainRun:
 
     def wave(self, batches: list[_Batch]) -> None:
         encoded = [b.call(b.params) for b in batches]
-        requests = []
-        for b, (data, value) in zip(batches, encoded):
-            tx: dict[str, Any] = {"from": b.wallet.address, "to": b.manager.address, "data": "0x" + data.hex()}
-            if value:
-                tx["value"] = hex(value)
-            requests.append(("eth_estimateGas", [tx]))
-        results: list[Any] = []
-        group: list[Any] = []
-        size = 0
-        for request, (data, _value) in zip(requests, encoded):
-            if group and size + len(data) > MAX_BATCH_BYTES:  # nodes cap request bodies
-                results += self.client.rpc.batch(group)
-                group, size = [], 0
-            group.append(request)
-            size += len(data)
-        results += self.client.rpc.batch(group)
+        txs = [(b.wallet, b.manager.address, data, value) for b, (data, value) in zip(batches, encoded)]
+        limits = estimate_limits(self.client.rpc, txs)  # in one request (or more, under the request-size cap)
         ready: list[tuple[_Batch, TxRequest]] = []
         later: list[_Batch] = []
-        for b, (data, value), result in zip(batches, encoded, results):
-            if isinstance(result, RPCError):
-                if len(b.nodes) > 1 and _gas_trouble(result):
+        for b, (data, value), limit in zip(batches, encoded, limits):
+            if isinstance(limit, SessionError):
+                if len(b.nodes) > 1 and _gas_trouble(limit):
                     later.append(b)  # too big for one transaction: sent alone, split
                     continue
-                if not _refused(result):
-                    raise result
-                blamed = self.blame(b, typed_error(result))
+                if not _refused(limit):
+                    raise limit
+                blamed = self.blame(b, limit)
                 raise blamed from blamed.cause
-            limit = b.wallet.gas_limit(int(result, 16))
             if limit > self.gas_cap and len(b.nodes) > 1:
                 later.append(b)
                 continue
@@ -639,7 +624,7 @@ class _ChainRun:
     def record(self, b: _Batch, receipt: Receipt) -> None:
         """The sessions a mined batch created, matched to its spec items in order."""
         self.counts.transactions += 1
-        created = _created_ids(b.manager, receipt)
+        created = b.manager.created_ids(receipt)
         if len(created) != len(b.nodes):
             raise FleetError(f"expected {len(b.nodes)} SessionCreated events, got {len(created)} (tx "
                              f"{receipt.tx_hash})", item=b.nodes[0].item)
@@ -694,15 +679,6 @@ class _Batch:
     params: list[SessionParams]
     call: Callable[[Sequence[SessionParams]], tuple[bytes, int]]
     verb: str
-
-
-def _created_ids(manager: Manager, receipt: Receipt) -> list[int]:
-    """Ids of the sessions a receipt created (``SessionCreated``'s first indexed topic), without decoding every
-    log of the batch."""
-    topic = "0x" + next(e.topic for e in manager.abi.events.values() if e.name == "SessionCreated").hex()
-    address = manager.address.lower()
-    return [int(log["topics"][1], 16) for log in receipt.logs
-            if log.get("topics") and log["topics"][0] == topic and str(log.get("address", "")).lower() == address]
 
 
 def _gas_trouble(exc: BaseException) -> bool:
