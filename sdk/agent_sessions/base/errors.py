@@ -78,6 +78,7 @@ __all__ = [
     "SessionNotFound",
     "SessionNotPaused",
     "SameToken",
+    "SigningRefused",
     "SendUnconfirmed",
     "SwapOverspent",
     "TargetNotAllowed",
@@ -134,6 +135,16 @@ class RPCError(SessionError):
             except ValueError:
                 return None
         return b"" if data is None else None
+
+
+class SigningRefused(SessionError):
+    """An account that signs for itself (an Ape account) gave back no signature: its owner declined at the prompt
+    or on the device. Nothing was sent."""
+
+    def __init__(self, address: str, kind: str):
+        self.address = address
+        self.kind = kind
+        super().__init__(f"{kind} {address} declined to sign the transaction; nothing was sent")
 
 
 class TransientRPCError(RPCError):

@@ -41,7 +41,7 @@ from ..base.errors import (
 )
 from ..base.results import Receipt
 from .rpc import Rpc
-from .signing import SignedTx, Signer, UnsignedTx
+from .signing import AccountSigner, SignedTx, Signer, UnsignedTx, signer_for
 
 __all__ = [
     "TXN_KWARGS",
@@ -188,7 +188,7 @@ class Sender:
         receipt_timeout: float = 120.0,
     ) -> None:
         self.rpc = rpc
-        self.signer: Signer = key.signer if isinstance(key, Sender) else Signer(key)
+        self.signer: Signer | AccountSigner = key.signer if isinstance(key, Sender) else signer_for(key)
         self.address: str = self.signer.address
         self.chain_id = chain_id
         self.fees = fees or FeeOracle(rpc)
@@ -199,7 +199,7 @@ class Sender:
 
     @property
     def account(self) -> Any:
-        """The eth-account ``LocalAccount``."""
+        """The account that signs: an eth-account ``LocalAccount``, or the Ape account signing for itself."""
         return self.signer.account
 
     def __repr__(self) -> str:

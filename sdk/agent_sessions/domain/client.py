@@ -27,7 +27,7 @@ from ..base.results import Receipt
 from ..base.validate import amount
 from ..chain.contract import Contract
 from ..chain.rpc import Rpc
-from ..chain.signing import to_account
+from ..chain.signing import signer_for
 from ..chain.transport import FeeOracle, Sender
 from .listing import Inventory
 from .manager import Manager
@@ -134,22 +134,23 @@ class AgentSessions:
     # --- keys -----------------------------------------------------------------------------------------------
 
     def sender(self, key: Any) -> Sender:
-        """The ``Sender`` for ``key`` (a Sender, LocalAccount, private key or an object with ``.private_key``)."""
+        """The ``Sender`` for ``key``: a Sender, a LocalAccount, a private key, an object with ``.private_key``,
+        or an Ape account of any kind (it signs through its own ``sign_transaction``; its key is never read)."""
         if isinstance(key, Sender) and key.rpc is self.rpc:
             return key
         if key is None:
             raise TypeError("sender is required: the key that signs this transaction")
         try:
-            account = to_account(key)
+            signer = key.signer if isinstance(key, Sender) else signer_for(key)
         except ValueError:  # a malformed private key: never echo it
             raise ValueError(f"sender: the {type(key).__name__} given is not a signing key (a LocalAccount, a "
-                             "Sender or a 32-byte private key)") from None
+                             "Sender, an Ape account or a 32-byte private key)") from None
         with self._senders_lock:
-            existing = self._senders.get(account.address)
+            existing = self._senders.get(signer.address)
             if existing is None:
-                existing = Sender(self.rpc, account, self.chain_id, fees=self.fees,
+                existing = Sender(self.rpc, signer, self.chain_id, fees=self.fees,
                                   gas_multiplier=self.gas_multiplier, receipt_timeout=self.receipt_timeout)
-                self._senders[account.address] = existing
+                self._senders[signer.address] = existing
             return existing
 
     def fee_kwargs(self, txn_kwargs: dict[str, Any]) -> dict[str, Any]:
