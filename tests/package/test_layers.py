@@ -155,3 +155,18 @@ def test_no_private_name_crosses_a_package_boundary() -> None:
 def test_the_wallet_layer_is_declared_between_domain_and_the_tools() -> None:
     # agent_sessions/wallet/ (signed grants, the relayer) may use the domain and the chain and is used by the tools
     assert LAYERS["domain"] < LAYERS["wallet"] < min(LAYERS["mcp"], LAYERS["studio"], LAYERS["cli"])
+
+
+def test_a_nodes_error_becomes_a_typed_revert_in_one_place() -> None:
+    """Only ``errors.typed_error`` reads a node's revert data and decodes it; everything else calls it."""
+    both = []
+    for module, path in sdk_modules().items():
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            reads = any(isinstance(n, ast.Attribute) and n.attr == "revert_data" for n in ast.walk(node))
+            decodes = any(isinstance(n, ast.Call) and getattr(n.func, "id", None) == "decode_revert"
+                          for n in ast.walk(node))
+            if reads and decodes:
+                both.append(f"{module}.{node.name}")
+    assert both == ["agent_sessions.base.errors.typed_error"]
