@@ -30,9 +30,9 @@ from agent_sessions import (
     selector_of,
     spawn_fleet,
 )
-from agent_sessions.console import Dashboard, audit_table, error_explanation, error_line, session_tree
-from agent_sessions.throughput import dev_keys
-from agent_sessions.tokens import TokenBook
+from agent_sessions.domain.tokens import TokenBook
+from agent_sessions.fleet.console import Dashboard, audit_table, error_explanation, error_line, session_tree
+from agent_sessions.fleet.throughput import dev_keys
 from scripts._ports import open_fresh_chains
 
 REPO = Path(__file__).resolve().parent.parent

@@ -23,28 +23,25 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
-from ._rpc import Rpc
-from ._signing import SignedTx
-from ._transport import (
-    _ALREADY_KNOWN,
-    _NONCE_USED,
+from ..base.errors import ReceiptTimeout, RPCError, SessionError, TransactionFailed, TransientRPCError, typed_error
+from ..base.results import Receipt
+from .rpc import MAX_REQUEST_BYTES, Rpc, request_bytes
+from .signing import SignedTx
+from .transport import (
+    ALREADY_KNOWN,
+    NONCE_USED,
     RECHECK_INTERVAL,
-    SendUnconfirmed,
-    _NonceUsed,
     Sender,
+    SendUnconfirmed,
     TransactionReplaced,
+    _NonceUsed,
     _receipt_hash,
     explain_failure,
 )
-from .errors import ReceiptTimeout, RPCError, SessionError, TransactionFailed, TransientRPCError
-from .results import Receipt
 
-__all__ = ["Outcome", "TxRequest", "run_pipeline", "send_signed"]
+__all__ = ["Nudge", "Outcome", "TxRequest", "estimate_limits", "run_pipeline", "send_signed", "sign_all"]
 
 log = logging.getLogger(__name__)
-
-#: A batch request stops growing past this many bytes of signed transactions (nodes cap request bodies).
-MAX_BATCH_BYTES = 512 * 1024
 
 
 @dataclass(frozen=True)
@@ -72,7 +69,20 @@ class Outcome:
         return self.error is None and self.receipt is not None and self.receipt.ok
 
 
-def _sign_all(requests: Sequence[TxRequest], fee_kwargs: Mapping[str, Any]) -> list[SignedTx]:
+def estimate_limits(rpc: Rpc, calls: Sequence[tuple[Sender, str, bytes, int]]) -> list[int | SessionError]:
+    """The gas limit of each ``(sender, to, data, value)`` transaction, estimated in batch requests (under the
+    request-size cap); a transaction that would fail gets its typed error in its place (nothing is raised)."""
+    requests: list[tuple[str, list[Any]]] = []
+    for sender, to, data, value in calls:
+        tx: dict[str, Any] = {"from": sender.address, "to": to, "data": "0x" + data.hex()}
+        if value:
+            tx["value"] = hex(value)
+        requests.append(("eth_estimateGas", [tx]))
+    return [typed_error(answer) if isinstance(answer, RPCError) else sender.gas_limit(int(answer, 16))
+            for (sender, *_), answer in zip(calls, rpc.batch(requests))]
+
+
+def sign_all(requests: Sequence[TxRequest], fee_kwargs: Mapping[str, Any]) -> list[SignedTx]:
     """Sign every request, reserving each key's nonces as one consecutive run (fees are fetched first: nothing
     that can fail on the network happens between reserving and signing)."""
     by_sender: dict[str, list[int]] = {}
@@ -115,7 +125,7 @@ def _repair(requests: Sequence[TxRequest], signed: Sequence[SignedTx], refused: 
     for i, error in refused.items():
         sender = requests[i].sender
         message = error.rpc_message.lower()
-        if isinstance(error, (TransientRPCError, _NonceUsed)) or any(m in message for m in _NONCE_USED):
+        if isinstance(error, (TransientRPCError, _NonceUsed)) or any(m in message for m in NONCE_USED):
             sender.resync()
             continue
         try:
@@ -147,9 +157,9 @@ def _send(rpc: Rpc, signed: Sequence[SignedTx],
     for i, result in zip(batch, results):
         if isinstance(result, RPCError):
             message = result.rpc_message.lower()
-            if any(m in message for m in _ALREADY_KNOWN):
+            if any(m in message for m in ALREADY_KNOWN):
                 continue
-            if isinstance(result, TransientRPCError) or any(m in message for m in _NONCE_USED):
+            if isinstance(result, TransientRPCError) or any(m in message for m in NONCE_USED):
                 doubtful[i] = result  # lost answers, or a retry of ours that got in before: ask for the hash
             else:
                 refused[i] = result
@@ -183,7 +193,7 @@ def _recheck(rpc: Rpc, requests: Sequence[TxRequest], signed: Sequence[SignedTx]
     refused, _ = _send(rpc, signed, lost)  # unconfirmed ones stay outstanding: checked again later
     out: dict[int, RPCError] = {}
     for i, error in refused.items():
-        if isinstance(error, _NonceUsed) or any(m in error.rpc_message.lower() for m in _NONCE_USED):
+        if isinstance(error, _NonceUsed) or any(m in error.rpc_message.lower() for m in NONCE_USED):
             out[i] = TransactionReplaced(signed[i].hash, signed[i].tx.nonce, signed[i].sender)
         else:
             out[i] = error
@@ -211,7 +221,7 @@ def _poll(rpc: Rpc, hashes: Sequence[str], batch_size: int) -> dict[str, Receipt
     return found
 
 
-class _Nudge:
+class Nudge:
     """Anvil's automine can leave ready transactions unmined under load (foundry-rs/foundry#10122). After a
     stall with transactions outstanding, a development node is asked to mine (``evm_mine``); any other node is
     left alone.
@@ -302,7 +312,7 @@ def run_pipeline(
     """
     if not requests:
         return []
-    return send_signed(rpc, requests, _sign_all(requests, fee_kwargs or {}), batch_size=batch_size,
+    return send_signed(rpc, requests, sign_all(requests, fee_kwargs or {}), batch_size=batch_size,
                        workers=workers, timeout=timeout, explain=explain, window_gas=window_gas, stall=stall)
 
 
@@ -324,7 +334,7 @@ def send_signed(
         outcome.signed = s
     window = window_gas or _block_gas_limit(rpc) // 2
     order = _round_robin(requests)
-    nudge = _Nudge(rpc, stall)
+    nudge = Nudge(rpc, stall)
     refused: dict[int, SessionError] = {}
     inflight: dict[str, int] = {}  # hash -> request index
     inflight_gas = 0
@@ -337,12 +347,15 @@ def send_signed(
         while cursor < len(order):
             batch: list[int] = []
             size = 0
-            while cursor < len(order) and len(batch) < batch_size and size < MAX_BATCH_BYTES:
+            while cursor < len(order) and len(batch) < batch_size:
                 gas = requests[order[cursor]].gas
                 if (inflight or batch) and inflight_gas + gas > window:
                     break
+                cost = request_bytes("eth_sendRawTransaction", [signed[order[cursor]].raw_hex])
+                if batch and size + cost > MAX_REQUEST_BYTES:  # the request body cap every batch keeps
+                    break
                 batch.append(order[cursor])
-                size += len(signed[order[cursor]].raw)
+                size += cost
                 inflight_gas += gas
                 cursor += 1
             if not batch:

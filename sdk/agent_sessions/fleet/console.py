@@ -27,14 +27,14 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from .errors import CallReverted, ContractError, ContractRevert, SessionError, decode_revert
-from .models import NATIVE, SessionState, Status
-from .tokens import TokenBook, short_address
+from ..base.errors import CallReverted, ContractError, ContractRevert, SessionError, decode_revert
+from ..base.models import NATIVE, SessionState, Status
+from ..domain.tokens import TokenBook, short_address
 
 if TYPE_CHECKING:
-    from .audit import AuditReport
-    from .fleet import FleetReport
-    from .manager import Manager
+    from ..domain.audit import AuditReport
+    from ..domain.manager import Manager
+    from .spawn import FleetReport
 
 __all__ = [
     "STATUS_STYLES",

@@ -6,23 +6,31 @@ test-only token, DEX and target used by demos). Reverts come back as typed excep
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from ._abi import ContractABI, Event, Function
-from .errors import RPCError, decode_revert
-from .models import checksum
-from .results import Receipt
+from ..base.abi import ContractABI, Event, Function
+from ..base.errors import RPCError, typed_error
+from ..base.models import checksum
+from ..base.results import Receipt
+from .rpc import Rpc
+from .transport import Sender
 
-if TYPE_CHECKING:
-    from .client import AgentSessions
+__all__ = ["ChainClient", "Contract"]
 
-__all__ = ["Contract"]
+
+class ChainClient(Protocol):
+    """What a binding needs of its client (``AgentSessions`` is one): the node, and a sender per signing key."""
+
+    @property
+    def rpc(self) -> Rpc: ...
+
+    def sender(self, key: Any) -> Sender: ...
 
 
 class Contract:
     """``address`` bound to ``abi`` on ``client``'s chain."""
 
-    def __init__(self, client: AgentSessions, address: str, abi: ContractABI, name: str = "Contract") -> None:
+    def __init__(self, client: ChainClient, address: str, abi: ContractABI, name: str = "Contract") -> None:
         self.client = client
         self.address: str = checksum(address)
         self.abi = abi
@@ -55,10 +63,7 @@ class Contract:
         try:
             out = self.client.rpc.call(self.address, fn.encode(*args), sender=caller, block=block)
         except RPCError as exc:
-            data = exc.revert_data
-            if data is not None:
-                raise decode_revert(data) from None
-            raise
+            raise typed_error(exc) from None
         values = fn.decode_output(out)
         return values[0] if len(values) == 1 else values
 

@@ -28,7 +28,7 @@ import threading
 import time
 from typing import Any, Callable, Mapping
 
-from .errors import (
+from ..base.errors import (
     ReceiptTimeout,
     RPCError,
     SendUnconfirmed,
@@ -37,10 +37,11 @@ from .errors import (
     TransactionReplaced,
     TransientRPCError,
     decode_revert,
+    typed_error,
 )
-from ._rpc import Rpc
-from ._signing import SignedTx, Signer, UnsignedTx
-from .results import Receipt
+from ..base.results import Receipt
+from .rpc import Rpc
+from .signing import AccountSigner, SignedTx, Signer, UnsignedTx, signer_for
 
 __all__ = [
     "TXN_KWARGS",
@@ -68,8 +69,8 @@ TXN_KWARGS = (
     "timeout",
 )
 
-_NONCE_USED = ("nonce too low", "replacement transaction underpriced", "nonce has already been used")
-_ALREADY_KNOWN = ("already known", "already imported", "known transaction")
+NONCE_USED = ("nonce too low", "replacement transaction underpriced", "nonce has already been used")
+ALREADY_KNOWN = ("already known", "already imported", "known transaction")
 #: Nonce clashes (another client took the nonce) survived by one call before it gives up.
 _CLASH_ATTEMPTS = 5
 
@@ -187,7 +188,7 @@ class Sender:
         receipt_timeout: float = 120.0,
     ) -> None:
         self.rpc = rpc
-        self.signer: Signer = key.signer if isinstance(key, Sender) else Signer(key)
+        self.signer: Signer | AccountSigner = key.signer if isinstance(key, Sender) else signer_for(key)
         self.address: str = self.signer.address
         self.chain_id = chain_id
         self.fees = fees or FeeOracle(rpc)
@@ -198,7 +199,7 @@ class Sender:
 
     @property
     def account(self) -> Any:
-        """The eth-account ``LocalAccount``."""
+        """The account that signs: an eth-account ``LocalAccount``, or the Ape account signing for itself."""
         return self.signer.account
 
     def __repr__(self) -> str:
@@ -233,10 +234,7 @@ class Sender:
         try:
             return int(self.rpc.request("eth_estimateGas", [tx]), 16)
         except RPCError as exc:
-            revert = exc.revert_data
-            if revert is not None:
-                raise decode_revert(revert) from None
-            raise
+            raise typed_error(exc) from None
 
     def gas_limit(self, estimate: int) -> int:
         """The limit sent for an estimate: a margin for state that moves between estimate and inclusion."""
@@ -291,9 +289,9 @@ class Sender:
             raise SendUnconfirmed(exc, signed.hash, signed.tx.nonce, known) from None
         except RPCError as exc:
             message = exc.rpc_message.lower()
-            if any(m in message for m in _ALREADY_KNOWN):
+            if any(m in message for m in ALREADY_KNOWN):
                 return signed.hash
-            if any(m in message for m in _NONCE_USED):
+            if any(m in message for m in NONCE_USED):
                 known = self._lookup(signed.hash)
                 if known:
                     return signed.hash  # an earlier attempt of these same bytes got in

@@ -4,10 +4,15 @@ Keys are eth-account ``LocalAccount`` objects (or private keys turned into one).
 EIP-1559 payload with ``rlp`` and signs its hash with coincurve directly: the same RFC 6979 deterministic
 signature eth-account produces (byte for byte; the tests check it), about 7x faster because it skips
 eth-account's per-transaction validation. Without coincurve, or for legacy transactions, eth-account signs.
+
+An account that signs for itself (any Ape account: a keyfile account asks for its passphrase, a hardware wallet
+asks the device) is used through its own ``sign_transaction`` by an ``AccountSigner``; its key is never read.
+``signer_for`` picks the one a key needs.
 """
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +20,7 @@ import rlp
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_hash.auto import keccak
+from eth_utils import to_checksum_address
 
 coincurve: Any
 try:  # pragma: no cover - import guard
@@ -22,7 +28,9 @@ try:  # pragma: no cover - import guard
 except ImportError:  # pragma: no cover
     coincurve = None
 
-__all__ = ["SignedTx", "Signer", "UnsignedTx", "to_account"]
+from ..base.errors import SigningRefused
+
+__all__ = ["AccountSigner", "SignedTx", "Signer", "UnsignedTx", "is_ape_account", "signer_for", "to_account"]
 
 
 def to_account(key: Any) -> LocalAccount:
@@ -119,3 +127,49 @@ class Signer:
         fields += [_int(signature[64]), signature[:32].lstrip(b"\x00"), signature[32:64].lstrip(b"\x00")]
         raw = b"\x02" + rlp.encode(fields)
         return SignedTx(raw=raw, hash="0x" + keccak(raw).hex(), tx=tx, sender=self.address)
+
+
+class AccountSigner:
+    """Signs through an account object's own ``sign_transaction`` (an Ape ``AccountAPI`` of any kind): the
+    transaction goes to the account as an Ape transaction and comes back signed; the key stays where it is."""
+
+    def __init__(self, account: Any) -> None:
+        self.account = account
+        self.address: str = to_checksum_address(str(account.address))
+
+    def sign(self, tx: UnsignedTx) -> SignedTx:
+        signed = self.account.sign_transaction(_ape_transaction(tx, self.address))
+        if signed is None or getattr(signed, "signature", None) is None:
+            raise SigningRefused(self.address, type(self.account).__name__)
+        raw = bytes(signed.serialize_transaction())
+        return SignedTx(raw=raw, hash="0x" + keccak(raw).hex(), tx=tx, sender=self.address)
+
+
+def _ape_transaction(tx: UnsignedTx, sender: str) -> Any:
+    """``tx`` as the Ape transaction an Ape account signs (Ape is loaded already: the account came from it)."""
+    from ape_ethereum.transactions import DynamicFeeTransaction, StaticFeeTransaction
+
+    fields: dict[str, Any] = {"chainId": tx.chain_id, "nonce": tx.nonce, "gas": tx.gas, "value": tx.value,
+                              "data": bytes(tx.data), "from": sender}
+    if tx.to:
+        fields["to"] = tx.to
+    if tx.gas_price is not None:
+        return StaticFeeTransaction(gasPrice=tx.gas_price, **fields)
+    return DynamicFeeTransaction(maxFeePerGas=tx.max_fee_per_gas, maxPriorityFeePerGas=tx.max_priority_fee_per_gas,
+                                 **fields)
+
+
+def is_ape_account(key: Any) -> bool:
+    """Is ``key`` an Ape account? (Asked without importing Ape: an Ape account exists only once Ape is loaded.)"""
+    accounts = sys.modules.get("ape.api.accounts")
+    return accounts is not None and isinstance(key, accounts.AccountAPI)
+
+
+def signer_for(key: Any) -> Signer | AccountSigner:
+    """What signs for ``key``: an Ape account signs itself (``AccountSigner``); a ``LocalAccount``, a private key
+    or an object carrying one signs locally (``Signer``). A signer is returned as it is."""
+    if isinstance(key, (Signer, AccountSigner)):
+        return key
+    if is_ape_account(key):
+        return AccountSigner(key)
+    return Signer(key)

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from eth_utils import keccak
 
 if TYPE_CHECKING:
-    from .results import Receipt
+    from ..base.results import Receipt
     from .session import Session
 
 __all__ = ["SessionContext", "agent_sessions_home", "default_context_path", "merkle_root"]

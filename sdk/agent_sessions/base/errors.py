@@ -7,8 +7,9 @@ Family classes let callers catch by kind: ``AccessDenied`` (wrong caller), ``Inv
 lifecycle status), ``LimitExceeded`` (budgets and caps, also a ``ValueError``), ``InvalidParams``
 (bad input, also a ``ValueError``), ``CallReverted`` (the session's own call failed).
 
-``decode_revert(data)`` turns revert data into the matching exception; errors the SDK knows only by ABI
-(Solady's ``Reentrancy()``, its ERC-721 errors, the guard's ``Denied``) become a ``ContractError`` with
+``decode_revert(data)`` turns revert data into the matching exception, and ``typed_error(error)`` is the one way
+a node's error (a failed ``eth_call`` / ``eth_estimateGas``, batched or not) becomes it; errors the SDK knows only
+by ABI (Solady's ``Reentrancy()``, its ERC-721 errors, the guard's ``Denied``) become a ``ContractError`` with
 the name and arguments; unknown selectors an ``UnknownRevert``.
 
 Transport failures are ``RPCError`` (``TransientRPCError`` when a retry may help); a mined transaction that
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from ._abi import known_errors
+from .abi import known_errors
 from .models import NATIVE, Status
 
 __all__ = [
@@ -77,6 +78,7 @@ __all__ = [
     "SessionNotFound",
     "SessionNotPaused",
     "SameToken",
+    "SigningRefused",
     "SendUnconfirmed",
     "SwapOverspent",
     "TargetNotAllowed",
@@ -93,6 +95,7 @@ __all__ = [
     "ZeroAmount",
     "decode_revert",
     "error_class",
+    "typed_error",
 ]
 
 
@@ -132,6 +135,16 @@ class RPCError(SessionError):
             except ValueError:
                 return None
         return b"" if data is None else None
+
+
+class SigningRefused(SessionError):
+    """An account that signs for itself (an Ape account) gave back no signature: its owner declined at the prompt
+    or on the device. Nothing was sent."""
+
+    def __init__(self, address: str, kind: str):
+        self.address = address
+        self.kind = kind
+        super().__init__(f"{kind} {address} declined to sign the transaction; nothing was sent")
 
 
 class TransientRPCError(RPCError):
@@ -660,3 +673,10 @@ def decode_revert(data: bytes | str) -> ContractRevert:
     if cls is not None and len(cls.fields) == len(values):
         return cls(*values, data=data)
     return ContractError(definition.name, dict(zip(definition.names, values)), data=data)
+
+
+def typed_error(error: RPCError) -> SessionError:
+    """The typed revert a node's ``error`` reports (``BudgetExceeded``...), or ``error`` itself when the node
+    failed for another reason (connection, bad request). Every read and estimate of the SDK goes through here."""
+    data = error.revert_data
+    return decode_revert(data) if data is not None else error

@@ -20,17 +20,17 @@ from eth_utils import keccak
 from web3 import Web3
 from web3.providers.base import BaseProvider
 
-from ._abi import artifact_abi, load_artifact
-from ._rpc import Rpc
-from ._signing import to_account
-from ._transport import FeeOracle, Sender
-from ._validate import amount
-from .contract import Contract
-from .errors import ChainMismatch, SessionError
+from ..base.abi import artifact_abi, load_artifact
+from ..base.errors import ChainMismatch, SessionError
+from ..base.models import NATIVE, checksum
+from ..base.results import Receipt
+from ..base.validate import amount
+from ..chain.contract import Contract
+from ..chain.rpc import Rpc
+from ..chain.signing import signer_for
+from ..chain.transport import FeeOracle, Sender
 from .listing import Inventory
 from .manager import Manager
-from .models import NATIVE, checksum
-from .results import Receipt
 
 __all__ = ["AgentSessions", "Factory", "salt_bytes"]
 
@@ -134,22 +134,23 @@ class AgentSessions:
     # --- keys -----------------------------------------------------------------------------------------------
 
     def sender(self, key: Any) -> Sender:
-        """The ``Sender`` for ``key`` (a Sender, LocalAccount, private key or an object with ``.private_key``)."""
+        """The ``Sender`` for ``key``: a Sender, a LocalAccount, a private key, an object with ``.private_key``,
+        or an Ape account of any kind (it signs through its own ``sign_transaction``; its key is never read)."""
         if isinstance(key, Sender) and key.rpc is self.rpc:
             return key
         if key is None:
             raise TypeError("sender is required: the key that signs this transaction")
         try:
-            account = to_account(key)
+            signer = key.signer if isinstance(key, Sender) else signer_for(key)
         except ValueError:  # a malformed private key: never echo it
             raise ValueError(f"sender: the {type(key).__name__} given is not a signing key (a LocalAccount, a "
-                             "Sender or a 32-byte private key)") from None
+                             "Sender, an Ape account or a 32-byte private key)") from None
         with self._senders_lock:
-            existing = self._senders.get(account.address)
+            existing = self._senders.get(signer.address)
             if existing is None:
-                existing = Sender(self.rpc, account, self.chain_id, fees=self.fees,
+                existing = Sender(self.rpc, signer, self.chain_id, fees=self.fees,
                                   gas_multiplier=self.gas_multiplier, receipt_timeout=self.receipt_timeout)
-                self._senders[account.address] = existing
+                self._senders[signer.address] = existing
             return existing
 
     def fee_kwargs(self, txn_kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -219,20 +220,20 @@ class AgentSessions:
     def canonical_factory_address(self) -> str:
         """Where the canonical factory lives on every chain: CREATE2 through the deterministic deployer, so a
         pure function of the shipped bytecode."""
-        from .chains import canonical_factory_address
+        from .deployment import canonical_factory_address
 
         return canonical_factory_address(self)
 
     def canonical_factory(self) -> Factory | None:
         """The canonical factory if it is deployed on this chain, else None (reads code only, sends nothing)."""
-        from .chains import canonical_factory_address, has_code
+        from .deployment import canonical_factory_address, has_code
 
         address = canonical_factory_address(self)
         return Factory(self, address) if has_code(self, address) else None
 
     def ensure_factory(self, sender: Any, **txn_kwargs: Any) -> Factory:
         """The canonical factory, deployed first (paid by ``sender``) when this chain lacks it. Idempotent."""
-        from .chains import ensure_deployment
+        from .deployment import ensure_deployment
 
         return ensure_deployment(self, sender, **txn_kwargs)
 

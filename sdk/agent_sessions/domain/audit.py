@@ -29,9 +29,9 @@ from typing import TYPE_CHECKING, Any, Iterable
 import eth_abi
 from eth_utils import keccak
 
-from .errors import RPCError
+from ..base.errors import RPCError
+from ..base.models import NATIVE, SessionState, checksum
 from .listing import iter_states
-from .models import NATIVE, SessionState, checksum
 from .tokens import TokenBook
 
 if TYPE_CHECKING:
@@ -95,7 +95,7 @@ class TokenAudit:
         return "ok"
 
     def format(self, amount: int) -> str:
-        from .units import format_amount
+        from ..base.units import format_amount
 
         return format_amount(amount, self.decimals, self.symbol)
 

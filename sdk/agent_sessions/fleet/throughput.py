@@ -22,7 +22,7 @@ meanwhile (``CpuMeter``; Linux ``/proc``), the blocks it took and how often a st
 Scale: ``spawn_in_slices`` creates many root sessions with ``Manager.create_sessions`` slice by slice and
 ``list_in_slices`` reads them back slice by slice, so growth with the chain's size shows.
 
-    python -m agent_sessions.throughput --rpc http://127.0.0.1:8545 --agents 20 --per-agent 50
+    python -m agent_sessions.fleet.throughput --rpc http://127.0.0.1:8545 --agents 20 --per-agent 50
 """
 
 from __future__ import annotations
@@ -41,17 +41,17 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 from eth_account import Account
 
-from .parsing import UnixTime
-from ._pipeline import TxRequest, _Nudge, _sign_all, send_signed
-from ._signing import to_account
-from ._transport import _ALREADY_KNOWN, _NONCE_USED
-from .concurrency import AgentPool, Job, JobResult
-from .errors import RPCError, SessionError
-from .models import NATIVE, SessionParams
+from ..base.errors import RPCError, SessionError
+from ..base.models import NATIVE, SessionParams
+from ..base.parsing import UnixTime
+from ..chain.pipeline import Nudge, TxRequest, send_signed, sign_all
+from ..chain.signing import to_account
+from ..chain.transport import ALREADY_KNOWN, NONCE_USED
+from ..domain.concurrency import AgentPool, Job, JobResult
 
 if TYPE_CHECKING:
-    from .client import AgentSessions
-    from .manager import Manager
+    from ..domain.client import AgentSessions
+    from ..domain.manager import Manager
 
 __all__ = [
     "DEV_MNEMONIC",
@@ -269,7 +269,7 @@ class _counting_nudges:
     """``with _counting_nudges() as counter:`` counts ``_pipeline``'s nudges without printing its INFO records."""
 
     def __enter__(self) -> _NudgeCounter:
-        self.logger = logging.getLogger("agent_sessions._pipeline")
+        self.logger = logging.getLogger("agent_sessions.chain.pipeline")
         self.level = self.logger.level
         self.counter = _NudgeCounter(self.logger.getEffectiveLevel())
         self.logger.addFilter(self.counter)
@@ -338,7 +338,7 @@ def _check_sent(rpc: Any, signed: Sequence[Any], answers: Sequence[Any]) -> None
         if not isinstance(answer, RPCError):
             continue
         message = answer.rpc_message.lower()
-        if any(m in message for m in _ALREADY_KNOWN + _NONCE_USED):
+        if any(m in message for m in ALREADY_KNOWN + NONCE_USED):
             doubtful.append((tx, answer))
         else:
             raise answer
@@ -360,14 +360,14 @@ def push_raw_transfers(client: AgentSessions, keys: Sequence[Any], count: int, *
     if count < 1:
         raise ValueError("count must be at least 1")
     requests = _transfers(client, keys, count)
-    signed = _sign_all(requests, {})
+    signed = sign_all(requests, {})
     order = sorted(range(count), key=lambda i: (signed[i].tx.nonce, i))  # nonce order within each key
     final: dict[str, int] = {}
     for tx in signed:
         final[tx.sender] = max(final.get(tx.sender, 0), tx.tx.nonce + 1)
     addresses = list(final)
     rpc = client.rpc
-    nudge = _Nudge(rpc, stall)
+    nudge = Nudge(rpc, stall)
     nudges = 0
     meter = meter or CpuMeter()
     gc.collect()
@@ -670,7 +670,7 @@ def measure_raw_transfers(client: AgentSessions, keys: Sequence[Any], count: int
     """Pre-sign ``count`` 1-wei transfers spread over ``keys`` (untimed), then time sending them through the
     same pipeline as ``AgentPool`` (JSON-RPC batches, flow control) until every receipt is in."""
     requests = _transfers(client, keys, count)
-    signed = _sign_all(requests, {})
+    signed = sign_all(requests, {})
     start = time.perf_counter()
     outcomes = send_signed(client.rpc, requests, signed, batch_size=batch_size, workers=workers, explain=False)
     seconds = time.perf_counter() - start
@@ -720,7 +720,7 @@ def execute_benchmark(client: AgentSessions, owner: Any, agents: Sequence[Any], 
 
 
 def main(argv: list[str] | None = None) -> int:  # pragma: no cover - manual tool
-    from .client import AgentSessions
+    from ..domain.client import AgentSessions
 
     parser = argparse.ArgumentParser(description="Measure SDK executes/s against raw transfers/s")
     parser.add_argument("--rpc", default="http://127.0.0.1:8545")

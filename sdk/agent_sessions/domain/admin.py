@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from .errors import SessionError
-from .models import NATIVE, checksum
-from .results import Receipt
+from ..base.errors import SessionError
+from ..base.models import NATIVE, checksum
+from ..base.results import Receipt
 from .tokens import TokenBook
 
 if TYPE_CHECKING:
@@ -69,7 +69,7 @@ def ensure_manager(client: AgentSessions, owner: Any, *, sender: Any = None,
 
     Without ``salt`` the owner's first existing manager is reused, else one is deployed with salt 0; with
     ``salt`` that very manager is ensured. ``sender`` pays (default: ``owner``, which must then be a key)."""
-    from .chains import canonical_factory_address, ensure_deployment, has_code
+    from .deployment import canonical_factory_address, ensure_deployment, has_code
 
     sender = owner if sender is None else sender
     owner_address = checksum(owner)
@@ -95,7 +95,7 @@ def ensure_manager(client: AgentSessions, owner: Any, *, sender: Any = None,
 def find_manager(client: AgentSessions, owner: Any = None, manager: Any = None) -> Manager:
     """``manager`` when given (checked to be a contract), else ``owner``'s first manager under the chain's
     canonical factory. ``NotDeployed`` says what to run when there is none."""
-    from .chains import has_code
+    from .deployment import has_code
 
     if manager is not None:
         address = checksum(manager)
@@ -109,7 +109,7 @@ def find_manager(client: AgentSessions, owner: Any = None, manager: Any = None) 
 
 def find_managers(client: AgentSessions, owner: Any) -> list[Manager]:
     """Every manager of ``owner`` under the chain's canonical factory, oldest first (``NotDeployed`` if none)."""
-    from .chains import canonical_factory_address, has_code
+    from .deployment import canonical_factory_address, has_code
 
     factory = client.factory(canonical_factory_address())
     if not has_code(client, factory.address):
@@ -127,7 +127,7 @@ def parse_expiry(value: str | int | datetime | timedelta) -> datetime | timedelt
     the command line share): a duration from now (``"72h"``, ``"1d12h"``, bare seconds, a ``timedelta``), an ISO
     date-time with a zone (``"2030-01-31T12:00:00Z"``, an aware ``datetime``) or an explicit unix time
     (``"unix:1900000000"``, ``UnixTime``)."""
-    from .parsing import parse_expiry as parse
+    from ..base.parsing import parse_expiry as parse
 
     return parse(value)
 

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Iterable, Mapping, Sequence
 from eth_utils import keccak, to_checksum_address
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
-from . import _validate
+from . import validate as _validate
 from .units import parse_duration
 
 __all__ = [
@@ -239,7 +239,7 @@ class SessionParams(_Frozen):
     @field_validator("expiry", mode="before")
     @classmethod
     def _expiry(cls, value: Any) -> Any:
-        from .parsing import parse_expiry
+        from .parsing import parse_expiry  # the reading the SDK and the command line share
 
         parsed = parse_expiry(value)
         if isinstance(parsed, datetime):

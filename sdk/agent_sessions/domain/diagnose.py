@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from .models import SessionState, Status
+from ..base.models import SessionState, Status
 
 if TYPE_CHECKING:
     from .manager import Manager
@@ -109,7 +109,7 @@ def ancestors_report(manager: Manager, session: int) -> Lineage:
 def explain_inactive(manager: Manager, error: BaseException) -> str | None:
     """For an error that says a session cannot act (``SessionNotActive``, ``SessionEnded``), which session of its
     lineage stops it and why (None for other errors, or when the chain cannot be read)."""
-    from .errors import SessionEnded, SessionError, SessionNotActive
+    from ..base.errors import SessionEnded, SessionError, SessionNotActive
 
     if not isinstance(error, (SessionNotActive, SessionEnded)):
         return None

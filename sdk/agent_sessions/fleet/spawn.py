@@ -8,7 +8,10 @@
 What one call does, chain by chain: deploys the test tokens and contracts the spec asks for (deterministic
 CREATE2 addresses, so a re-run finds them), finds or deploys each manager (CREATE2 from owner + salt), lists the
 manager's sessions, and then creates only what is missing: roots in ``createSessions`` batches (ERC-20 budgets
-approved first), children with one ``spawnChildren`` per parent, level by level.
+approved first), children with one ``spawnChildren`` per parent, level by level. The batches are the manager's
+own (``Manager.creation_call``, estimated with ``estimate_limits`` and sent by ``run_pipeline``, as
+``Manager.create_sessions`` does); what is added here is waves across managers, splitting batches that exceed the
+gas ceiling, and naming the spec item that fails.
 
 Why it is safe to re-run, even after a crash: the label is the idempotency key. Before sending anything the
 manager's sessions are listed; a label that exists live is skipped, one that exists but has ended (and is not
@@ -30,18 +33,20 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Callable, Mapping, Sequence
 
-from .chains import ChainHandle, deploy_deterministic, has_code
-from .client import AgentSessions
-from ._pipeline import TxRequest, run_pipeline
-from .parsing import UnixTime
-from .errors import ContractRevert, RPCError, SessionError, TransactionFailed, decode_revert
-from .manager import Manager
-from .models import NATIVE, BudgetParams, Permission, SessionParams, SessionState
-from .results import Receipt
-from .session import Session
+from ..base.errors import ContractRevert, RPCError, SessionError, TransactionFailed, decode_revert
+from ..base.models import NATIVE, BudgetParams, Permission, SessionParams, SessionState
+from ..base.parsing import UnixTime
+from ..base.results import Receipt
+from ..chain.pipeline import TxRequest, estimate_limits, run_pipeline
+from ..domain.client import AgentSessions, salt_bytes
+from ..domain.deployment import deploy_deterministic, has_code
+from ..domain.manager import Manager
+from ..domain.session import Session
+from .chains import ChainHandle
 from .spec import ETH, FlatSession, FleetSpec, load_spec, parse_spec_amount
 
-__all__ = ["ChainCounts", "FleetError", "FleetReport", "Progress", "spawn_fleet"]
+__all__ = ["CannotSimulate", "ChainCounts", "FleetError", "FleetReport", "Progress", "SpawnGas", "simulate_spawn_gas",
+           "spawn_fleet"]
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +55,6 @@ Progress = Callable[[int, int, str], None]
 
 #: Per-transaction gas ceiling for batches (EIP-7825's cap, also well under Anvil's 30M block limit).
 MAX_TX_GAS = 2**24
-#: Dry runs of one wave go out in JSON-RPC batches of at most about this many bytes of calldata.
-MAX_BATCH_BYTES = 200 * 1024
 #: Solady SafeTransferLib's ``TransferFromFailed()``: the token refused ``transferFrom``.
 _TRANSFER_FROM_FAILED = bytes.fromhex("7939f424")
 
@@ -268,7 +271,7 @@ class _ChainRun:
         return key
 
     def resolve_tokens(self, manager_names: list[str]) -> None:
-        from .chains import canonical_token_address
+        from ..domain.deployment import canonical_token_address
 
         owners = list(dict.fromkeys(self.key(self.spec.managers[m].owner) for m in manager_names))
         for name, token in self.spec.tokens.items():
@@ -344,18 +347,7 @@ class _ChainRun:
 
     def classify(self, items: list[FlatSession]) -> None:
         """Decide per item: already there (skip), ended (skip or replace), blocked, or to create."""
-        found: dict[str, dict[str, SessionState]] = {}
-        for name, manager in self.managers.items():
-            by_label: dict[str, SessionState] = {}
-            for session in manager.iter_sessions():
-                st = session.state
-                if st.closed:
-                    continue
-                best = by_label.get(st.label)
-                # a live one wins over an ended one; the newest wins among equals
-                if best is None or (st.status.is_live, st.id) > (best.status.is_live, best.id):
-                    by_label[st.label] = st
-            found[name] = by_label
+        found = {name: self.live_by_label(name, manager) for name, manager in self.managers.items()}
         for item in items:
             node = _Node(item)
             self.nodes[item.key] = node
@@ -391,6 +383,18 @@ class _ChainRun:
                 bucket[0].append(item.key)
                 setattr(self.counts, bucket[1], getattr(self.counts, bucket[1]) + 1)
                 self.counter.tick(item.label)
+
+    def live_by_label(self, name: str, manager: Manager) -> dict[str, SessionState]:
+        """The manager's unclosed sessions by label: a live one wins over an ended one, the newest among equals."""
+        by_label: dict[str, SessionState] = {}
+        for session in manager.iter_sessions():
+            st = session.state
+            if st.closed:
+                continue
+            best = by_label.get(st.label)
+            if best is None or (st.status.is_live, st.id) > (best.status.is_live, best.id):
+                by_label[st.label] = st
+        return by_label
 
     def _parent_key(self, item: FlatSession) -> str:
         assert item.parent_path is not None
@@ -484,10 +488,9 @@ class _ChainRun:
         params = [self.params(n) for n in pending]
         self.fund_erc20(manager, owner, params)
         wallet = self.client.sender(owner)
-        fn = manager.fn("createSessions")
 
         def call(chunk: Sequence[SessionParams]) -> tuple[bytes, int]:
-            return fn.encode([p.to_tuple() for p in chunk]), sum(p.eth_value for p in chunk)
+            return manager.creation_call(chunk)
 
         self.send_all([
             _Batch(manager, wallet, pending[i : i + self.chunk_size], params[i : i + self.chunk_size], call, "create")
@@ -536,10 +539,10 @@ class _ChainRun:
             manager = self.managers[group[0].item.manager]
             wallet = self.client.sender(self.key(spawner))
             params = [self.params(n, parent.expiry) for n in group]
-            fn = manager.fn("spawnChildren")
 
-            def call(chunk: Sequence[SessionParams], pid: int = parent_id, fn: Any = fn) -> tuple[bytes, int]:
-                return fn.encode(pid, [p.to_tuple() for p in chunk]), 0
+            def call(chunk: Sequence[SessionParams], pid: int = parent_id, manager: Manager = manager
+                     ) -> tuple[bytes, int]:
+                return manager.creation_call(chunk, parent=pid)
 
             batches += [
                 _Batch(manager, wallet, group[i : i + self.chunk_size], params[i : i + self.chunk_size], call, "spawn")
@@ -557,35 +560,19 @@ class _ChainRun:
 
     def wave(self, batches: list[_Batch]) -> None:
         encoded = [b.call(b.params) for b in batches]
-        requests = []
-        for b, (data, value) in zip(batches, encoded):
-            tx: dict[str, Any] = {"from": b.wallet.address, "to": b.manager.address, "data": "0x" + data.hex()}
-            if value:
-                tx["value"] = hex(value)
-            requests.append(("eth_estimateGas", [tx]))
-        results: list[Any] = []
-        group: list[Any] = []
-        size = 0
-        for request, (data, _value) in zip(requests, encoded):
-            if group and size + len(data) > MAX_BATCH_BYTES:  # nodes cap request bodies
-                results += self.client.rpc.batch(group)
-                group, size = [], 0
-            group.append(request)
-            size += len(data)
-        results += self.client.rpc.batch(group)
+        txs = [(b.wallet, b.manager.address, data, value) for b, (data, value) in zip(batches, encoded)]
+        limits = estimate_limits(self.client.rpc, txs)  # in one request (or more, under the request-size cap)
         ready: list[tuple[_Batch, TxRequest]] = []
         later: list[_Batch] = []
-        for b, (data, value), result in zip(batches, encoded, results):
-            if isinstance(result, RPCError):
-                if len(b.nodes) > 1 and _gas_trouble(result):
+        for b, (data, value), limit in zip(batches, encoded, limits):
+            if isinstance(limit, SessionError):
+                if len(b.nodes) > 1 and _gas_trouble(limit):
                     later.append(b)  # too big for one transaction: sent alone, split
                     continue
-                if not _refused(result):
-                    raise result
-                revert = result.revert_data
-                blamed = self.blame(b, decode_revert(revert) if revert is not None else result)
+                if not _refused(limit):
+                    raise limit
+                blamed = self.blame(b, limit)
                 raise blamed from blamed.cause
-            limit = b.wallet.gas_limit(int(result, 16))
             if limit > self.gas_cap and len(b.nodes) > 1:
                 later.append(b)
                 continue
@@ -639,7 +626,7 @@ class _ChainRun:
     def record(self, b: _Batch, receipt: Receipt) -> None:
         """The sessions a mined batch created, matched to its spec items in order."""
         self.counts.transactions += 1
-        created = _created_ids(b.manager, receipt)
+        created = b.manager.created_ids(receipt)
         if len(created) != len(b.nodes):
             raise FleetError(f"expected {len(b.nodes)} SessionCreated events, got {len(created)} (tx "
                              f"{receipt.tx_hash})", item=b.nodes[0].item)
@@ -696,15 +683,6 @@ class _Batch:
     verb: str
 
 
-def _created_ids(manager: Manager, receipt: Receipt) -> list[int]:
-    """Ids of the sessions a receipt created (``SessionCreated``'s first indexed topic), without decoding every
-    log of the batch."""
-    topic = "0x" + next(e.topic for e in manager.abi.events.values() if e.name == "SessionCreated").hex()
-    address = manager.address.lower()
-    return [int(log["topics"][1], 16) for log in receipt.logs
-            if log.get("topics") and log["topics"][0] == topic and str(log.get("address", "")).lower() == address]
-
-
 def _gas_trouble(exc: BaseException) -> bool:
     """The batch is too big for a transaction or a block (not a revert of its own)."""
     if isinstance(exc, RPCError) and exc.revert_data is None:
@@ -727,3 +705,175 @@ def _explain(exc: BaseException) -> str:
         return "TransferFromFailed(): the token refused transferFrom (the owner's balance or allowance is too low)"
     return str(exc)
 
+
+# ================================================================================================================
+# Dry run: the gas of a spawn, simulated on the node
+# ================================================================================================================
+
+
+class CannotSimulate(SessionError):
+    """The node cannot simulate this spawn (no factory yet, a test token or contract to deploy first, no
+    ``eth_simulateV1``, a call that would revert...): the message says why."""
+
+
+@dataclass
+class SpawnGas:
+    """What spawning a spec on one chain would use, simulated as its senders on the node's current state."""
+
+    #: gas of every transaction the spawn would send, in order: (what, gas)
+    transactions: list[tuple[str, int]]
+    #: each spec session's share of its batch's gas (0 for a session already on chain: nothing is sent for it)
+    per_session: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(gas for _, gas in self.transactions)
+
+
+#: ``eth_simulateV1`` runs at most this many blocks per request (geth's cap); one transaction per block.
+MAX_SIMULATED_TRANSACTIONS = 256
+
+
+def simulate_spawn_gas(spec: FleetSpec, handle: ChainHandle, *, chunk_size: int = 100) -> SpawnGas:
+    """The gas spawning ``spec``'s sessions on ``handle``'s chain would use now: every transaction the spawn would
+    send (manager deployment, test-token mints and approvals, ``createSessions`` and ``spawnChildren`` batches),
+    run in order by ``eth_simulateV1`` as its sender on the node's current state, with the senders' ETH balances
+    topped up. Nothing is signed or sent. Raises ``CannotSimulate`` saying why when the node cannot tell."""
+    flat = [i for i in spec.sessions_flat() if i.chain == handle.name]
+    report = FleetReport(items={i.key: i for i in spec.sessions_flat()})
+    run = _Simulation(spec, handle, report, _Counter(len(flat), None), chunk_size, False, False)
+    run.run(flat)
+    if len(run.calls) > MAX_SIMULATED_TRANSACTIONS:
+        raise CannotSimulate(f"{len(run.calls)} transactions are more than one simulation runs "
+                             f"({MAX_SIMULATED_TRANSACTIONS})")
+    gas = run.simulate()
+    per_session = {item.key: 0 for item in flat}
+    for call, used in zip(run.calls, gas):
+        for i, key in enumerate(call.sessions):
+            share, rest = divmod(used, len(call.sessions))
+            per_session[key] = share + (rest if i == 0 else 0)
+    return SpawnGas([(call.what, used) for call, used in zip(run.calls, gas)], per_session)
+
+
+@dataclass
+class _Call:
+    """One transaction a spawn would send."""
+
+    what: str
+    sender: str
+    to: str
+    data: bytes
+    value: int = 0
+    sessions: tuple[str, ...] = ()
+
+
+class _Simulation(_ChainRun):
+    """``_ChainRun`` that records what it would send instead of sending it (reads still go to the node)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.calls: list[_Call] = []
+        self.missing_managers: set[str] = set()
+        self.next_id: dict[str, int] = {}
+
+    def resolve_tokens(self, manager_names: list[str]) -> None:
+        from ..domain.deployment import canonical_token_address
+
+        for name, token in self.spec.tokens.items():
+            on_chain = token.chains.get(self.name)
+            if on_chain is None:
+                continue
+            address = on_chain.address or canonical_token_address(name, token.decimals)
+            if not has_code(self.client, address):
+                raise CannotSimulate(f"token {name} is not deployed at {address} yet")
+            self.tokens[name] = address
+
+    def resolve_contracts(self, items: list[FlatSession]) -> None:
+        from ..domain.deployment import create2_address, init_code
+
+        for name, contract in self.spec.contracts.items():
+            if contract.address is not None:
+                self.contracts[name] = contract.address
+            elif contract.chains is not None:
+                if self.name in contract.chains:
+                    self.contracts[name] = contract.chains[self.name]
+            else:
+                assert contract.deploy is not None
+                args: tuple[Any, ...] = ()
+                if contract.deploy == "DenylistGuard":
+                    assert contract.owner is not None
+                    args = (self.spec.address_of(contract.owner),)
+                artifact = contract.deploy if contract.deploy == "DenylistGuard" else f"testing/{contract.deploy}"
+                self.contracts[name] = create2_address(init_code(artifact, *args))
+
+    def find_or_deploy_manager(self, name: str) -> Manager:
+        mspec = self.spec.managers[name]
+        owner = self.spec.address_of(mspec.owner)
+        factory = self.handle.factory
+        predicted = factory.predict_manager(owner, mspec.salt)
+        manager = self.client.manager(predicted)
+        if has_code(self.client, predicted):
+            self.next_id[name] = manager.count()
+            return manager
+        self.missing_managers.add(name)
+        self.next_id[name] = 0
+        self.calls.append(_Call(f"deploy manager {name}", owner, factory.address,
+                                factory.encode("deployManager", owner, salt_bytes(mspec.salt))))
+        return manager
+
+    def live_by_label(self, name: str, manager: Manager) -> dict[str, SessionState]:
+        return {} if name in self.missing_managers else super().live_by_label(name, manager)
+
+    def fund_erc20(self, manager: Manager, owner: Any, params: list[SessionParams]) -> None:
+        need: dict[str, int] = defaultdict(int)
+        for p in params:
+            for b in p.budgets:
+                if b.token != NATIVE:
+                    need[b.token] += b.amount
+        test_tokens = {self.tokens[name] for name, t in self.spec.tokens.items()
+                       if self.name in t.chains and t.chains[self.name].deploy == "test"}
+        for token, amount in need.items():
+            erc20 = self.client.contract("testing/TestToken", token)
+            if token in test_tokens:
+                balance = int(erc20.call("balanceOf", owner.address))
+                if balance < amount:
+                    self.calls.append(_Call("mint test tokens", owner.address, token,
+                                            erc20.encode("mint", owner.address, amount - balance)))
+            if int(erc20.call("allowance", owner.address, manager.address)) < amount:
+                self.calls.append(_Call("approve the manager", owner.address, token,
+                                        erc20.encode("approve", manager.address, amount)))
+
+    def send_all(self, batches: list[_Batch]) -> None:
+        for b in batches:
+            data, value = b.call(b.params)
+            name = b.nodes[0].item.manager
+            self.calls.append(_Call(f"{'createSessions' if b.verb == 'create' else 'spawnChildren'} "
+                                    f"({len(b.nodes)})", b.wallet.address, b.manager.address, data, value,
+                                    tuple(n.item.key for n in b.nodes)))
+            for node in b.nodes:  # ids are handed out in order: the children's parents are known ahead
+                self.next_id[name] += 1
+                node.session = Session(b.manager, self.next_id[name])
+                node.state = "created"
+
+    def simulate(self) -> list[int]:
+        """Gas used by each recorded call, run in order (one block each) by ``eth_simulateV1``."""
+        senders = {call.sender for call in self.calls}
+        overrides = {sender: {"balance": hex(10**30)} for sender in senders}
+        blocks = [{"calls": [{"from": c.sender, "to": c.to, "data": "0x" + c.data.hex(), "value": hex(c.value)}]}
+                  for c in self.calls]
+        if not blocks:
+            return []
+        blocks[0]["stateOverrides"] = overrides
+        try:
+            result = self.client.rpc.request("eth_simulateV1", [{"blockStateCalls": blocks, "validation": False},
+                                                                "latest"])
+        except RPCError as exc:
+            raise CannotSimulate(f"the node does not simulate ({exc.rpc_message})") from None
+        gas = []
+        for call, block in zip(self.calls, result):
+            (outcome,) = block["calls"]
+            if int(outcome.get("status", "0x0"), 16) != 1:
+                reason = decode_revert(outcome.get("returnData") or "0x")
+                raise CannotSimulate(f"{call.what} would revert: {reason}")
+            gas.append(int(outcome["gasUsed"], 16))
+        return gas

@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any, Iterable
 import eth_abi
 from eth_utils import keccak
 
-from .errors import RPCError
-from .models import NATIVE, checksum
-from .units import format_amount, parse_amount
+from ..base.errors import RPCError
+from ..base.models import NATIVE, checksum
+from ..base.units import format_amount, parse_amount
 
 if TYPE_CHECKING:
     from .client import AgentSessions

@@ -12,13 +12,10 @@ import json
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
 
-from . import _validate as v
-from ._abi import artifact_abi
-from ._pipeline import TxRequest, run_pipeline
-from .contract import Contract
-from .errors import RPCError, SessionError, decode_revert
-from .listing import SessionFilter, iter_states
-from .models import (
+from ..base import validate as v
+from ..base.abi import artifact_abi
+from ..base.errors import RPCError, SessionError, decode_revert, typed_error
+from ..base.models import (
     NATIVE,
     Budget,
     Call,
@@ -30,9 +27,12 @@ from .models import (
     checksum,
     selector_of,
 )
-from .results import CheckResult, Receipt
+from ..base.results import CheckResult, Receipt
+from ..base.units import parse_duration
+from ..chain.contract import Contract
+from ..chain.pipeline import TxRequest, estimate_limits, run_pipeline
+from .listing import SessionFilter, iter_states
 from .session import Session
-from .units import parse_duration
 
 if TYPE_CHECKING:
     from .client import AgentSessions
@@ -78,7 +78,15 @@ class Manager(Contract):
         return self.client.now() if any(isinstance(p.expiry, timedelta) for p in params) else None
 
     def _created(self, receipt: Receipt) -> list[Session]:
-        return [Session(self, e.args["id"]) for e in self.events(receipt, "SessionCreated")]
+        return [Session(self, session_id) for session_id in self.created_ids(receipt)]
+
+    def created_ids(self, receipt: Receipt) -> list[int]:
+        """Ids of the sessions ``receipt`` created here, in order (``SessionCreated``'s indexed id), read from the
+        topics without decoding every log of a large batch."""
+        topic = "0x" + next(e.topic for e in self.abi.events.values() if e.name == "SessionCreated").hex()
+        address = self.address.lower()
+        return [int(log["topics"][1], 16) for log in receipt.logs
+                if log.get("topics") and log["topics"][0] == topic and str(log.get("address", "")).lower() == address]
 
     def create_session(self, params: SessionParams | dict[str, Any], sender: Any, **txn_kwargs: Any) -> Session:
         """Open a root session funded by ``sender`` (the manager owner): ETH budget sent as value, ERC-20
@@ -99,6 +107,36 @@ class Manager(Contract):
         """Open many root sessions, ``chunk_size`` per ``createSessions`` transaction. Every chunk is checked by
         a gas estimate before any is signed (the first revert is raised, nothing sent); the chunks then go out
         pipelined (consecutive nonces, one batch) and are confirmed together."""
+        return self._create_in_batches(None, params, sender, chunk_size, txn_kwargs)
+
+    def spawn_child(self, parent: SessionRef, params: SessionParams | dict[str, Any], sender: Any,
+                    **txn_kwargs: Any) -> Session:
+        """Open a child of ``parent``, its budgets reserved out of the parent's unspent escrow. ``sender`` is the
+        parent's agent or a controller; the child's token goes to it."""
+        p = _params(params)
+        receipt = self.transact("spawnChild", _sid(parent, "parent"), p.to_tuple(self._needs_now([p])), sender=sender,
+                                **txn_kwargs)
+        return self._created(receipt)[0]
+
+    def spawn_children(self, parent: SessionRef, params: Sequence[SessionParams | dict[str, Any]], sender: Any, *,
+                       chunk_size: int = 100, **txn_kwargs: Any) -> list[Session]:
+        """Open many children of ``parent``, ``chunk_size`` per ``spawnChildren`` transaction, checked and sent
+        like ``create_sessions``."""
+        return self._create_in_batches(_sid(parent, "parent"), params, sender, chunk_size, txn_kwargs)
+
+    def creation_call(self, params: Sequence[SessionParams], *, parent: int | None = None,
+                      now: int | None = None) -> tuple[bytes, int]:
+        """Calldata and ETH value of one batch-creation transaction: ``createSessions(params)`` for roots (their
+        ETH budgets sent along), ``spawnChildren(parent, params)`` for children (reserved out of the parent)."""
+        tuples = [p.to_tuple(now) for p in params]
+        if parent is None:
+            return self.fn("createSessions").encode(tuples), sum(p.eth_value for p in params)
+        return self.fn("spawnChildren").encode(parent, tuples), 0
+
+    def _create_in_batches(self, parent: int | None, params: Sequence[SessionParams | dict[str, Any]], sender: Any,
+                           chunk_size: int, txn_kwargs: dict[str, Any]) -> list[Session]:
+        """The batch-creation path (roots, or children of ``parent``): chunks estimated in batch requests, the
+        first revert raised before anything is signed, then pipelined and confirmed together."""
         if chunk_size < 1:
             raise ValueError("chunk_size must be at least 1")
         parsed = [_params(p) for p in params]
@@ -106,15 +144,19 @@ class Manager(Contract):
             return []
         now = self._needs_now(parsed)
         wallet = self.client.sender(sender)
-        fn = self.fn("createSessions")
-        chunks = [parsed[i : i + chunk_size] for i in range(0, len(parsed), chunk_size)]
-        calls = [(fn.encode([p.to_tuple(now) for p in chunk]), sum(p.eth_value for p in chunk)) for chunk in chunks]
+        calls = [self.creation_call(parsed[i : i + chunk_size], parent=parent, now=now)
+                 for i in range(0, len(parsed), chunk_size)]
         gas = txn_kwargs.pop("gas", None) or txn_kwargs.pop("gas_limit", None)
         timeout = txn_kwargs.pop("timeout", None)
         txn_kwargs.pop("wait", None)
         fee_kwargs = self.client.fee_kwargs(txn_kwargs)
+        limits: list[int] = []
         if gas is None:
-            limits = self._estimate_many(wallet, [(self.address, data, value) for data, value in calls])
+            txs = [(wallet, self.address, data, value) for data, value in calls]
+            for limit in estimate_limits(self.client.rpc, txs):
+                if isinstance(limit, SessionError):
+                    raise limit
+                limits.append(limit)
         else:
             limits = [gas] * len(calls)
         requests = [TxRequest(wallet, self.address, data, value, limit) for (data, value), limit in zip(calls, limits)]
@@ -127,44 +169,6 @@ class Manager(Contract):
             assert outcome.receipt is not None
             sessions.extend(self._created(outcome.receipt))
         return sessions
-
-    def _estimate_many(self, wallet: Any, txs: Sequence[tuple[str, bytes, int]]) -> list[int]:
-        """Gas limits for several transactions in one batch request; the first revert is raised."""
-        calls = []
-        for to, data, value in txs:
-            tx: dict[str, Any] = {"from": wallet.address, "to": to, "data": "0x" + data.hex()}
-            if value:
-                tx["value"] = hex(value)
-            calls.append(("eth_estimateGas", [tx]))
-        results: list[Any] = []
-        per_batch = max(1, (256 * 1024) // max(1, max(len(data) for _, data, _ in txs)))
-        for start in range(0, len(calls), per_batch):  # nodes cap request bodies: keep each batch small
-            results.extend(self.client.rpc.batch(calls[start : start + per_batch]))
-        limits = []
-        for result in results:
-            if isinstance(result, RPCError):
-                revert = result.revert_data
-                raise decode_revert(revert) if revert is not None else result
-            limits.append(wallet.gas_limit(int(result, 16)))
-        return limits
-
-    def spawn_child(self, parent: SessionRef, params: SessionParams | dict[str, Any], sender: Any,
-                    **txn_kwargs: Any) -> Session:
-        """Open a child of ``parent``, its budgets reserved out of the parent's unspent escrow. ``sender`` is the
-        parent's agent or a controller; the child's token goes to it."""
-        p = _params(params)
-        receipt = self.transact("spawnChild", _sid(parent, "parent"), p.to_tuple(self._needs_now([p])), sender=sender,
-                                **txn_kwargs)
-        return self._created(receipt)[0]
-
-    def spawn_children(self, parent: SessionRef, params: Sequence[SessionParams | dict[str, Any]], sender: Any,
-                       **txn_kwargs: Any) -> list[Session]:
-        """Open many children of ``parent`` in one transaction."""
-        parsed = [_params(p) for p in params]
-        now = self._needs_now(parsed)
-        receipt = self.transact("spawnChildren", _sid(parent, "parent"), [p.to_tuple(now) for p in parsed],
-                                sender=sender, **txn_kwargs)
-        return self._created(receipt)
 
     # ============================================================================================================
     # acting (agent)
@@ -284,7 +288,7 @@ class Manager(Contract):
                       **txn_kwargs: Any) -> Receipt:
         """Move the expiry (read by ``parsing.parse_expiry``): a duration from the chain's now ("2d", 3600), an
         aware datetime or ISO date-time with a zone, or an explicit unix time (``UnixTime``, "unix:N")."""
-        from .parsing import parse_expiry
+        from ..base.parsing import parse_expiry
 
         sid = _sid(session)
         try:
@@ -373,8 +377,7 @@ class Manager(Contract):
         out: list[Session] = []
         for result in results:
             if isinstance(result, RPCError):
-                revert = result.revert_data
-                raise decode_revert(revert) if revert is not None else result
+                raise typed_error(result)
             (infos,) = fn.decode_output(bytes.fromhex(result[2:]))
             out.extend(Session(self, info[0], SessionState.from_chain(info)) for info in infos)
         return out

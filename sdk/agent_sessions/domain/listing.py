@@ -14,8 +14,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
-from .errors import RPCError, decode_revert
-from .models import SessionState, Status, checksum, checksum_cached
+from ..base.errors import RPCError, typed_error
+from ..base.models import SessionState, Status, checksum, checksum_cached
 
 if TYPE_CHECKING:
     from .client import AgentSessions, Factory
@@ -115,8 +115,7 @@ def iter_states(manager: Manager, *, page_size: int = 200, start: int = 1,
         ]
         for result in manager.client.rpc.batch(calls):
             if isinstance(result, RPCError):
-                revert = result.revert_data
-                raise decode_revert(revert) if revert is not None else result
+                raise typed_error(result)
             for info in decode_session_infos(bytes.fromhex(result[2:])):
                 yield SessionState.from_chain_trusted(info)
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ._abi import ContractABI, Event
+    from .abi import ContractABI, Event
     from .errors import SessionError
 
 __all__ = ["CheckResult", "Receipt"]

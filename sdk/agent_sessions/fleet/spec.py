@@ -59,9 +59,9 @@ from pydantic import (
     model_validator,
 )
 
-from .errors import SessionError
-from .models import ANY_SELECTOR, selector_of
-from .units import ETHER_UNITS, parse_amount, parse_duration
+from ..base.errors import SessionError
+from ..base.models import ANY_SELECTOR, selector_of
+from ..base.units import ETHER_UNITS, parse_amount, parse_duration
 
 __all__ = [
     "MAX_DEPTH",
@@ -184,7 +184,7 @@ def _expiry(value: Any) -> Any:
         raise ValueError(f"expiry {value.isoformat()} is a date: give a time and a timezone, e.g. "
                          f"'{value.isoformat()}T00:00:00Z', or a duration such as '72h'")
     if isinstance(value, (int, str)):
-        from .parsing import parse_expiry  # the reading the SDK and the command line share
+        from ..base.parsing import parse_expiry  # the reading the SDK and the command line share
 
         try:
             return parse_expiry(value)
@@ -205,7 +205,7 @@ def _key_ref(value: str) -> str:
 
 
 def _salt(value: Any) -> Any:
-    from .client import salt_bytes
+    from ..domain.client import salt_bytes
 
     if isinstance(value, bool) or not isinstance(value, (int, str)):
         raise ValueError(f"{value!r} is not a salt: expected an integer or a short text")
@@ -1168,7 +1168,7 @@ class _Checker:
 
 
 def _show(amount: int, token: str, spec: FleetSpec) -> str:
-    from .units import format_amount
+    from ..base.units import format_amount
 
     return format_amount(amount, spec.decimals_of(token), token)
 

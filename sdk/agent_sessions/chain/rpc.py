@@ -28,11 +28,41 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, stop
 from web3 import HTTPProvider, IPCProvider, Web3
 from web3.providers.base import BaseProvider
 
-from .errors import RPCError, TransientRPCError
+from ..base.errors import RPCError, TransientRPCError
 
-__all__ = ["Rpc", "classify_error"]
+__all__ = ["MAX_REQUEST_BYTES", "Rpc", "classify_error", "request_bytes", "split_batch"]
 
 log = logging.getLogger(__name__)
+
+#: The most JSON one request body carries. Nodes and proxies cap request bodies (hosted endpoints often far below
+#: geth's 5 MiB), so every batch the SDK sends (estimates, reads, raw transactions) is split under this one cap.
+MAX_REQUEST_BYTES = 512 * 1024
+#: ``{"jsonrpc":"2.0","id":N,"method":"","params":[]}`` and separators: what a call costs besides its method and params.
+_ENVELOPE_BYTES = 64
+
+
+def request_bytes(method: str, params: Sequence[Any]) -> int:
+    """About how many bytes of JSON the call ``method(*params)`` adds to a batch request body (never fewer)."""
+    size = _ENVELOPE_BYTES + len(method)
+    for param in params:
+        size += len(param) + 3 if isinstance(param, str) else len(json.dumps(param, separators=(",", ":"))) + 1
+    return size
+
+
+def split_batch(calls: Sequence[tuple[str, Sequence[Any]]],
+                limit: int = MAX_REQUEST_BYTES) -> list[list[tuple[str, Sequence[Any]]]]:
+    """``calls`` in order, cut into consecutive groups whose request body stays under ``limit`` bytes (a call
+    larger than ``limit`` on its own goes alone)."""
+    groups: list[list[tuple[str, Sequence[Any]]]] = []
+    size = 0
+    for call in calls:
+        cost = request_bytes(call[0], call[1])
+        if not groups or size + cost > limit:
+            groups.append([])
+            size = 0
+        groups[-1].append(call)
+        size += cost
+    return groups
 
 # Messages that mean "the request was understood and refused": never worth retrying.
 _DETERMINISTIC = (
@@ -312,8 +342,15 @@ class Rpc:
         return out
 
     def batch(self, calls: Sequence[tuple[str, Sequence[Any]]]) -> list[Any]:
-        """``batch_once``, retried as a whole on a transport failure, and item by item when single items
-        failed transiently or came back without their answer (idempotent methods only: reads and raw sends)."""
+        """``batch_once``, in requests under ``MAX_REQUEST_BYTES`` each, retried as a whole on a transport failure,
+        and item by item when single items failed transiently or came back without their answer (idempotent
+        methods only: reads and raw sends). Answers come back in the order of ``calls``."""
+        groups = split_batch(calls)
+        if len(groups) > 1:
+            return [answer for group in groups for answer in self._batch_retried(group)]
+        return self._batch_retried(calls)
+
+    def _batch_retried(self, calls: Sequence[tuple[str, Sequence[Any]]]) -> list[Any]:
         try:
             results = self.batch_once(calls)
         except TransientRPCError as exc:

@@ -11,8 +11,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
-from .models import NATIVE, Budget, Call, Permission, SessionParams, SessionState, Status
-from .results import CheckResult, Receipt
+from ..base.models import NATIVE, Budget, Call, Permission, SessionParams, SessionState, Status
+from ..base.results import CheckResult, Receipt
 
 if TYPE_CHECKING:
     from .manager import Manager

@@ -15,14 +15,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
-from ._pipeline import TxRequest, run_pipeline
-from ._validate import amount, hex_bytes, session_id
-from .errors import RPCError, SessionError, decode_revert
-from .models import checksum
-from .results import Receipt
+from ..base.errors import SessionError
+from ..base.models import checksum
+from ..base.results import Receipt
+from ..base.validate import amount, hex_bytes, session_id
+from ..chain.pipeline import TxRequest, estimate_limits, run_pipeline
 
 if TYPE_CHECKING:
-    from ._transport import Sender
+    from ..chain.transport import Sender
     from .manager import Manager
 
 __all__ = ["AgentPool", "Job", "JobResult", "run_agents"]
@@ -130,19 +130,8 @@ class AgentPool:
 
     def _estimate(self, indexes: Sequence[int], senders: Sequence[Sender],
                   encoded: Sequence[bytes]) -> list[int | SessionError]:
-        calls = [
-            ("eth_estimateGas", [{"from": senders[i].address, "to": self.manager.address,
-                                  "data": "0x" + encoded[i].hex()}])
-            for i in indexes
-        ]
-        out: list[int | SessionError] = []
-        for i, result in zip(indexes, self.manager.client.rpc.batch(calls)):
-            if isinstance(result, RPCError):
-                revert = result.revert_data
-                out.append(decode_revert(revert) if revert is not None else result)
-            else:
-                out.append(senders[i].gas_limit(int(result, 16)))
-        return out
+        return estimate_limits(self.manager.client.rpc,
+                               [(senders[i], self.manager.address, encoded[i], 0) for i in indexes])
 
 
 def run_agents(manager: Manager, jobs: Iterable[Job], max_workers: int = 4, **options: Any) -> list[JobResult]:
