@@ -429,3 +429,10 @@ def test_requests_are_not_mutated():
     before = copy.deepcopy(body)
     from_erc7715(body, now=NOW)
     assert body == before
+
+
+def test_a_granted_response_takes_a_cap_whatever_its_adjustment_flag():
+    params = from_erc7715(request("native-token-periodic"), now=NOW, cap=ETHER // 50)
+    response = build_response(state_of(params), chain_id=1, manager=MANAGER)
+    assert response["permission"]["isAdjustmentAllowed"] is False
+    assert from_erc7715(response, now=NOW, cap=ETHER // 50) == params

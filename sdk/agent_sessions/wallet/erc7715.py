@@ -38,7 +38,8 @@ and ``periodDuration``                    periodAmount``; the escrowed amount is
                                           caller narrows it with ``allowlist``
 ``rules[redeemer]``                       only ``[to]`` is expressible (the agent is the one key that acts)
 ``isAdjustmentAllowed``                   required boolean; ``false`` forbids the caller's ``cap`` below the most
-                                          spendable and an ``allowlist`` narrower than the request's payees
+                                          spendable and an ``allowlist`` narrower than the request's payees (in a
+                                          request; a response, which carries ``context``, is granted already)
 ``justification``                         ``label``, cut to the 31 bytes a label holds (whole characters)
 ========================================  =========================================================================
 
@@ -195,7 +196,8 @@ def from_erc7715(
         raise Erc7715Error("permission", f"must be an object, got {type(permission).__name__}")
     kind = _permission_type(permission)
     native, periodic = PERMISSION_TYPES[kind]
-    adjustable = _adjustment_flag(permission)
+    # a response (it carries a context) was granted already: the flag constrains the grantor of a request only
+    adjustable = _adjustment_flag(permission) or "context" in request
     data = _permission_data(permission, kind)
     rules = _rules(request.get("rules"), agent, now)
 
