@@ -96,12 +96,12 @@ def grant(source: Path, dry_run: bool) -> None:
             return
         console = make_console()
         console.print(f"[bold]plan[/] {len(rows)} session(s) on manager {e.manager.address} (owner {owner}, "
-                      f"chain {chain_id}); nothing sent")
+                      f"chain {chain_id}); nothing sent", soft_wrap=True)
         for row in rows:
             limits = f", {row['per_period']} per {row['period_s']} s" if "period_s" in row else ""
             recipients = row["recipients"] if row["recipients"] == "any" else ", ".join(row["recipients"])
             console.print(f"  [{row['request']}] {row['type']}: agent {row['agent']} escrow {row['escrow']}"
-                          f"{limits}, expires {row['expires_at']}, pays {recipients}")
+                          f"{limits}, expires {row['expires_at']}, pays {recipients}", soft_wrap=True)
         return
 
     sessions = open_sessions(e.manager, [p for p, _, _ in planned], e.key())
@@ -112,4 +112,4 @@ def grant(source: Path, dry_run: bool) -> None:
     for session, (params, kind, _) in zip(sessions, planned):
         budget = params.budgets[0]
         console.print(f"session {session.id} opened: {kind} for {params.agent}, escrow "
-                      f"{e.book.get(budget.token).format(budget.amount)}")
+                      f"{e.book.get(budget.token).format(budget.amount)}", soft_wrap=True)
