@@ -95,3 +95,18 @@ def test_a_paused_session_is_no_permission_in_force(client, manager, owner_key, 
     session.pause(sender=owner_key)
     with pytest.raises(UnsupportedPermission, match=r"^unsupported: status paused: "):
         to_erc7715(session)
+
+
+def test_grant_approves_the_escrow_of_a_token_the_manager_may_not_pull_yet(client, manager, owner_key, agent_key):
+    fresh = client.deploy("testing/TestToken", "Fresh", "FRSH", 6, sender=owner_key)
+    fresh.transact("mint", owner_key.address, 10**12, sender=owner_key)
+    now = client.now()
+    request = {"chainId": hex(client.chain_id), "to": agent_key.address,
+               "permission": {"type": "erc20-token-periodic", "isAdjustmentAllowed": True,
+                              "data": {"periodAmount": hex(5 * 10**6), "periodDuration": DAY,
+                                       "tokenAddress": fresh.address}},
+               "rules": [{"type": "expiry", "data": {"timestamp": now + 2 * DAY}}]}
+    [session] = grant(manager, [from_erc7715(request, now=now)], owner_key)
+    assert session.budget(fresh.address).available == 2 * 5 * 10**6
+    assert int(fresh.call("balanceOf", manager.address)) == 2 * 5 * 10**6
+    assert int(fresh.call("allowance", owner_key.address, manager.address)) == 0  # approved exactly what it pulled

@@ -11,7 +11,8 @@ request plus ``context``, ``dependencies`` and ``delegationManager``. The ERC le
 other documents; the data fields here are MetaMask's definitions (``@metamask/7715-permission-types`` 0.7.1, the
 types the MetaMask permissions snap validates): ``allowanceAmount`` / ``periodAmount`` / ``amountPerSecond`` as
 hex strings, ``periodDuration`` and ``startTime`` as numbers of seconds, ``tokenAddress``, ``justification``, and
-MetaMask's ``payee`` and ``redeemer`` rules (``{"addresses": [...]}``). The earlier draft's
+MetaMask's ``payee`` and ``redeemer`` rules (``{"addresses": [...]}``). The ERC's own examples spell the allowance
+``allowance``; it is read as ``allowanceAmount`` (and written back so). The earlier draft's
 ``wallet_grantPermissions`` shape (``signer``, ``expiry``, ``policies``) is refused with a note saying so.
 
 Mapping (request -> session)
@@ -52,6 +53,10 @@ payees the caller states (checked on-chain with ``isAllowed``; the contract has 
 ``startTime`` (the windows run from creation), ``dependencies: []`` (nothing to deploy) and ``delegationManager`` =
 the manager's address: the contract the agent calls (``execute``, ``transferToken``); it is not an ERC-7710
 delegation manager, so the ERC-7710 redemption path does not apply.
+
+A cap the caller passed for a periodic permission has no field in the response (7715 states the per-window
+amount, not a total): reading the response back gives the same session only with the same ``cap``. A response
+(it carries ``context``) is read as granted: ``isAdjustmentAllowed`` constrains requests only.
 
 ``context`` is ``abi.encode(address manager, uint256 sessionId)`` as 0x hex (64 bytes): the session it names is
 ``AgentSessions(rpc).manager(manager).session(sessionId)`` on ``chainId`` (``parse_context``).
