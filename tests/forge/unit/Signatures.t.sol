@@ -281,6 +281,27 @@ contract SignaturesTest is UnitBase {
         assertFalse(manager.nonceUsed(owner, 8));
     }
 
+    /// @dev A root with an allowlist, caps, a period with a call limit, an idle timeout and a label.
+    function _everyField() internal view returns (SessionParams memory) {
+        SessionParams memory p = _withBudget(_params(agent, 30 * DAY), NATIVE, 1 ether, 0.1 ether, 0.5 ether);
+        p = _withPeriod(_allow(p, address(target), target.ping.selector), uint32(DAY), 10);
+        return _withLabel(_withIdle(p, 3600), "signed");
+    }
+
+    function test_createSessionWithSig_everyFieldIsSigned() public {
+        uint256 deadline = block.timestamp + 1 hours;
+        bytes memory sig = _signGrant(ownerKey, _everyField(), 1, deadline);
+        // one more allowlist entry than was signed: another digest, another recovered key
+        vm.expectPartialRevert(InvalidSigner.selector);
+        manager.createSessionWithSig(_allow(_everyField(), payee, NO_SELECTOR), owner, 1, deadline, sig);
+        uint256 id = manager.createSessionWithSig(_everyField(), owner, 1, deadline, sig);
+        assertTrue(manager.isAllowed(id, address(target), target.ping.selector));
+        assertFalse(manager.isAllowed(id, payee, NO_SELECTOR));
+        assertEq(manager.getSession(id).label, bytes32("signed"));
+        assertEq(manager.getSession(id).maxIdle, 3600);
+        assertEq(manager.getBudget(id, NATIVE).perCallCap, 0.1 ether);
+    }
+
     function test_createSessionsWithSig_oneSignatureOpensMany() public {
         SessionParams[] memory ps = new SessionParams[](3);
         for (uint256 i; i < 3; ++i) {
