@@ -258,3 +258,10 @@ def test_bad_arguments_name_the_parameter():
         sign_execute((CHAIN, 7), TARGET, 0, b"", AGENT, deadline="soon")
     with pytest.raises(ValueError, match="target"):
         sign_execute((CHAIN, 7), "0x12", 0, b"", AGENT)
+
+
+def test_an_ape_test_account_signs_through_its_sign_message(accounts):
+    account = accounts[5]
+    assert not hasattr(account, "sign_typed_data")  # so the SDK takes Ape's own path: sign_message
+    signed = sign_grant(CHAIN, _params(), account)
+    assert signed.recovered == account.address
