@@ -45,10 +45,12 @@ $(SOLC):
 # The OpenZeppelin files the contracts import (and what they import), from the npm package.
 OZ_FILES := token/ERC20/ERC20.sol token/ERC20/IERC20.sol token/ERC20/extensions/IERC20Metadata.sol \
 	utils/Context.sol interfaces/draft-IERC6093.sol token/ERC721/IERC721.sol \
-	token/ERC721/extensions/IERC721Metadata.sol utils/introspection/IERC165.sol
+	token/ERC721/extensions/IERC721Metadata.sol utils/introspection/IERC165.sol \
+	interfaces/IERC1271.sol interfaces/IERC5267.sol utils/cryptography/ECDSA.sol
 OZ_STAMP := .deps/openzeppelin-contracts/.copied
-$(OZ_STAMP): $(NPM_STAMP)
-	@rm -rf .deps/openzeppelin-contracts
+# A new file list also drops Ape's unpacked copy of the old one (it would not notice the change).
+$(OZ_STAMP): $(NPM_STAMP) Makefile
+	@rm -rf .deps/openzeppelin-contracts contracts/.cache/openzeppelin $(APE_DATA_FOLDER)/packages/*/*openzeppelin-contracts*
 	@cd node_modules/@openzeppelin/contracts && for f in $(OZ_FILES); do \
 		mkdir -p ../../../.deps/openzeppelin-contracts/$$(dirname $$f) && cp $$f ../../../.deps/openzeppelin-contracts/$$f; done
 	@touch $@

@@ -5,6 +5,7 @@ import {LibClone} from "solady/utils/LibClone.sol";
 import {ISessionFactory} from "./interfaces/ISessionFactory.sol";
 import {SessionExecutor} from "./SessionExecutor.sol";
 import {SessionManager} from "./SessionManager.sol";
+import {SessionManagerExtension} from "./SessionManagerExtension.sol";
 import {SessionRenderer} from "./SessionRenderer.sol";
 
 /// @title SessionFactory
@@ -21,12 +22,14 @@ contract SessionFactory is ISessionFactory {
     mapping(address owner => address[]) private _managers;
     mapping(address manager => bool) private _isManager;
 
-    /// @param extension A deployed SessionManagerExtension (the cold half every manager delegates to). The
-    /// executor implementation and the token-metadata renderer are deployed here.
+    /// @param extension A deployed SessionManagerExtension (the cold half every manager delegates to; it knows the
+    /// signed entry points). The executor implementation and the token-metadata renderer are deployed here.
     constructor(address extension) {
+        address signatures = SessionManagerExtension(payable(extension)).SIGNATURES();
         // the implementation records this factory as the only caller of `initialize`
-        implementation =
-            address(new SessionManager(extension, address(new SessionExecutor()), address(new SessionRenderer())));
+        implementation = address(
+            new SessionManager(extension, signatures, address(new SessionExecutor()), address(new SessionRenderer()))
+        );
     }
 
     /*//////////////////////////////////////////////////////////////

@@ -3,6 +3,7 @@ pragma solidity ^0.8.28;
 
 import {SafeTransferLib} from "solady/utils/SafeTransferLib.sol";
 import {ISessionManagerExtension} from "./interfaces/ISessionManagerExtension.sol";
+import {ISessionSignatures} from "./interfaces/ISessionSignatures.sol";
 import {SessionModule} from "./SessionModule.sol";
 import {SessionViews} from "./SessionViews.sol";
 
@@ -13,19 +14,29 @@ import {SessionViews} from "./SessionViews.sol";
 contract SessionManagerExtension is SessionModule, ISessionManagerExtension {
     /// @notice Where the reads are served (SessionViews), deployed with this extension.
     address public immutable VIEWS;
+    /// @notice Where the signed entry points are served (SessionSignatures), deployed before this extension.
+    address public immutable SIGNATURES;
 
-    constructor() {
+    constructor(address signatures) {
         VIEWS = address(new SessionViews());
+        SIGNATURES = signatures;
     }
 
-    /// @dev Every read (ISessionViews) goes on to VIEWS, still on the manager's storage. Payable only so a
-    /// read reached through the manager's payable fallback is not refused here; views take no value.
+    /// @dev The signed entry points (ISessionSignatures) go on to SIGNATURES, every
+    /// read (ISessionViews) to VIEWS, still on the manager's storage. Payable only so a call reached through the
+    /// manager's payable fallback is not refused here; views and signed entry points take no value.
     fallback() external payable {
-        address views = VIEWS;
+        bytes4 s = msg.sig;
+        address module = s == ISessionSignatures.executeBatchWithSig.selector
+            || s == ISessionSignatures.createSessionWithSig.selector
+            || s == ISessionSignatures.createSessionsWithSig.selector
+            || s == ISessionSignatures.spawnChildWithSig.selector || s == ISessionSignatures.executeWithSig.selector
+            ? SIGNATURES
+            : VIEWS;
         /// @solidity memory-safe-assembly
         assembly {
             calldatacopy(0, 0, calldatasize())
-            let ok := delegatecall(gas(), views, 0, calldatasize(), 0, 0)
+            let ok := delegatecall(gas(), module, 0, calldatasize(), 0, 0)
             returndatacopy(0, 0, returndatasize())
             if iszero(ok) { revert(0, returndatasize()) }
             return(0, returndatasize())
@@ -91,7 +102,7 @@ contract SessionManagerExtension is SessionModule, ISessionManagerExtension {
 
     /// @inheritdoc ISessionManagerExtension
     function checkpoint(uint256 id, bytes32 root, uint64 taskCount) external nonReentrant {
-        _authorize(id, 0);
+        _authorize(id, msg.sender, 0);
         Checkpoint storage cp = _checkpoints[id];
         // the task counter never goes back
         if (taskCount < cp.taskCount) revert TaskCountDecreased(id, cp.taskCount, taskCount);
@@ -150,10 +161,7 @@ contract SessionManagerExtension is SessionModule, ISessionManagerExtension {
     }
 
     /// @inheritdoc ISessionManagerExtension
-    function updateTiming(uint256 id, uint32 maxIdle, uint32 period, uint16 maxCallsPerPeriod)
-        external
-        nonReentrant
-    {
+    function updateTiming(uint256 id, uint32 maxIdle, uint32 period, uint16 maxCallsPerPeriod) external nonReentrant {
         Core memory c = _requireDraftController(id);
         // a call limit counts per period
         if (maxCallsPerPeriod != 0 && period == 0) revert PeriodRequired();
@@ -230,7 +238,7 @@ contract SessionManagerExtension is SessionModule, ISessionManagerExtension {
             } else {
                 // no stray ETH next to a token top-up
                 if (msg.value != 0) revert NoValueExpected(msg.value);
-                received = _pullERC20(token, amount);
+                received = _pullERC20(token, msg.sender, amount);
             }
         } else {
             // a child is funded out of its parent's unspent escrow, by the parent's agent or a controller
@@ -301,6 +309,43 @@ contract SessionManagerExtension is SessionModule, ISessionManagerExtension {
         _owedTotal[token] -= amount;
         SafeTransferLib.safeTransfer(token, to, amount);
         emit PayoutClaimed(msg.sender, token, to, amount);
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                          WALLET DOOR SETTINGS
+    //////////////////////////////////////////////////////////////*/
+
+    /// @inheritdoc ISessionManagerExtension
+    function setMaxRelayFee(uint256 id, uint256 fee) external nonReentrant {
+        _requireLiveController(id);
+        _maxRelayFee[id] = fee;
+        emit MaxRelayFeeSet(id, fee);
+    }
+
+    /// @inheritdoc ISessionManagerExtension
+    function deposit() external payable nonReentrant {
+        if (msg.value == 0) revert ZeroAmount();
+        _deposits[msg.sender] += msg.value;
+        emit Deposited(msg.sender, msg.value);
+    }
+
+    /// @inheritdoc ISessionManagerExtension
+    function withdraw(uint256 amount, address to) external nonReentrant {
+        if (amount == 0) revert ZeroAmount();
+        // never to the manager, its executor (both must not hold unaccounted ETH) or an escrowed token (a WETH-like
+        // deposit would credit the manager with a balance nobody accounts for)
+        if (to == address(this) || to == _executor() || _escrowed[to]) revert ForbiddenTarget(0, to);
+        uint256 available = _deposits[msg.sender];
+        if (amount > available) revert DepositTooLow(msg.sender, amount, available);
+        _deposits[msg.sender] = available - amount;
+        SafeTransferLib.safeTransferETH(to, amount);
+        emit Withdrawn(msg.sender, to, amount);
+    }
+
+    /// @inheritdoc ISessionManagerExtension
+    function invalidateNonces(uint256 wordPos, uint256 mask) external {
+        _nonces[msg.sender][wordPos] |= mask;
+        emit NoncesInvalidated(msg.sender, wordPos, mask);
     }
 
     /*//////////////////////////////////////////////////////////////
@@ -400,9 +445,10 @@ contract SessionManagerExtension is SessionModule, ISessionManagerExtension {
             mstore(0x34, amount)
             mstore(0x00, 0xa9059cbb000000000000000000000000) // `transfer(address,uint256)`
             ok := call(stipend, token, 0, 0x10, 0x44, 0x00, 0x20)
-            if iszero(and(eq(mload(0x00), 1), ok)) { ok := lt(or(iszero(extcodesize(token)), returndatasize()), ok) }
+            if iszero(and(eq(mload(0x00), 1), ok)) {
+                ok := lt(or(iszero(extcodesize(token)), returndatasize()), ok)
+            }
             mstore(0x34, 0) // restore the part of the free memory pointer that was overwritten
         }
     }
-
 }

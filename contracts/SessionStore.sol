@@ -33,6 +33,9 @@ import {SessionToken} from "./SessionToken.sol";
 ///     slot 13    _owed[payee][token]
 ///     slot 14    _owedTotal[token]
 ///     slot 15    _rotatedOut[id][key]       (read only under _F_ROTATED)
+///     slot 16    _deposits[account]         ETH not allocated to any session (signed grants draw on it)
+///     slot 17    _nonces[signer][word]      used signature nonces, a bitmap of 256 per word
+///     slot 18    _maxRelayFee[id]           most a relayer is paid per signed execute (0 = none)
 ///     Solady ERC721 (hashed slots): ownership word owner [0..159] | extra data = parent id [160..255];
 ///                                   balance word balance [0..31] | aux [32..255]
 ///     transient: Solady's reentrancy guard; _acceptingETH
@@ -53,6 +56,11 @@ abstract contract SessionStore is ISessionTypes, SessionToken, ReentrancyGuardTr
     uint8 public constant MAX_DEPTH = 8;
     /// @notice Most guards on one session.
     uint256 public constant MAX_GUARDS = 4;
+
+    /// @dev The EIP-712 domain's name and version (ERC-5267 `eip712Domain`, served by SessionViews; signatures are
+    /// checked by SessionSignatures).
+    string internal constant _DOMAIN_NAME = "Agent Sessions";
+    string internal constant _DOMAIN_VERSION = "1";
 
     /// @notice Gas each ERC-20 settlement payout may use. A token that needs more, or burns it, is deferred as a
     /// claim, so a close completes whatever tokens it holds (ETH payouts are forced with Solady's bounded
@@ -158,6 +166,12 @@ abstract contract SessionStore is ISessionTypes, SessionToken, ReentrancyGuardTr
     mapping(address token => uint256) internal _owedTotal;
     /// @dev Keys a controller rotated out of a session: they lose every power over it and its descendants.
     mapping(uint256 id => mapping(address key => bool)) internal _rotatedOut;
+    /// @dev ETH an account keeps here unallocated (the owner's deposit funds the ETH budgets of signed grants).
+    mapping(address account => uint256) internal _deposits;
+    /// @dev Used (or cancelled) signature nonces per signer: bit `nonce & 255` of word `nonce >> 8`.
+    mapping(address signer => mapping(uint256 word => uint256)) internal _nonces;
+    /// @dev Most a relayer may be paid per signed execute of a session (0 = no fee).
+    mapping(uint256 id => uint256) internal _maxRelayFee;
 
     /// @dev Set only while a metered swap may send ETH back.
     bool internal transient _acceptingETH;
@@ -376,12 +390,13 @@ abstract contract SessionStore is ISessionTypes, SessionToken, ReentrancyGuardTr
                                INTERNAL: ESCROW
     //////////////////////////////////////////////////////////////*/
 
-    /// @dev Takes `amount` of ERC-20 `token` from the caller into escrow; returns what arrived.
-    function _pullERC20(address token, uint256 amount) internal returns (uint256) {
+    /// @dev Takes `amount` of ERC-20 `token` from `from` (on its allowance to the manager) into escrow; returns
+    /// what arrived.
+    function _pullERC20(address token, address from, uint256 amount) internal returns (uint256) {
         // nothing to move (and a zero budget must not mark the token as escrowed)
         if (amount == 0) return 0;
         uint256 before = SafeTransferLib.balanceOf(token, address(this));
-        SafeTransferLib.safeTransferFrom(token, msg.sender, address(this), amount);
+        SafeTransferLib.safeTransferFrom(token, from, address(this), amount);
         uint256 received = SafeTransferLib.balanceOf(token, address(this)) - before;
         // a fee-on-transfer token credits what arrived; a token that claims more than was sent is refused
         if (received > amount || (amount != 0 && received == 0)) revert BalanceMismatch(token, amount, received);
@@ -418,10 +433,10 @@ abstract contract SessionStore is ISessionTypes, SessionToken, ReentrancyGuardTr
                            INTERNAL: AUTHORIZATION
     //////////////////////////////////////////////////////////////*/
 
-    /// @dev Checks the caller is the agent and the session can act, records `calls` calls; returns the core.
-    function _authorize(uint256 id, uint256 calls) internal returns (Core memory c) {
+    /// @dev Checks `actor` is the agent and the session can act, records `calls` calls; returns the core.
+    function _authorize(uint256 id, address actor, uint256 calls) internal returns (Core memory c) {
         c = _core[id];
-        (Timing memory t, bool timed) = _checkAgent(id, c, msg.sender, calls);
+        (Timing memory t, bool timed) = _checkAgent(id, c, actor, calls);
         if (timed) _timing[id] = t;
         if (c.flags & _F_ANCESTOR_CALL_LIMIT != 0 && calls != 0) _countAncestorCalls(id, calls);
     }

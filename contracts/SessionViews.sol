@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {IERC5267} from "@openzeppelin/contracts/interfaces/IERC5267.sol";
 import {ISessionViews} from "./interfaces/ISessionViews.sol";
 import {SessionModule} from "./SessionModule.sol";
 
@@ -162,6 +163,48 @@ contract SessionViews is SessionModule, ISessionViews {
     /*//////////////////////////////////////////////////////////////
                             INTERNAL: PAGING
     //////////////////////////////////////////////////////////////*/
+
+
+    /*//////////////////////////////////////////////////////////////
+                              WALLET DOOR
+    //////////////////////////////////////////////////////////////*/
+
+    /// @inheritdoc IERC5267
+    function eip712Domain()
+        external
+        view
+        returns (
+            bytes1 fields,
+            string memory name,
+            string memory version,
+            uint256 chainId,
+            address verifyingContract,
+            bytes32 salt,
+            uint256[] memory extensions
+        )
+    {
+        // name, version, chain id and verifying contract (the manager: this runs on its storage, as it)
+        return (hex"0f", _DOMAIN_NAME, _DOMAIN_VERSION, block.chainid, address(this), bytes32(0), new uint256[](0));
+    }
+
+    /// @inheritdoc ISessionViews
+    function maxRelayFee(uint256 id) external view returns (uint256) {
+        return _maxRelayFee[id];
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                              DEPOSITS, NONCES
+    //////////////////////////////////////////////////////////////*/
+
+    /// @inheritdoc ISessionViews
+    function depositOf(address account) external view returns (uint256) {
+        return _deposits[account];
+    }
+
+    /// @inheritdoc ISessionViews
+    function nonceUsed(address signer, uint256 nonce) external view returns (bool) {
+        return _nonces[signer][nonce >> 8] & (1 << (nonce & 0xff)) != 0;
+    }
 
     /// @dev The ids of a page: from `fromId` (0 reads as 1), at most `limit`, never past the last session.
     function _page(uint256 fromId, uint256 limit) internal view returns (uint256 first, uint256 n) {

@@ -55,7 +55,7 @@ class System:
 def deploy_system(project: Any, owner: Any, salt: bytes = b"\x00" * 32) -> System:
     """Deploys SessionManagerExtension and SessionFactory, then a manager clone for `owner`, bound to the
     full IAgentSessions ABI."""
-    extension = project.SessionManagerExtension.deploy(sender=owner)
+    extension = project.SessionManagerExtension.deploy(project.SessionSignatures.deploy(sender=owner), sender=owner)
     factory = project.SessionFactory.deploy(extension, sender=owner)
     receipt = factory.deployManager(owner, salt, sender=owner)
     address = receipt.events.filter(factory.ManagerDeployed)[0].manager

@@ -71,6 +71,10 @@ INFO_TARGETS = {
     "execute ETH transfer (child, depth 1)": 55_000,
     "execute with allowlist": 55_000,
     "revoke (idle timeout)": 35_000,
+    # the wallet door (the issue's bar: the direct operation plus 10,000 for a signed grant, 8,000 for an execute)
+    "create root session with signature (ETH from deposit)": 131_646,
+    "execute with signature (relayed, no fee)": 57_967,
+    "execute with signature (relayed, fee)": 57_967,
 }
 #: What a plain transfer must cost on any EVM: a sanity check of the measurement itself.
 REFERENCE = {"plain ETH transfer": 21_000}
@@ -250,11 +254,109 @@ def run_scenarios() -> dict[str, int]:
     g.record("create sessions batch of 100 (per session)",
              manager.createSessions(batch, value=BATCH * (ETHER // 100), sender=owner), divide_by=BATCH)
 
+    # --- the wallet door ---------------------------------------------------------------------------------
+    # deposit: the owner adds ETH to its deposit (its second: the slot is already non-zero).
+    manager.deposit(value=ETHER, sender=owner)
+    g.record("deposit", manager.deposit(value=10 * ETHER, sender=owner))
+    # create root session with signature (ETH from deposit): the owner signed a one-session grant off-chain; a
+    # relayer (`holder`) submits it; its ETH budget comes out of the deposit. Steady state: the grant's nonce is
+    # the second of its bitmap word (the first use of a word writes a slot from zero: its own key).
+    grant = eth_root()
+    sign = signer_of(owner)
+    receipt = manager.createSessionWithSig(grant, owner, 0, expiry, sign(manager, grant_message(owner, [grant], 0, expiry)),
+                                           sender=holder)
+    g.record("create root session with signature (first nonce of a word)", receipt)
+    g.record("create root session with signature (ETH from deposit)",
+             manager.createSessionWithSig(grant, owner, 1, expiry,
+                                          sign(manager, grant_message(owner, [grant], 1, expiry)), sender=holder))
+    # execute with signature: the root's agent (holding no ETH is possible: it only signs) signs a 0.01 ETH
+    # payment; a relayer submits it and is paid a fee out of the session, within the cap its owner set.
+    relayed = created_id(manager, receipt)
+    manager.setMaxRelayFee(relayed, ETHER // 1_000, sender=owner)
+    agent_sign = signer_of(agent)
+    fee = ETHER // 10_000
+    for nonce, name in ((0, None), (1, "execute with signature (relayed, fee)")):
+        message = execute_message(relayed, payee, ETHER // 100, b"", nonce, expiry, fee)
+        r = manager.executeWithSig(relayed, payee, ETHER // 100, b"", nonce, expiry, fee,
+                                   agent_sign(manager, message), sender=holder)
+        if name:
+            g.record(name, r)
+    message = execute_message(relayed, payee, ETHER // 100, b"", 2, expiry, 0)
+    g.record("execute with signature (relayed, no fee)",
+             manager.executeWithSig(relayed, payee, ETHER // 100, b"", 2, expiry, 0, agent_sign(manager, message),
+                                    sender=holder))
+
     # revoke all: the owner bumps the epoch, ending every session at once (extension). Last on purpose.
     g.record("revoke all", manager.revokeAll(sender=owner))
     assert manager.statusOf(child) == 5
 
     return g.gas
+
+
+# --- EIP-712 messages of the wallet door (see ISessionSignatures) ----------------------------------------------
+
+_PARAMS_TYPES = {
+    "SessionParams": [
+        {"name": "agent", "type": "address"}, {"name": "expiry", "type": "uint40"},
+        {"name": "maxIdle", "type": "uint32"}, {"name": "period", "type": "uint32"},
+        {"name": "maxCallsPerPeriod", "type": "uint16"}, {"name": "draft", "type": "bool"},
+        {"name": "anyTarget", "type": "bool"}, {"name": "label", "type": "bytes32"},
+        {"name": "budgets", "type": "BudgetParams[]"}, {"name": "permissions", "type": "Permission[]"},
+        {"name": "guards", "type": "address[]"},
+    ],
+    "BudgetParams": [
+        {"name": "token", "type": "address"}, {"name": "amount", "type": "uint128"},
+        {"name": "perCallCap", "type": "uint128"}, {"name": "periodAllowance", "type": "uint128"},
+    ],
+    "Permission": [{"name": "target", "type": "address"}, {"name": "selector", "type": "bytes4"}],
+}
+
+
+def _params_message(p: tuple) -> dict:
+    return {
+        "agent": p[0], "expiry": p[1], "maxIdle": p[2], "period": p[3], "maxCallsPerPeriod": p[4], "draft": p[5],
+        "anyTarget": p[6], "label": p[7],
+        "budgets": [{"token": b[0], "amount": b[1], "perCallCap": b[2], "periodAllowance": b[3]} for b in p[8]],
+        "permissions": [{"target": t, "selector": sel} for t, sel in p[9]],
+        "guards": list(p[10]),
+    }
+
+
+def grant_message(owner, sessions: list[tuple], nonce: int, deadline: int) -> tuple[str, dict, dict]:
+    types = {"Grant": [{"name": "owner", "type": "address"}, {"name": "sessions", "type": "SessionParams[]"},
+                       {"name": "nonce", "type": "uint256"}, {"name": "deadline", "type": "uint256"}],
+             **_PARAMS_TYPES}
+    message = {"owner": str(owner), "sessions": [_params_message(p) for p in sessions], "nonce": nonce,
+               "deadline": deadline}
+    return "Grant", types, message
+
+
+def execute_message(session: int, target, value: int, data: bytes, nonce: int, deadline: int,
+                    relay_fee: int) -> tuple[str, dict, dict]:
+    types = {"Execute": [{"name": n, "type": t} for n, t in (
+        ("session", "uint256"), ("target", "address"), ("value", "uint256"), ("data", "bytes"),
+        ("nonce", "uint256"), ("deadline", "uint256"), ("relayFee", "uint256"))]}
+    message = {"session": session, "target": str(target), "value": value, "data": data, "nonce": nonce,
+               "deadline": deadline, "relayFee": relay_fee}
+    return "Execute", types, message
+
+
+def signer_of(account):
+    """Signs a wallet-door message for `manager` with a test account's key (eth-account's EIP-712 encoding)."""
+    from eth_account import Account
+    from eth_account.messages import encode_typed_data
+
+    def sign(manager, typed: tuple[str, dict, dict]) -> bytes:
+        primary, types, message = typed
+        domain = {"name": "Agent Sessions", "version": "1", "chainId": chain.chain_id,
+                  "verifyingContract": str(manager.address)}
+        full = {"types": {"EIP712Domain": [{"name": "name", "type": "string"}, {"name": "version", "type": "string"},
+                                           {"name": "chainId", "type": "uint256"},
+                                           {"name": "verifyingContract", "type": "address"}], **types},
+                "primaryType": primary, "domain": domain, "message": message}
+        return Account.sign_message(encode_typed_data(full_message=full), account.private_key).signature
+
+    return sign
 
 
 class MeasurementError(click.ClickException):

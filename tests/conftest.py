@@ -72,7 +72,7 @@ def other(accounts):
 
 @pytest.fixture(scope="session")
 def extension(project, owner):
-    return project.SessionManagerExtension.deploy(sender=owner)
+    return project.SessionManagerExtension.deploy(project.SessionSignatures.deploy(sender=owner), sender=owner)
 
 
 @pytest.fixture(scope="session")

@@ -4,10 +4,18 @@ pragma solidity ^0.8.28;
 import {IERC721Metadata} from "@openzeppelin/contracts/token/ERC721/extensions/IERC721Metadata.sol";
 import {ISessionManager} from "./ISessionManager.sol";
 import {ISessionManagerExtension} from "./ISessionManagerExtension.sol";
+import {ISessionSignatures} from "./ISessionSignatures.sol";
 import {ISessionViews} from "./ISessionViews.sol";
 import {ISessionToken} from "./ISessionToken.sol";
 
 /// @title IAgentSessions
-/// @notice Everything a SessionManager clone answers to: the hot paths, the cold writes and the reads reached
-/// through its fallback, and the ERC-721 / ERC-4907 token surface. Tools bind this ABI to a manager address.
-interface IAgentSessions is ISessionManager, ISessionManagerExtension, ISessionViews, ISessionToken, IERC721Metadata {}
+/// @notice Everything a SessionManager clone answers to: the hot paths, the cold writes, the reads and the signed
+/// entry points reached through its fallback, and the ERC-721 / ERC-4907 token surface. Tools bind this ABI to a manager address.
+interface IAgentSessions is
+    ISessionManager,
+    ISessionManagerExtension,
+    ISessionViews,
+    ISessionSignatures,
+    ISessionToken,
+    IERC721Metadata
+{}

@@ -98,4 +98,21 @@ interface ISessionManagerExtension is ISessionTypes {
     /// settlement (PayoutDeferred). A payee the token blocklists can name another address. Reverts with
     /// NothingToClaim when nothing is owed, and as a whole if the token still refuses (the claim stays).
     function claim(address token, address to) external returns (uint256 amount);
+
+    /*//////////////////////////////////////////////////////////////
+                          WALLET DOOR SETTINGS
+    //////////////////////////////////////////////////////////////*/
+
+    /// @notice Sets the most a relayer may be paid per signed execute of `id` (0, the default, allows no fee).
+    /// A live controller of `id` only.
+    function setMaxRelayFee(uint256 id, uint256 fee) external;
+
+    /// @notice Adds the ETH sent to the caller's deposit.
+    function deposit() external payable;
+
+    /// @notice Sends `amount` of the caller's deposit to `to`.
+    function withdraw(uint256 amount, address to) external;
+
+    /// @notice Cancels the caller's nonces `mask` in word `wordPos` (nonces `wordPos * 256 + bit`).
+    function invalidateNonces(uint256 wordPos, uint256 mask) external;
 }

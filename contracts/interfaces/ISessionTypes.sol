@@ -214,6 +214,24 @@ interface ISessionTypes {
     /// @notice ETH cannot be sent with this call (a child is funded from its parent).
     error NoValueExpected(uint256 value);
 
+    // The wallet door (signed grants and executes, deposits).
+    /// @notice The signature's deadline has passed.
+    error SignatureExpired(uint256 deadline);
+    /// @notice The signature recovers to `recovered`, not the key that must sign (`expected`).
+    error InvalidSigner(address expected, address recovered);
+    /// @notice The ECDSA signature has a high `s` (its malleable twin): only the canonical form is accepted.
+    error InvalidSignatureS(bytes32 s);
+    /// @notice An ECDSA signature is 65 bytes (r, s, v).
+    error InvalidSignatureLength(uint256 length);
+    /// @notice The contract that must sign (ERC-1271) reverted or did not answer the magic value.
+    error ContractSignatureRejected(address signer, bytes answer);
+    /// @notice `signer` already used (or cancelled) `nonce`.
+    error NonceUsed(address signer, uint256 nonce);
+    /// @notice The relay fee is above the most session `id` (the session or an ancestor) lets a relayer take.
+    error RelayFeeAboveCap(uint256 id, uint256 fee, uint256 cap);
+    /// @notice `account`'s deposit holds `available`, less than the `needed` ETH.
+    error DepositTooLow(address account, uint256 needed, uint256 available);
+
     /*//////////////////////////////////////////////////////////////
                                  EVENTS
     //////////////////////////////////////////////////////////////*/
@@ -273,4 +291,16 @@ interface ISessionTypes {
     /// @notice Every session created before this point is revoked; new sessions carry `epoch`.
     event AllRevoked(address indexed by, uint32 epoch);
     event OwnershipTransferred(address indexed previousOwner, address indexed newOwner);
+
+    // The wallet door.
+    /// @notice `account` added `amount` of ETH to its deposit (unallocated funds signed grants draw on).
+    event Deposited(address indexed account, uint256 amount);
+    /// @notice `account` took `amount` of its deposit out to `to`.
+    event Withdrawn(address indexed account, address indexed to, uint256 amount);
+    /// @notice `signer` cancelled the nonces `mask` of word `wordPos`.
+    event NoncesInvalidated(address indexed signer, uint256 indexed wordPos, uint256 mask);
+    /// @notice A controller set the most a relayer may be paid per signed execute of session `id`.
+    event MaxRelayFeeSet(uint256 indexed id, uint256 fee);
+    /// @notice `relayer` was paid `fee` in ETH out of session `id` for submitting its agent's signed execute.
+    event RelayFeePaid(uint256 indexed id, address indexed relayer, uint256 fee);
 }

@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {IERC5267} from "@openzeppelin/contracts/interfaces/IERC5267.sol";
 import {ISessionTypes} from "./ISessionTypes.sol";
 
 /// @title ISessionViews
 /// @notice The reads of a SessionManager: preflight (`check`), effective status, budgets, the tree, listing,
 /// owed payouts. Served by SessionViews through the manager's fallback (delegatecall, from the extension), so
-/// they read the manager's own storage. Nothing here changes state.
-interface ISessionViews is ISessionTypes {
+/// they read the manager's own storage. Nothing here changes state. ERC-5267's `eip712Domain` is the domain the
+/// wallet door's signatures are made in.
+interface ISessionViews is ISessionTypes, IERC5267 {
     /*//////////////////////////////////////////////////////////////
                                   PREFLIGHT
     //////////////////////////////////////////////////////////////*/
@@ -78,4 +80,17 @@ interface ISessionViews is ISessionTypes {
 
     /// @notice Guards attached to session `id`.
     function guardsOf(uint256 id) external view returns (address[] memory);
+
+    /*//////////////////////////////////////////////////////////////
+                              WALLET DOOR
+    //////////////////////////////////////////////////////////////*/
+
+    /// @notice The most a relayer may be paid per signed execute of `id` (ancestors' caps bind too).
+    function maxRelayFee(uint256 id) external view returns (uint256);
+
+    /// @notice ETH held for `account`, not allocated to any session.
+    function depositOf(address account) external view returns (uint256);
+
+    /// @notice Whether `signer` used or cancelled `nonce`.
+    function nonceUsed(address signer, uint256 nonce) external view returns (bool);
 }

@@ -21,6 +21,7 @@ from typing import Any
 PRODUCT: dict[str, bool] = {
     "SessionFactory": True,
     "SessionManagerExtension": True,
+    "SessionSignatures": True,
     "DenylistGuard": True,
     "IAgentSessions": False,
     "ISessionExecutor": False,

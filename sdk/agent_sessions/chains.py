@@ -385,17 +385,18 @@ def create2_address(code: bytes, salt: bytes = CANONICAL_SALT, deployer: str = D
     return to_checksum_address(digest[12:])
 
 
-def canonical_addresses(client: AgentSessions | None = None) -> tuple[str, str]:
-    """``(extension, factory)`` addresses of the canonical deployment: the same on every chain, a function of
-    the shipped bytecode only (``client`` is accepted for symmetry and not needed)."""
-    extension = create2_address(init_code("SessionManagerExtension"))
+def canonical_addresses(client: AgentSessions | None = None) -> tuple[str, str, str]:
+    """``(extension, signatures, factory)`` addresses of the canonical deployment: the same on every chain, a
+    function of the shipped bytecode only (``client`` is accepted for symmetry and not needed)."""
+    signatures = create2_address(init_code("SessionSignatures"))
+    extension = create2_address(init_code("SessionManagerExtension", signatures))
     factory = create2_address(init_code("SessionFactory", extension))
-    return extension, factory
+    return extension, signatures, factory
 
 
 def canonical_factory_address(client: AgentSessions | None = None) -> str:
     """Where the canonical ``SessionFactory`` lives (or will live) on any chain."""
-    return canonical_addresses(client)[1]
+    return canonical_addresses(client)[2]
 
 
 def canonical_token_address(symbol: str, decimals: int) -> str:
@@ -429,13 +430,13 @@ def deploy_deterministic(client: AgentSessions, artifact: str, *args: Any, sende
 
 
 def ensure_deployment(client: AgentSessions, deployer_key: Any = None, **txn_kwargs: Any) -> Factory:
-    """The canonical factory of ``client``'s chain, deployed first if missing (extension, then factory, both
-    through the deterministic deployer; ``deployer_key`` pays). Idempotent: existing code is reused and
+    """The canonical factory of ``client``'s chain, deployed first if missing (signatures, extension, then factory,
+    all through the deterministic deployer; ``deployer_key`` pays). Idempotent: existing code is reused and
     nothing is sent.
 
     On a chain without the deterministic deployer it falls back to a plain deployment (new addresses each
     time) and warns: tools restarted without that address cannot find it again."""
-    extension, factory = canonical_addresses()
+    extension, signatures, factory = canonical_addresses()
     if has_code(client, factory):
         return client.factory(factory)
     if deployer_key is None:
@@ -449,7 +450,8 @@ def ensure_deployment(client: AgentSessions, deployer_key: Any = None, **txn_kwa
         log.warning(message)
         warnings.warn(message, stacklevel=2)
         return fallback
-    deploy_deterministic(client, "SessionManagerExtension", sender=deployer_key, **txn_kwargs)
+    deploy_deterministic(client, "SessionSignatures", sender=deployer_key, **txn_kwargs)
+    deploy_deterministic(client, "SessionManagerExtension", signatures, sender=deployer_key, **txn_kwargs)
     deployed, _ = deploy_deterministic(client, "SessionFactory", extension, sender=deployer_key, **txn_kwargs)
     assert deployed == factory
     return client.factory(factory)

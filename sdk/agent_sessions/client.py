@@ -204,9 +204,10 @@ class AgentSessions:
         return Contract(self, checksum(address), artifact_abi(artifact), name=artifact.split("/")[-1])
 
     def deploy_factory(self, sender: Any, **txn_kwargs: Any) -> Factory:
-        """Deploy the system: a SessionManagerExtension, then a SessionFactory (which deploys the
-        SessionManager implementation every clone delegates to)."""
-        extension = self.deploy("SessionManagerExtension", sender=sender, **txn_kwargs)
+        """Deploy the system: a SessionSignatures, a SessionManagerExtension that knows it, then a SessionFactory
+        (which deploys the SessionManager implementation every clone delegates to)."""
+        signatures = self.deploy("SessionSignatures", sender=sender, **txn_kwargs)
+        extension = self.deploy("SessionManagerExtension", signatures.address, sender=sender, **txn_kwargs)
         factory = self.deploy("SessionFactory", extension.address, sender=sender, **txn_kwargs)
         return Factory(self, factory.address)
 

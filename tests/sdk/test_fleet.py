@@ -115,8 +115,9 @@ def test_canonical_factory_has_the_same_address_on_both_chains_and_ensure_is_ide
         assert ensure_deployment(client, deployer).address == address
         assert client.ensure_factory(deployer).address == address
         assert client.rpc.request("eth_getTransactionCount", [deployer.address, "latest"]) == nonce
-        extension, factory = canonical_addresses()
-        assert has_code(client, extension) and client.factory(factory).implementation()
+        extension, signatures, factory = canonical_addresses()
+        assert has_code(client, extension) and has_code(client, signatures)
+        assert client.factory(factory).implementation()
 
 
 def test_without_the_deterministic_deployer_the_factory_is_deployed_plainly_with_a_warning(scratch_port):

@@ -19,7 +19,15 @@ ROOT = Path(__file__).resolve().parents[2]
 SLITHER = ROOT / ".venv-slither" / "bin" / "slither"
 SOLC = ROOT / ".solcx" / "solc-v0.8.37"
 TRIAGE = ROOT / "security" / "slither-triage.json"
-PRODUCT_CONTRACTS = {"SessionManager", "SessionManagerExtension", "SessionStore", "SessionToken", "SessionFactory"}
+PRODUCT_CONTRACTS = {
+    "SessionManager",
+    "SessionManagerExtension",
+    "SessionSignatures",
+    "SessionActions",
+    "SessionStore",
+    "SessionToken",
+    "SessionFactory",
+}
 
 
 def _finding_key(result: dict) -> str:

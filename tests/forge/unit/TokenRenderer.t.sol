@@ -254,7 +254,7 @@ contract TokenRendererTest is UnitBase {
 
     function test_extensionTokenURIIsAnEmptyPlaceholder() public {
         // the manager answers tokenURI itself; the extension's copy exists only to complete the ERC-721 surface
-        assertEq(new SessionManagerExtension().tokenURI(1), "");
+        assertEq(new SessionManagerExtension(address(0)).tokenURI(1), "");
     }
 
     /*//////////////////////////////////////////////////////////////

@@ -6,6 +6,7 @@ import {IAgentSessions} from "../../../contracts/interfaces/IAgentSessions.sol";
 import {ISessionTypes} from "../../../contracts/interfaces/ISessionTypes.sol";
 import {SessionFactory} from "../../../contracts/SessionFactory.sol";
 import {SessionManagerExtension} from "../../../contracts/SessionManagerExtension.sol";
+import {SessionSignatures} from "../../../contracts/SessionSignatures.sol";
 import {TestToken} from "../../../contracts/test/TestToken.sol";
 import {Target} from "../../../contracts/test/Target.sol";
 
@@ -29,7 +30,7 @@ abstract contract SessionTest is Test, ISessionTypes {
 
     function setUp() public virtual {
         vm.warp(T0);
-        factory = new SessionFactory(address(new SessionManagerExtension()));
+        factory = new SessionFactory(address(new SessionManagerExtension(address(new SessionSignatures()))));
         vm.prank(owner);
         manager = IAgentSessions(payable(factory.deployManager(owner, bytes32(0))));
         usdc = new TestToken("USD Coin", "USDC", 6);
