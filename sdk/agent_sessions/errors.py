@@ -586,7 +586,14 @@ class InvalidSignatureLength(SignatureRejected):
 
 class ContractSignatureRejected(SignatureRejected):
     fields = ("signer", "answer")
-    template = "contract {signer} did not accept the signature (ERC-1271 answer {answer})"
+    template = "contract {signer} did not accept the signature (ERC-1271)"
+
+    def _message(self) -> str:
+        answer: bytes = getattr(self, "answer", b"")
+        text = super()._message()
+        if len(answer) >= 4 and len(answer) != 32:  # a revert of the signer, not a 32-byte answer word
+            return f"{text}; it reverted: {decode_revert(answer)}"
+        return f"{text}; it answered {_show(answer)}"
 
 
 class NonceUsed(SignatureRejected):

@@ -42,6 +42,7 @@ __all__ = [
     "SignedExecuteBatch",
     "max_relay_fee",
     "set_max_relay_fee",
+    "set_max_relay_fees",
     "sign_execute",
     "sign_execute_batch",
     "submit_execute",
@@ -140,7 +141,8 @@ def _where(session: SessionTarget) -> tuple[Any, int]:
     return manager, v.session_id(sid, "session")
 
 
-def _common(manager: Any, sid: int, nonce: int | None, deadline: Any, relay_fee: int | str) -> tuple[int, str, dict]:
+def _common(manager: Any, nonce: int | None, deadline: Any, relay_fee: int | str) -> tuple[int, str, dict[str, str]]:
+    """Chain id, manager address, and the fields every signed execute has."""
     chain_id, address = chain_and_address(manager)
     fields = {
         "nonce": str(new_nonce() if nonce is None else v.uint(nonce, "nonce", 256)),
@@ -158,7 +160,7 @@ def sign_execute(session: SessionTarget, target: Any, value: int | str = 0, data
     if agent_signer is None:
         raise TypeError("agent_signer is required: the session's agent signs")
     manager, sid = _where(session)
-    chain_id, address, fields = _common(manager, sid, nonce, deadline, relay_fee)
+    chain_id, address, fields = _common(manager, nonce, deadline, relay_fee)
     message = {
         "session": str(sid),
         "target": v.address(target, "target"),
@@ -176,7 +178,7 @@ def sign_execute_batch(session: SessionTarget, calls: Iterable[Call | Mapping[st
     """The agent's signature of ``executeBatch(session, calls)``: ``calls`` as ``Call``, dicts or
     ``(target, value, data)`` tuples. Nothing is sent."""
     manager, sid = _where(session)
-    chain_id, address, fields = _common(manager, sid, nonce, deadline, relay_fee)
+    chain_id, address, fields = _common(manager, nonce, deadline, relay_fee)
     parsed = [_call(c, i) for i, c in enumerate(calls)]
     message = {
         "session": str(sid),
@@ -213,6 +215,28 @@ def set_max_relay_fee(session: SessionTarget, fee: int | str, sender: Any, **txn
     controller). 0 allows none."""
     manager, sid = _where(session)
     return manager.transact("setMaxRelayFee", sid, v.amount(fee, "fee", symbol="ETH"), sender=sender, **txn_kwargs)
+
+
+def set_max_relay_fees(manager: Manager, sessions: Iterable[Session | int], fee: int | str, sender: Any,
+                       **txn_kwargs: Any) -> list[Receipt]:
+    """``set_max_relay_fee`` for many sessions of ``manager`` at once: one gas estimate, the transactions pipelined
+    (consecutive nonces, JSON-RPC batches); the first failure is raised after all were confirmed."""
+    from .._pipeline import TxRequest, run_pipeline
+
+    wei = v.amount(fee, "fee", symbol="ETH")
+    ids = [v.session_id(s.id if isinstance(s, Session) else s, "sessions") for s in sessions]
+    if not ids:
+        return []
+    wallet = manager.client.sender(sender)
+    fn = manager.fn("setMaxRelayFee")
+    gas = txn_kwargs.pop("gas", None) or wallet.gas_limit(wallet.estimate_gas(manager.address, fn.encode(ids[0], wei)))
+    requests = [TxRequest(wallet, manager.address, fn.encode(sid, wei), 0, gas) for sid in ids]
+    outcomes = run_pipeline(manager.client.rpc, requests, fee_kwargs=manager.client.fee_kwargs(txn_kwargs),
+                            timeout=txn_kwargs.get("timeout") or wallet.receipt_timeout)
+    for outcome in outcomes:
+        if outcome.error is not None:
+            raise outcome.error
+    return [o.receipt for o in outcomes if o.receipt is not None]
 
 
 def max_relay_fee(session: SessionTarget) -> int:

@@ -166,7 +166,8 @@ class Relayer:
 
     # --- the three gates ----------------------------------------------------------------------------------------
 
-    def relay(self, items: Sequence[SignedCall | BaseException], tags: Sequence[Any] | None = None) -> list[RelayOutcome]:
+    def relay(self, items: Sequence[SignedCall | BaseException],
+              tags: Sequence[Any] | None = None) -> list[RelayOutcome]:
         """Relay a batch; one outcome per item, in order. An item may be an exception (an input that failed to
         load), reported as ``invalid``."""
         tags = list(tags) if tags is not None else [getattr(i, "tag", None) for i in items]
@@ -187,7 +188,8 @@ class Relayer:
             else:
                 candidates.append(i)
         for start in range(0, len(candidates), self.batch_size):
-            self._send([(i, items[i]) for i in candidates[start : start + self.batch_size]], outcomes)  # type: ignore[misc]
+            chunk = candidates[start : start + self.batch_size]
+            self._send([(i, items[i]) for i in chunk], outcomes)  # type: ignore[misc]
         return outcomes
 
     def _managers(self, items: Sequence[tuple[int, SignedCall]]) -> dict[str, Manager]:
