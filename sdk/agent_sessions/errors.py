@@ -603,13 +603,13 @@ class NonceUsed(SignatureRejected):
 
 class RelayFeeAboveCap(LimitExceeded):
     fields = ("session", "fee", "cap")
-    template = ("session {session}: a relay fee of {fee} wei is above the cap {cap} of the session or an ancestor "
+    template = ("session {session}: a relay fee of {fee} is above the cap {cap} of the session or an ancestor "
                 "(a controller sets it: setMaxRelayFee)")
 
 
 class DepositTooLow(LimitExceeded):
     fields = ("account", "needed", "available")
-    template = "{account} has {available} wei deposited, {needed} are needed (deposit first)"
+    template = "{account} has {available} deposited, {needed} is needed (deposit first)"
 
 
 # --- calls ---------------------------------------------------------------------------------------------------------
