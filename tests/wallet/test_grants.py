@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from eth_utils import to_checksum_address
 
 from agent_sessions import NATIVE, DepositTooLow, NonceUsed
 from agent_sessions.wallet import (
@@ -136,3 +137,27 @@ def test_a_keyless_parent_agent_signs_a_spawn_and_gets_the_child_token(client, m
     assert child.remaining(NATIVE) == 2 * ETHER // 10
     assert parent.remaining(NATIVE) == 3 * ETHER // 10
     assert client.balance(agent.address) == 0  # the parent's agent never held ETH
+
+
+def test_the_sdks_domain_is_the_contracts(manager, client):
+    """ERC-5267: the manager publishes the domain the SDK signs in (name, version, chain id, itself)."""
+    from agent_sessions.wallet.typed_data import domain
+
+    fields, name, version, chain_id, verifying, salt, extensions = manager.call("eip712Domain")
+    assert (fields, salt, list(extensions)) == (b"\x0f", b"\x00" * 32, [])  # name, version, chainId, contract
+    assert {"name": name, "version": version, "chainId": chain_id,
+            "verifyingContract": to_checksum_address(verifying)} == domain(client.chain_id, manager.address)
+
+
+def test_a_spawn_signs_one_child():
+    """The manager's spawnChildWithSig takes one child per signature."""
+    with pytest.raises(ValueError, match="one child per signature"):
+        sign_spawn(((31337, "0x" + "11" * 20), 1), [{"agent": "0x" + "22" * 20, "expiry": "1d"}] * 2,
+                   "0x" + "ab" * 32)
+
+
+def test_withdrawing_more_than_the_deposit_is_refused(manager, people, funded_owner):
+    funded_owner(ETHER // 10)
+    with pytest.raises(DepositTooLow) as info:
+        withdraw(manager, "1 ether", people.owner.address, people.owner)
+    assert info.value.arguments == {"account": people.owner.address, "needed": ETHER, "available": ETHER // 10}

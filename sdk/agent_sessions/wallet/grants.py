@@ -174,7 +174,7 @@ class SignedGrant(_SignedSessions):
 
 @dataclass(frozen=True)
 class SignedSpawn(_SignedSessions):
-    """Children of a session signed by the parent's current agent: ``spawnChild(ren)WithSig``."""
+    """A child of a session signed by the parent's current agent: ``spawnChildWithSig``."""
 
     primary = "Spawn"
 
@@ -187,12 +187,13 @@ class SignedSpawn(_SignedSessions):
         self.parent_id  # noqa: B018
 
     def function(self) -> str:
-        return "spawnChildWithSig" if len(self.sessions) == 1 else "spawnChildrenWithSig"
+        return "spawnChildWithSig"
 
     def arguments(self) -> tuple[Any, ...]:
         sessions = self.sessions
-        params: Any = sessions[0] if len(sessions) == 1 else sessions
-        return (self.parent_id, params, self.nonce, self.deadline, self.signature)
+        if len(sessions) != 1:
+            raise ValueError(f"message.sessions: {len(sessions)} children; spawnChildWithSig takes one per signature")
+        return (self.parent_id, sessions[0], self.nonce, self.deadline, self.signature)
 
 
 def _many(params: ParamsLike | Sequence[ParamsLike]) -> list[ParamsLike]:
@@ -225,14 +226,18 @@ def sign_grant(manager: Manager | tuple[int, str], params: ParamsLike | Sequence
 
 def sign_spawn(session: Session | tuple[Manager | tuple[int, str], int], params: ParamsLike | Sequence[ParamsLike],
                agent_signer: Any, *, nonce: int | None = None, deadline: Any = DEFAULT_DEADLINE) -> SignedSpawn:
-    """The parent agent's signature opening children ``params`` of ``session`` (a ``Session``, or
-    ``(manager, parent_id)``). Nothing is sent."""
+    """The parent agent's signature opening child ``params`` (one ``SessionParams``) of ``session`` (a ``Session``,
+    or ``(manager, parent_id)``). Nothing is sent."""
     manager, parent_id = (session.manager, session.id) if isinstance(session, Session) else session
+    children = _many(params)
+    if len(children) != 1:
+        raise ValueError(f"params: {len(children)} children given; the manager's spawnChildWithSig takes one child "
+                         "per signature (sign one Spawn per child)")
     chain_id, address = chain_and_address(manager)
     now = now_of(manager)
     message = {
         "parentId": str(v.session_id(parent_id, "parent")),
-        "sessions": [_session_message(p, now, i) for i, p in enumerate(_many(params))],
+        "sessions": [_session_message(children[0], now, 0)],
         "nonce": str(new_nonce() if nonce is None else v.uint(nonce, "nonce", 256)),
         "deadline": str(deadline_at(deadline, now)),
     }
@@ -268,8 +273,8 @@ def submit_grant(signed: SignedGrant, sender: Any, *, client: AgentSessions | Ma
 
 def submit_spawn(signed: SignedSpawn, sender: Any, *, client: AgentSessions | Manager,
                  **txn_kwargs: Any) -> list[Session]:
-    """Send a signed spawn from ``sender`` (anyone); returns the children opened (their tokens go to the parent's
-    agent, who signed)."""
+    """Send a signed spawn from ``sender`` (anyone); returns the child opened, in a list (its token goes to the
+    parent's agent, who signed)."""
     return _submit(signed, sender, client, **txn_kwargs)
 
 
