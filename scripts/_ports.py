@@ -51,7 +51,7 @@ def open_fresh_anvil(chain_id: int = 31337, attempts: int = 5, **options: Any) -
     """A new ``LocalAnvil`` serving ``chain_id`` on a free port, started for this call (never an adopted node:
     a leftover would carry old state and nonces). ``options`` go to ``LocalAnvil``."""
     from agent_sessions import ChainMismatch, LocalAnvil
-    from agent_sessions.chains import AnvilError
+    from agent_sessions.fleet.chains import AnvilError
 
     last: Exception | None = None
     for _ in range(attempts):
@@ -73,7 +73,7 @@ def open_fresh_chains(spec: FleetSpec, names: Sequence[str], ports: Sequence[int
     """``open_chains(spec)`` with the local chains ``names`` moved to free ports (or to ``ports``, one per name,
     when given), each served by a node started for this call (never an adopted one)."""
     from agent_sessions import ChainMismatch, open_chains
-    from agent_sessions.chains import AnvilError
+    from agent_sessions.fleet.chains import AnvilError
 
     tried: list[int] = []
     last: Exception | None = None

@@ -5,7 +5,7 @@ runs Anvil with step tracing, which slows every transaction).
     ape run bench                       # or: make bench  (20 pairs of 2,000-transaction rounds, 100,000 sessions)
     ape run bench --pairs 3 --txs 40 --agents 4 --sessions 300 --slice 100 --list-sample 100 --out /tmp/b.json
 
-1. Throughput, in pairs of rounds (``agent_sessions.throughput.paired_rounds``). Every round starts from the same
+1. Throughput, in pairs of rounds (``agent_sessions.fleet.throughput.paired_rounds``). Every round starts from the same
    chain snapshot (``evm_snapshot``/``evm_revert``). "raw": ``--txs`` pre-signed plain ETH transfers pushed to
    the node in JSON-RPC batches as fast as it accepts them, until all are mined. "SDK": ``--txs`` executes of a
    plain ETH transfer by ``--agents`` agents at once, each through its own session (``AgentPool``: estimate,
@@ -54,8 +54,8 @@ from rich.console import Console
 from rich.table import Table
 
 from agent_sessions import NATIVE, AgentSessions, SessionParams
-from agent_sessions.chains import LocalAnvil
-from agent_sessions.throughput import (
+from agent_sessions.fleet.chains import LocalAnvil
+from agent_sessions.fleet.throughput import (
     CpuMeter,
     Pair,
     Round,
@@ -68,7 +68,6 @@ from agent_sessions.throughput import (
     spawn_in_slices,
     time_listing,
 )
-
 from scripts._ports import open_fresh_anvil
 
 REPO = Path(__file__).resolve().parent.parent

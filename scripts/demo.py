@@ -35,9 +35,9 @@ from agent_sessions import (
     selector_of,
     spawn_fleet,
 )
-from agent_sessions.console import Dashboard, audit_table, error_explanation, error_line, session_tree
-from agent_sessions.throughput import dev_keys
-from agent_sessions.tokens import TokenBook
+from agent_sessions.domain.tokens import TokenBook
+from agent_sessions.fleet.console import Dashboard, audit_table, error_explanation, error_line, session_tree
+from agent_sessions.fleet.throughput import dev_keys
 from agent_sessions.wallet import (
     Relayer,
     deposit,

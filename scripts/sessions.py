@@ -1,5 +1,6 @@
 """Manage the sessions of a manager on Ape's network: `ape run sessions VERB ...` is `agent-sessions VERB ...`
-with `--rpc` set to the node Ape connected to (`--network`) and Ape's account aliases usable for `--as`/`--owner`.
+with `--rpc` set to the node Ape connected to (`--network`), signed by Ape's `--account` (any Ape account, through
+its own signing) and Ape's account aliases usable for `--as`/`--owner`.
 
     ape run sessions list --status active --json
     ape run sessions inspect 7 --detail full
@@ -12,14 +13,16 @@ with `--rpc` set to the node Ape connected to (`--network`) and Ape's account al
 from __future__ import annotations
 
 import click
-from ape.cli import ConnectedProviderCommand
+from ape.cli import ConnectedProviderCommand, account_option, network_option
 
 from scripts._cli import forward
 
 
 @click.command(cls=ConnectedProviderCommand, add_help_option=False,
                context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@network_option(default=None)
+@account_option(prompt=False)
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def cli(provider, args):
+def cli(provider, account, args):
     """Manage the sessions of a manager (`agent-sessions` on Ape's network)."""
-    forward(list(args), provider=provider, prog_name="ape run sessions")
+    forward(list(args), provider=provider, account=account, prog_name="ape run sessions")

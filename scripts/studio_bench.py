@@ -34,7 +34,7 @@ TARGET_S = 2.0
 
 def _build(sessions: int, children: int) -> tuple[Any, Any, dict[str, float]]:
     from agent_sessions import NATIVE, AgentSessions, SessionParams
-    from agent_sessions.throughput import dev_keys
+    from agent_sessions.fleet.throughput import dev_keys
     from scripts._ports import open_fresh_anvil
 
     keys = dev_keys(4)

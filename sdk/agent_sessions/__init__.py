@@ -14,34 +14,21 @@ Python SDK for the Agent Sessions contracts, over plain web3.py + eth-account (n
     session.execute(recipient, "0.1 ether", sender=agent_key)
 """
 
-from .admin import Deployment, NotDeployed, ensure_manager, find_manager, find_managers, update_session
-from .audit import AuditReport, TokenAudit, audit
-from .chains import (
-    ChainHandle,
-    ChainSet,
-    LocalAnvil,
-    canonical_factory_address,
-    ensure_deployment,
-    open_chains,
-)
-from .client import AgentSessions, Factory, salt_bytes
-from .concurrency import AgentPool, Job, JobResult, run_agents
-from .context import SessionContext
-from .contract import Contract
-from .errors import (
+from .base.errors import (
     AccessDenied,
     AlreadyInitialized,
     AmountTooLarge,
     BalanceMismatch,
     BatchCallFailed,
     BudgetExceeded,
+    CalldataTooShort,
     CallFailed,
     CallLimitExceeded,
     CallReverted,
-    CalldataTooShort,
     ChainMismatch,
     ContractError,
     ContractRevert,
+    DeployerNotOwner,
     DepthExceeded,
     DuplicateToken,
     ExpiryExceedsParent,
@@ -55,12 +42,12 @@ from .errors import (
     InvalidState,
     LimitExceeded,
     ManagerExists,
-    NoValueExpected,
     ContractSignatureRejected,
     DepositTooLow,
     InvalidSignatureLength,
     InvalidSignatureS,
     InvalidSigner,
+    NoBudgetRow,
     NonceUsed,
     RelayFeeAboveCap,
     SignatureExpired,
@@ -69,15 +56,18 @@ from .errors import (
     NotAgentOrController,
     NotController,
     NotFactory,
-    NotManagerOwner,
     NothingToClaim,
+    NotManagerOwner,
+    NoValueExpected,
     Panic,
+    PayoutGasTooLow,
     PerCallCapExceeded,
     PeriodAllowanceExceeded,
     PeriodRequired,
     PermissionNotInParent,
     ReceiptTimeout,
     RevertString,
+    RotatedOut,
     RPCError,
     SameToken,
     SendUnconfirmed,
@@ -89,14 +79,11 @@ from .errors import (
     SessionNotEnded,
     SessionNotFound,
     SessionNotPaused,
+    SigningRefused,
     SwapOverspent,
     TargetNotAllowed,
     TaskCountDecreased,
     TokenNotEscrowed,
-    NoBudgetRow,
-    RotatedOut,
-    DeployerNotOwner,
-    PayoutGasTooLow,
     TooManyGuards,
     TransactionFailed,
     TransactionReplaced,
@@ -108,10 +95,7 @@ from .errors import (
     ZeroAmount,
     decode_revert,
 )
-from .fleet import FleetError, FleetReport, spawn_fleet
-from .listing import Inventory, SessionFilter
-from .manager import Manager
-from .models import (
+from .base.models import (
     ANY_SELECTOR,
     NATIVE,
     ZERO_ADDRESS,
@@ -125,15 +109,25 @@ from .models import (
     Status,
     selector_of,
 )
-from .results import CheckResult, Receipt
-from .session import Session
-from .spec import FleetSpec, SpecError, SpecIssue, load_spec, parse_spec
-from .tokens import TokenBook, TokenInfo
-from ._transport import Sender
-from .parsing import UnixTime, parse_expiry
-from .units import format_amount, parse_amount, parse_duration
-
-__version__ = "0.1.0"
+from .base.parsing import UnixTime, parse_expiry
+from .base.results import CheckResult, Receipt
+from .base.units import format_amount, parse_amount, parse_duration
+from .base.version import __version__ as __version__
+from .chain.contract import Contract
+from .chain.transport import Sender
+from .domain.admin import Deployment, NotDeployed, ensure_manager, find_manager, find_managers, update_session
+from .domain.audit import AuditReport, TokenAudit, audit
+from .domain.client import AgentSessions, Factory, salt_bytes
+from .domain.concurrency import AgentPool, Job, JobResult, run_agents
+from .domain.context import SessionContext
+from .domain.deployment import canonical_factory_address, ensure_deployment
+from .domain.listing import Inventory, SessionFilter
+from .domain.manager import Manager
+from .domain.session import Session
+from .domain.tokens import TokenBook, TokenInfo
+from .fleet.chains import ChainHandle, ChainSet, LocalAnvil, open_chains
+from .fleet.spawn import FleetError, FleetReport, spawn_fleet
+from .fleet.spec import FleetSpec, SpecError, SpecIssue, load_spec, parse_spec
 
 __all__ = [
     # entry points
@@ -205,6 +199,7 @@ __all__ = [
     "TransientRPCError",
     "TransactionFailed",
     "SendUnconfirmed",
+    "SigningRefused",
     "TransactionReplaced",
     "ReceiptTimeout",
     "ChainMismatch",

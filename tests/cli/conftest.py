@@ -24,8 +24,7 @@ from click.testing import CliRunner, Result
 
 from agent_sessions import AgentSessions
 from agent_sessions.cli import cli
-from agent_sessions.throughput import dev_keys
-
+from agent_sessions.fleet.throughput import dev_keys
 from tests.helpers import Run
 
 #: The development account that owns the world's manager (and signs by default).

@@ -7,13 +7,14 @@ import csv
 import io
 import json
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
 
 from agent_sessions import AgentSessions
-from agent_sessions.throughput import dev_keys
+from agent_sessions.fleet.throughput import dev_keys
 
-from .conftest import OWNER_INDEX, invoke
+from .conftest import OWNER_INDEX, SPEC, invoke
 
 _, SWAPPER, SCOUT, OPS, _, _, NEW_AGENT, _, _, STRANGER = [k.address for k in dev_keys(10)]
 OWNER = dev_keys(1, start=OWNER_INDEX)[0].address
@@ -45,29 +46,71 @@ def test_spawn_again_creates_nothing(run, spec_file, world):
     assert r.json["created"] == [] and sorted(r.json["skipped"]) == ["ops-today", "scout", "swapper"]
 
 
-def test_spawn_dry_run_prints_the_plan_and_its_cost_and_sends_nothing(run, spec_file, rpc_url):
+def test_spawn_dry_run_on_a_running_node_simulates_the_gas_and_sends_nothing(run, spec_file, rpc_url):
     block = AgentSessions(rpc_url).w3.eth.block_number
     r = run("spawn", "--config", spec_file, "--dry-run", "--json")
     assert r.code == 0, r
     plan = r.json
     assert plan["sent"] is False
-    snap = json.loads((Path(__file__).resolve().parents[2] / "gas-snapshot.json").read_text())
-    root, child = snap["create root session (ETH budget)"], snap["spawn child session"]
-    erc20 = snap["create root session (ETH + ERC20 budget)"] - root
+    # the world's sessions are all on chain already: the spawn would send nothing, so it costs nothing
     assert [(s["label"], s["parent"], s["gas"]) for s in plan["sessions"]] == [
-        ("swapper", None, root + erc20), ("scout", "swapper", child), ("ops-today", None, root)]
+        ("swapper", None, 0), ("scout", "swapper", 0), ("ops-today", None, 0)]
     assert plan["sessions"][0]["budgets"] == {
         "ETH": {"total": "1 ETH", "per_call": "0.25 ETH", "per_period": "0.5 ETH"},
         "CUSD": {"total": "1000 CUSD", "per_call": "100 CUSD"}}
     assert plan["escrow"] == [{"chain": "local", "manager": "treasury", "owner": "treasury",
                                "tokens": {"ETH": "1.5 ETH", "CUSD": "1000 CUSD"}}]
     (chain,) = plan["chains"]
-    assert chain["gas"] == root + erc20 + child + root + snap["deploy manager"] + 46_000  # + one ERC-20 approve
+    assert (chain["gas"], chain["gas_source"], chain["gas_note"]) == (0, "node", None)
     assert chain["escrow_eth"] == "1.5 ETH" and chain["gas_price_wei"] is not None
     assert AgentSessions(rpc_url).w3.eth.block_number == block
     table = run("spawn", "--config", spec_file, "--dry-run")
-    assert table.code == 0 and "plan (dry run: nothing is sent)" in table.out
+    assert table.code == 0 and "plan (dry run: nothing is sent; gas simulated on the node)" in table.out
     assert "escrow from treasury (manager treasury on local): 1.5 ETH, 1000 CUSD" in table.out
+    assert "chain local: about 0 gas, simulated on the node" in table.out
+
+
+def test_spawn_dry_run_without_a_node_uses_the_snapshot_and_says_so(run, tmp_path):
+    from scripts._ports import free_port
+
+    spec = tmp_path / "offline.yaml"
+    spec.write_text(SPEC.format(port=free_port()))
+    r = run("spawn", "--config", spec, "--dry-run", "--json")
+    assert r.code == 0, r
+    snap = json.loads((Path(__file__).resolve().parents[2] / "gas-snapshot.json").read_text())
+    root, child = snap["create root session (ETH budget)"], snap["spawn child session"]
+    erc20 = snap["create root session (ETH + ERC20 budget)"] - root
+    assert [(s["label"], s["gas"]) for s in r.json["sessions"]] == [
+        ("swapper", root + erc20), ("scout", child), ("ops-today", root)]
+    (chain,) = r.json["chains"]
+    assert chain["gas"] == root + erc20 + child + root + snap["deploy manager"] + 46_000  # + one ERC-20 approve
+    assert (chain["gas_source"], chain["gas_note"], chain["gas_price_wei"]) == ("snapshot", "the node is not running",
+                                                                              None)
+    table = run("spawn", "--config", spec, "--dry-run")
+    assert "gas from the gas snapshot where not simulated" in table.out
+    assert "from the gas snapshot, not the node: the node is not running" in table.out
+
+
+def test_spawn_dry_run_gas_is_the_gas_the_spawn_then_uses(run, rpc_url, tmp_path):
+    spec = tmp_path / "dry.yaml"
+    spec.write_text(SPEC.format(port=urlparse(rpc_url).port).replace("salt: cli", "salt: dry"))
+    dry = run("spawn", "--config", spec, "--dry-run", "--json")
+    assert dry.code == 0, dry
+    (chain,) = dry.json["chains"]
+    assert chain["gas_source"] == "node", chain
+    client = AgentSessions(rpc_url)
+    before = client.w3.eth.block_number
+    spawned = run("spawn", "--config", spec, "--json")
+    assert spawned.code == 0, spawned
+    after = client.w3.eth.block_number
+    used = [client.w3.eth.get_block(n)["gasUsed"] for n in range(before + 1, after + 1)]
+    # a new manager, one approve, one createSessions of two roots, one spawnChildren: each in its own block
+    assert len(used) == 4
+    # the simulation ran the very transactions the spawn then sent, on the same state: the same gas, exactly
+    assert chain["gas"] == sum(used)
+    deploy, approve, roots, children = used
+    assert [(x["label"], x["gas"]) for x in dry.json["sessions"]] == [
+        ("swapper", roots - roots // 2), ("scout", children), ("ops-today", roots // 2)]
 
 
 def test_list_filters_by_status_label_agent_and_holder(run, world, spec_file):

@@ -8,7 +8,7 @@ import json
 import urllib.request
 from typing import Any
 
-from agent_sessions.chains import LocalAnvil
+from agent_sessions.fleet.chains import LocalAnvil
 from scripts._ports import open_fresh_anvil
 
 __all__ = ["fresh_anvil", "rpc"]

@@ -15,8 +15,8 @@ import pytest
 from eth_account import Account
 
 from agent_sessions import NATIVE, AgentSessions, Manager, SessionParams
-from agent_sessions.audit import audit
-from agent_sessions.throughput import dev_keys
+from agent_sessions.domain.audit import audit
+from agent_sessions.fleet.throughput import dev_keys
 
 from ._anvil import fresh_anvil, rpc
 from ._proxy import FaultProxy

@@ -24,10 +24,16 @@ from typing import Any
 
 import pytest
 
-from agent_sessions import AgentPool, AgentSessions, Job, ReceiptTimeout, RPCError, TransientRPCError
-from agent_sessions._signing import Signer, UnsignedTx
-from agent_sessions import TransactionReplaced
-
+from agent_sessions import (
+    AgentPool,
+    AgentSessions,
+    Job,
+    ReceiptTimeout,
+    RPCError,
+    TransactionReplaced,
+    TransientRPCError,
+)
+from agent_sessions.chain.signing import Signer, UnsignedTx
 
 from ._anvil import fresh_anvil, rpc
 from ._proxy import FaultProxy, wait_until

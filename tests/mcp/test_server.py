@@ -14,7 +14,7 @@ import anyio
 import pytest
 
 from agent_sessions import NATIVE, AgentSessions, SessionParams
-from agent_sessions.throughput import dev_keys
+from agent_sessions.fleet.throughput import dev_keys
 
 mcp = pytest.importorskip("mcp")
 from mcp import ClientSession, StdioServerParameters, stdio_client  # noqa: E402

@@ -25,7 +25,7 @@ ROUND_TRIP = textwrap.dedent("""
     import json, sys
     import agent_sessions
     from agent_sessions import NATIVE, AgentSessions, SessionParams
-    from agent_sessions.throughput import dev_keys
+    from agent_sessions.fleet.throughput import dev_keys
 
     owner, agent = dev_keys(2)
     client = AgentSessions(sys.argv[1])
@@ -83,7 +83,7 @@ def test_wheel_installs_without_extras_and_runs_the_sdk_and_the_command(venv, tm
 
     # every module imports without the extras, but those that exist for them (Ape's plugin, the MCP wiring, the
     # Studio's web app; its command, which the CLI registers, imports without it)
-    every = run(venv, python, "-c", "import importlib, pkgutil, agent_sessions as a; skip = {'agent_sessions._ape_plugin', "
+    every = run(venv, python, "-c", "import importlib, pkgutil, agent_sessions as a; skip = {'agent_sessions.cli.ape_plugin', "
                                     "'agent_sessions.mcp.server'}; names = [m.name for m in pkgutil.walk_packages("
                                     "a.__path__, 'agent_sessions.') if m.name not in skip and (not m.name.startswith("
                                     "'agent_sessions.studio.') or m.name == 'agent_sessions.studio.command')]; "

@@ -21,9 +21,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from agent_sessions import NATIVE, AgentSessions, Contract, Manager, SessionParams
-from agent_sessions.admin import ensure_manager
-from agent_sessions.throughput import dev_keys
-
+from agent_sessions.domain.admin import ensure_manager
+from agent_sessions.fleet.throughput import dev_keys
 from tests.helpers import Run
 
 ETHER = 10**18

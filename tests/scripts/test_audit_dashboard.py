@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from agent_sessions import NATIVE, SessionParams
-from agent_sessions.audit import audit
+from agent_sessions.domain.audit import audit
 
 from .conftest import ETHER, TUSD
 

@@ -120,7 +120,7 @@ def test_bench_median_ratio_has_its_interval(bench):
 
 
 def test_bench_median_interval_is_seeded():
-    from agent_sessions.throughput import median_interval
+    from agent_sessions.fleet.throughput import median_interval
 
     ratios = [0.8, 0.95, 0.9, 1.1, 0.85, 0.92, 0.88, 0.97, 0.91, 0.89]
     first = median_interval(ratios, resamples=10_000, seed=7)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agent_sessions.chains import canonical_factory_address
+from agent_sessions.domain.deployment import canonical_factory_address
 
 
 def test_deploy_reuses_the_canonical_factory_and_the_owners_manager(run, world):

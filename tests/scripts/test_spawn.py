@@ -8,7 +8,7 @@ from urllib.parse import urlparse
 import pytest
 
 from agent_sessions import NATIVE, Status
-from agent_sessions.chains import canonical_factory_address
+from agent_sessions.domain.deployment import canonical_factory_address
 from scripts._ports import free_port
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

@@ -15,8 +15,8 @@ from typing import Any, Callable
 import pytest
 
 from agent_sessions import NATIVE, AgentSessions, Contract, Factory, Manager, Session, SessionParams
-from agent_sessions._transport import TXN_KWARGS
-from agent_sessions.throughput import dev_keys
+from agent_sessions.chain.transport import TXN_KWARGS
+from agent_sessions.fleet.throughput import dev_keys
 
 ETHER = 10**18
 DAY = 86_400

@@ -4,7 +4,7 @@ import json
 from pathlib import Path
 
 from agent_sessions import _build_artifacts
-from agent_sessions._abi import load_artifact
+from agent_sessions.base.abi import load_artifact
 
 ROOT = Path(__file__).resolve().parents[2]
 

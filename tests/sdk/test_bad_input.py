@@ -18,7 +18,6 @@ from typing import Any, Callable
 import pytest
 
 from agent_sessions import (
-    UnixTime,
     NATIVE,
     BudgetExceeded,
     ExpiryExceedsParent,
@@ -26,6 +25,7 @@ from agent_sessions import (
     InvalidGuard,
     SessionError,
     SessionParams,
+    UnixTime,
 )
 
 from .conftest import ETHER

@@ -3,7 +3,7 @@
 import pytest
 
 from agent_sessions import AgentPool, BudgetExceeded, Job, NotAgent, SessionParams, run_agents
-from agent_sessions.throughput import dev_keys, execute_benchmark
+from agent_sessions.fleet.throughput import dev_keys, execute_benchmark
 
 AGENTS = 20
 PER_AGENT = 10

@@ -6,7 +6,7 @@ import pytest
 from eth_utils import keccak
 
 from agent_sessions import SessionContext, TaskCountDecreased
-from agent_sessions.context import merkle_root
+from agent_sessions.domain.context import merkle_root
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 import pytest
 
 from agent_sessions import SessionNotActive, Status
-from agent_sessions.diagnose import ancestors_report, explain_inactive
+from agent_sessions.domain.diagnose import ancestors_report, explain_inactive
 
 DEAD = "0x000000000000000000000000000000000000dEaD"
 

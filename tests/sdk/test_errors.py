@@ -23,8 +23,8 @@ from agent_sessions import (
     UnknownRevert,
     decode_revert,
 )
-from agent_sessions._abi import artifact_abi, known_errors
-from agent_sessions.errors import error_class
+from agent_sessions.base.abi import artifact_abi, known_errors
+from agent_sessions.base.errors import error_class
 
 ADDRESS = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
 

@@ -13,9 +13,10 @@ import time
 import pytest
 
 from agent_sessions import NATIVE, AgentSessions, BudgetExceeded, SessionParams
-from agent_sessions._transport import explain_failure, wait_for_receipt
-from agent_sessions.chains import _probe_chain_id, ensure_deployment, find_anvil
-from agent_sessions.throughput import dev_keys
+from agent_sessions.chain.transport import explain_failure, wait_for_receipt
+from agent_sessions.domain.deployment import ensure_deployment
+from agent_sessions.fleet.chains import find_anvil, probe_chain_id
+from agent_sessions.fleet.throughput import dev_keys
 from scripts._ports import free_port
 
 ETHER = 10**18
@@ -32,7 +33,7 @@ def history_node():
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
-        while _probe_chain_id(url) != 31337:
+        while probe_chain_id(url) != 31337:
             assert process.poll() is None and time.monotonic() < deadline, "anvil did not start"
             time.sleep(0.05)
         yield url

@@ -27,10 +27,10 @@ from agent_sessions import (
     parse_spec,
     spawn_fleet,
 )
-from agent_sessions.chains import DETERMINISTIC_DEPLOYER, canonical_addresses, has_code
-from agent_sessions.library_errors import TransferFromFailed
-from agent_sessions.spec import ETH
-from agent_sessions.throughput import dev_keys
+from agent_sessions.base.library_errors import TransferFromFailed
+from agent_sessions.domain.deployment import DETERMINISTIC_DEPLOYER, canonical_addresses, has_code
+from agent_sessions.fleet.spec import ETH
+from agent_sessions.fleet.throughput import dev_keys
 from scripts._ports import free_port, open_fresh_chains
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

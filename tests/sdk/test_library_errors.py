@@ -7,13 +7,13 @@ import eth_abi
 from eth_utils import keccak
 
 from agent_sessions import AccessDenied, LimitExceeded, UnknownRevert, decode_revert
-from agent_sessions.console import error_explanation, error_line
-from agent_sessions.library_errors import (
+from agent_sessions.base.library_errors import (
     ERC20InsufficientAllowance,
     SafeERC20FailedOperation,
     TokenTransferFailed,
     TransferFromFailed,
 )
+from agent_sessions.fleet.console import error_explanation, error_line
 
 MANAGER = "0x1a472e37ca6Aacf6808D00DEdaB5838A5ae2c1D8"
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from agent_sessions import AgentSessions, Inventory, NATIVE, Status
+from agent_sessions import NATIVE, AgentSessions, Inventory, Status
 
 from .conftest import ETHER
 

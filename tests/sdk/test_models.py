@@ -5,9 +5,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from pydantic import ValidationError
 
-from agent_sessions import ANY_SELECTOR, NATIVE, Budget, BudgetParams, Call, Permission, SessionParams, Status
-from agent_sessions import UnixTime
-from agent_sessions.models import SessionState, decode_label, encode_label, selector_of
+from agent_sessions import ANY_SELECTOR, NATIVE, Budget, BudgetParams, Call, Permission, SessionParams, Status, UnixTime
+from agent_sessions.base.models import SessionState, decode_label, encode_label, selector_of
 
 AGENT = "0x70997970c51812dc3a010c7d01b50e0d17dc79c8"
 TOKEN = "0x5FbDB2315678afecb367f032d93F642f64180aa3"

@@ -11,11 +11,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from agent_sessions import NATIVE, SessionParams, UnixTime, parse_amount, parse_spec
-from agent_sessions.admin import parse_expiry as admin_parse_expiry
+from agent_sessions.base.parsing import expiry_seconds
 from agent_sessions.cli._app import _seconds
-from agent_sessions.parsing import expiry_seconds
-from agent_sessions.spec import SpecError
-from agent_sessions.tokens import TokenInfo
+from agent_sessions.domain.admin import parse_expiry as admin_parse_expiry
+from agent_sessions.domain.tokens import TokenInfo
+from agent_sessions.fleet.spec import SpecError
 
 USDC = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
 AGENT = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"

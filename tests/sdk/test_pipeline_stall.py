@@ -10,7 +10,7 @@ set past that gap (``anvil_setNonce``), so its nonce is the next one and it stil
 
 from __future__ import annotations
 
-from agent_sessions._pipeline import TxRequest, send_signed
+from agent_sessions.chain.pipeline import TxRequest, send_signed
 
 
 def pool_counts(client) -> tuple[int, int]:

@@ -9,15 +9,15 @@ import pytest
 from eth_utils import to_checksum_address
 
 from agent_sessions import (
-    UnixTime,
     NATIVE,
     ZERO_ADDRESS,
     BatchCallFailed,
     BudgetExceeded,
+    CalldataTooShort,
     CallFailed,
     CallLimitExceeded,
-    CalldataTooShort,
     ContractError,
+    DeployerNotOwner,
     DepthExceeded,
     DuplicateToken,
     ExpiryExceedsParent,
@@ -28,18 +28,20 @@ from agent_sessions import (
     InvalidGuard,
     InvalidHolder,
     ManagerExists,
-    NoValueExpected,
+    NoBudgetRow,
     NotAgent,
     NotAgentOrController,
     NotController,
     NotFactory,
+    NothingToClaim,
     NotManagerOwner,
+    NoValueExpected,
     PerCallCapExceeded,
     PeriodAllowanceExceeded,
     PeriodRequired,
     PermissionNotInParent,
+    RotatedOut,
     SameToken,
-    NothingToClaim,
     SessionAlreadyClosed,
     SessionEnded,
     SessionNotActive,
@@ -52,17 +54,15 @@ from agent_sessions import (
     TargetNotAllowed,
     TaskCountDecreased,
     TokenNotEscrowed,
-    NoBudgetRow,
-    RotatedOut,
-    DeployerNotOwner,
     TooManyGuards,
     TransactionFailed,
     UnexpectedETH,
+    UnixTime,
     UnknownRevert,
     ValueMismatch,
     ZeroAgent,
 )
-from agent_sessions.models import encode_label
+from agent_sessions.base.models import encode_label
 
 from .conftest import ETHER
 

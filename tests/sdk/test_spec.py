@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from agent_sessions import SessionError, SpecError, load_spec, parse_spec
-from agent_sessions.chains import canonical_token_address
-from agent_sessions.spec import MAX_DEPTH, FleetSpec, SpecIssue
+from agent_sessions.domain.deployment import canonical_token_address
+from agent_sessions.fleet.spec import MAX_DEPTH, FleetSpec, SpecIssue
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 ETHER = 10**18

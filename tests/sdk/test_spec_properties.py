@@ -28,8 +28,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from agent_sessions import SpecError, open_chains, parse_spec, spawn_fleet
-from agent_sessions.spec import format_path
-from agent_sessions.throughput import dev_keys
+from agent_sessions.fleet.spec import format_path
+from agent_sessions.fleet.throughput import dev_keys
 
 EXAMPLES = int(os.environ.get("SPEC_EXAMPLES", "200"))
 RANDOM = os.environ.get("SPEC_SEED", "") == "random"

@@ -9,8 +9,8 @@ from web3 import HTTPProvider
 from web3.providers.base import BaseProvider
 
 from agent_sessions import AgentSessions, RPCError, TransientRPCError
-from agent_sessions._rpc import Rpc, classify_error
-from agent_sessions._signing import Signer, UnsignedTx
+from agent_sessions.chain.rpc import Rpc, classify_error
+from agent_sessions.chain.signing import Signer, UnsignedTx
 
 
 class FlakyProvider(BaseProvider):

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from agent_sessions import NATIVE, AgentSessions, Manager, Session, SessionParams
-from agent_sessions.throughput import dev_keys
+from agent_sessions.fleet.throughput import dev_keys
 from scripts._ports import open_fresh_anvil
 
 CHROMIUM = "/usr/bin/chromium"

@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from agent_sessions import NATIVE, Status
-from agent_sessions.tokens import TokenBook
+from agent_sessions.domain.tokens import TokenBook
 
 from .conftest import WORKERS, shoot
 

@@ -15,7 +15,7 @@ import requests
 from click.testing import CliRunner
 
 from agent_sessions import AgentSessions, canonical_factory_address, parse_spec, spawn_fleet
-from agent_sessions.chains import has_code
+from agent_sessions.domain.deployment import has_code
 from scripts._ports import open_fresh_anvil, open_fresh_chains
 
 SPEC = """

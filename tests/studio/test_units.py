@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from agent_sessions import NATIVE
-from agent_sessions.models import Budget, SessionState, Status
-from agent_sessions.tokens import TokenBook, TokenInfo
+from agent_sessions.base.models import Budget, SessionState, Status
+from agent_sessions.domain.tokens import TokenBook, TokenInfo
 
 TOKEN = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
 DEX = "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from agent_sessions import NATIVE
-from agent_sessions.tokens import TokenBook, TokenInfo
+from agent_sessions.domain.tokens import TokenBook, TokenInfo
 
 USDC = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
 AGENT = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from agent_sessions import AgentSessions, Contract
-from agent_sessions._abi import ContractABI
+from agent_sessions.base.abi import ContractABI
 from agent_sessions.wallet import sign_typed
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "node_modules" / "@safe-global" / "safe-contracts" / "build" / \

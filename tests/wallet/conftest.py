@@ -19,7 +19,7 @@ import pytest
 from eth_account import Account
 
 from agent_sessions import NATIVE, AgentSessions, Manager, SessionParams
-from agent_sessions.throughput import dev_keys
+from agent_sessions.fleet.throughput import dev_keys
 from agent_sessions.wallet import deposit
 
 ETHER = 10**18

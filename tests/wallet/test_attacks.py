@@ -14,7 +14,7 @@ from agent_sessions import (
     NonceUsed,
     SignatureExpired,
 )
-from agent_sessions.parsing import UnixTime
+from agent_sessions.base.parsing import UnixTime
 from agent_sessions.wallet import SignedGrant, deposit, load_signed, sign_grant, submit_grant
 from agent_sessions.wallet.typed_data import recover_signer
 

@@ -15,7 +15,7 @@ from eth_account import Account
 from eth_utils import keccak
 
 from agent_sessions import NATIVE, SessionParams
-from agent_sessions.parsing import UnixTime
+from agent_sessions.base.parsing import UnixTime
 from agent_sessions.wallet import (
     SignedExecute,
     SignedGrant,

@@ -22,9 +22,9 @@ from typing import Any, Callable
 import click
 from rich.text import Text
 
-from .. import __version__
-from ..models import NATIVE, Status
-from ..units import format_amount, parse_duration
+from ..base.models import NATIVE, Status
+from ..base.units import format_amount, parse_duration
+from ..base.version import __version__
 from ._env import Env, Options, record_deployment
 from ._output import _EnvHolder, echo_json, errors_handled, fail, make_console, receipt_json
 
@@ -128,7 +128,7 @@ def _units(e: Env, token: str, amount: int) -> str:
 def deploy(salt: str | None) -> None:
     """Ensure the canonical SessionFactory and the owner's SessionManager (--owner, default the signer; signed by the
     owner's key unless --as says otherwise); print their addresses."""
-    from ..admin import ensure_manager
+    from ..domain.admin import ensure_manager
 
     e = env()
     owner = e.owner
@@ -172,7 +172,7 @@ def deploy(salt: str | None) -> None:
 def list_(statuses: tuple[str, ...], label: str | None, agent: str | None, holder: str | None, parent: str | None,
           only_open: bool, fmt: str, as_tree: bool) -> None:
     """List the manager's sessions, with filters."""
-    from ..console import session_tree, sessions_table, to_jsonable
+    from ..fleet.console import session_tree, sessions_table, to_jsonable
 
     e = env()
     if as_tree:
@@ -230,8 +230,8 @@ def _csv(e: Env, states: list[Any]) -> str:
 @errors_handled
 def inspect(session_ref: str, detail: str) -> None:
     """Show session ID (an id, a label or MANAGER/LABEL): status, agent, holder, timing, budgets."""
-    from ..console import session_panel, to_jsonable
-    from ..diagnose import ancestors_report
+    from ..domain.diagnose import ancestors_report
+    from ..fleet.console import session_panel, to_jsonable
 
     e = env()
     sid = e.session(session_ref)
@@ -261,7 +261,7 @@ def inspect(session_ref: str, detail: str) -> None:
 
 def _report(e: Env, action: str, ids: list[int], receipts: list[Any], extra: dict[str, Any] | None = None,
             lines: list[str] = ()) -> None:
-    from ..console import status_text
+    from ..fleet.console import status_text
 
     states = e.manager.sessions(ids)
     if e.options.as_json:
@@ -411,7 +411,7 @@ def fund(session_ref: str, amount: str, token: str) -> None:
 def check(session_ref: str, target: str, value: str, data: str, caller: str | None) -> None:
     """Preflight: would session ID's agent calling TARGET with VALUE (`0.1 ether`) pass now? Sends nothing;
     exit 1 with the contract's reason when it would be refused."""
-    from ..console import error_explanation, error_line
+    from ..fleet.console import error_explanation, error_line
 
     e = env()
     sid = e.session(session_ref)
@@ -421,7 +421,7 @@ def check(session_ref: str, target: str, value: str, data: str, caller: str | No
     result = e.manager.check(sid, target_address, wei, data, caller=who)
     reason = None
     if not result.ok and result.error is not None:
-        from ..diagnose import explain_inactive
+        from ..domain.diagnose import explain_inactive
 
         explanation = error_explanation(result.error, e.book)
         why = explain_inactive(e.manager, result.error)
@@ -455,7 +455,7 @@ def update(session_ref: str, params: tuple[str, ...], token: str | None, expiry:
            per_period: str | None) -> None:
     """Change the expiry and/or the per-call cap and period allowance of live session ID. Controller only. A limit
     not given keeps its value."""
-    from ..admin import update_session
+    from ..domain.admin import update_session
 
     known = ("per_call_cap", "period_allowance", "expiry")
     given: dict[str, str] = {}
@@ -479,7 +479,7 @@ def update(session_ref: str, params: tuple[str, ...], token: str | None, expiry:
     address = e.token(token or "ETH") if limits else None
     expiry_value = None
     if "expiry" in given:
-        from ..parsing import parse_expiry
+        from ..base.parsing import parse_expiry
 
         try:
             expiry_value = parse_expiry(given["expiry"])
@@ -568,14 +568,14 @@ _switch("revoke-all", "revoke_all", "Revoke every existing session of the manage
 def dashboard(refresh: str, once: bool, duration: str | None, include_closed: bool, all_managers: bool) -> None:
     """A live view of the manager's sessions: status, agent, spent / left per token, expiry, totals. With --json,
     one JSON document per refresh (one line each). Ctrl-C stops it."""
-    from ..console import Dashboard, to_jsonable
+    from ..fleet.console import Dashboard, to_jsonable
 
     interval = _seconds(refresh, "--refresh")
     stop_after = _seconds(duration, "--duration") if duration is not None else None
     if interval < 0.1:
         raise click.BadParameter("must be at least 0.1 s", param_hint="--refresh")
     e = env()
-    from ..admin import find_managers
+    from ..domain.admin import find_managers
 
     managers = find_managers(e.client, e.owner) if all_managers else [e.manager]
     board = Dashboard(managers, refresh=interval, console=make_console(), book=e.book,
@@ -608,8 +608,8 @@ def dashboard(refresh: str, once: bool, duration: str | None, include_closed: bo
 def audit(tokens: tuple[str, ...], allow_surplus: bool) -> None:
     """Reconcile the manager's balances with its sessions' escrow, per token; exit 1 unless every token balances
     exactly (--allow-surplus: unless there is a deficit)."""
-    from ..audit import audit as run_audit
-    from ..console import audit_table
+    from ..domain.audit import audit as run_audit
+    from ..fleet.console import audit_table
 
     e = env()
     report = run_audit(e.manager, tokens=[e.token(t) for t in tokens], book=e.book)
@@ -643,7 +643,7 @@ def main() -> None:
 
 
 def _register() -> None:
-    from . import _node, _relay, _spawn  # noqa: F401  (they add their commands to ``cli``)
+    from . import _grant, _node, _relay, _spawn  # noqa: F401  (they add their commands to ``cli``)
 
     try:
         from ._mcp_command import mcp
@@ -652,7 +652,7 @@ def _register() -> None:
     else:
         cli.add_command(mcp)
     try:
-        from agent_sessions.studio.command import studio  # type: ignore[import-not-found]
+        from ..studio.command import studio
     except ImportError:
         pass
     else:

@@ -28,11 +28,11 @@ from typing import Any
 
 import click
 
-from ..admin import NotDeployed, find_manager
-from ..chains import has_code
-from ..client import AgentSessions
-from ..models import NATIVE, checksum
-from ..tokens import TokenBook
+from ..base.models import NATIVE, checksum
+from ..domain.admin import NotDeployed, find_manager
+from ..domain.client import AgentSessions
+from ..domain.deployment import has_code
+from ..domain.tokens import TokenBook
 
 __all__ = ["Env", "Options", "state_dir", "recorded_node"]
 
@@ -43,7 +43,7 @@ DEV_CHAIN_ID = 31337
 def state_dir() -> Path:
     """Where ``node start`` records its node and ``deploy`` its managers: ``$AGENT_SESSIONS_HOME``, else
     ``~/.agent_sessions`` (the session contexts' home too)."""
-    from ..context import agent_sessions_home
+    from ..domain.context import agent_sessions_home
 
     return agent_sessions_home()
 
@@ -111,7 +111,7 @@ class Env:
     def spec(self) -> Any:
         """The fleet spec of ``--config`` (None without one). An invalid spec raises ``SpecError``."""
         if self._spec is None and self.options.config:
-            from ..spec import load_spec
+            from ..fleet.spec import load_spec
 
             self._spec = load_spec(self.options.config)
         return self._spec
@@ -229,7 +229,7 @@ class Env:
         if spec is None or text not in spec.managers:
             known = f" (managers: {', '.join(spec.managers)})" if spec is not None else " (give --config)"
             raise click.BadParameter(f"no manager {text!r}{known}", param_hint="--manager")
-        from ..chains import canonical_factory_address
+        from ..domain.deployment import canonical_factory_address
 
         mspec = spec.managers[text]
         owner = self.address(mspec.owner, "--manager")
@@ -277,7 +277,7 @@ class Env:
         on_chain = token.chains.get(name) if name is not None else None
         if on_chain is not None and on_chain.address is not None:
             return checksum(on_chain.address)
-        from ..chains import canonical_token_address
+        from ..domain.deployment import canonical_token_address
 
         return canonical_token_address(text, token.decimals)
 
@@ -300,7 +300,7 @@ def load_key(ref: str, spec: Any = None) -> Any:
     """A ``LocalAccount`` from a key reference (see the module docstring). ``click.BadParameter`` says why not."""
     from eth_account import Account
 
-    from ..throughput import dev_keys
+    from ..fleet.throughput import dev_keys
 
     text = str(ref).strip()
     if text.upper().startswith("TEST::"):  # Ape's name of test account N (the same development keys)

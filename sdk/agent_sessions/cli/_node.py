@@ -18,7 +18,7 @@ from typing import Any
 
 import click
 
-from ..chains import LocalAnvil, _probe_chain_id
+from ..fleet.chains import LocalAnvil, probe_chain_id
 from ._app import cli
 from ._env import recorded_node, state_dir
 from ._output import echo_json, fail
@@ -46,7 +46,7 @@ def _running() -> dict[str, Any] | None:
     record = recorded_node()
     if record is None:
         return None
-    if not _alive(int(record.get("pid", 0))) or _probe_chain_id(record["url"]) is None:
+    if not _alive(int(record.get("pid", 0))) or probe_chain_id(record["url"]) is None:
         return None
     return record
 
@@ -87,7 +87,7 @@ def start(port: int | None, chain_id: int, fresh: bool, as_json: bool) -> None:
         log.close()
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
-    while _probe_chain_id(url, timeout=1.0) != chain_id:
+    while probe_chain_id(url, timeout=1.0) != chain_id:
         if process.poll() is not None or time.monotonic() > deadline:
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGKILL)
@@ -145,7 +145,7 @@ def status(as_json: bool) -> None:
         else:
             click.echo("not running (start it with `agent-sessions node start`)")
         raise SystemExit(1)
-    from ..client import AgentSessions
+    from ..domain.client import AgentSessions
 
     record = dict(record, block=AgentSessions(record["url"]).w3.eth.block_number)
     _print(record, as_json, "running")

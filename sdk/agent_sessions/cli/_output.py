@@ -14,8 +14,8 @@ from typing import Any, Callable
 import click
 from rich.console import Console
 
-from ..errors import RPCError, SessionError
-from ..results import Receipt
+from ..base.errors import RPCError, SessionError
+from ..base.results import Receipt
 
 __all__ = ["echo_json", "errors_handled", "fail", "make_console", "receipt_json"]
 
@@ -47,8 +47,8 @@ def errors_handled(f: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(f)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from ..console import error_explanation, error_line
-        from ..spec import SpecError
+        from ..fleet.console import error_explanation, error_line
+        from ..fleet.spec import SpecError
 
         env = click.get_current_context().find_object(_EnvHolder)
         book = env.env._book if env is not None and env.env is not None else None
@@ -79,7 +79,7 @@ def _lineage(holder: Any, exc: BaseException) -> str | None:
     manager = getattr(getattr(holder, "env", None), "_manager", None)
     if manager is None:
         return None
-    from ..diagnose import explain_inactive
+    from ..domain.diagnose import explain_inactive
 
     return explain_inactive(manager, exc)
 

@@ -1,8 +1,11 @@
 """``agent-sessions spawn --config FILE [--dry-run]``: every session of a fleet spec, on the chains it names.
 
 ``--dry-run`` validates the spec, prints the plan (each session with its chain, manager, parent, agent, expiry and
-budgets), what each manager's owner escrows per token, and the gas and ETH it will cost (gas from the figures of
-the committed gas snapshot; the fee at the gas price of the chain when its node answers), and sends nothing.
+budgets), what each manager's owner escrows per token, and the gas and ETH it will cost, and sends nothing. When a
+chain's node answers, the gas is the node's: every transaction the spawn would send there (manager, approvals,
+batches) simulated in order as its sender on the chain's current state (``eth_simulateV1``), so sessions already on
+chain cost nothing; otherwise (node down, a token still to deploy...) the figures of the committed gas snapshot
+stand in, labelled as such with the reason. The fee is at the gas price of the chain when its node answers.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from typing import Any
 
 import click
 
-from ..units import format_amount
+from ..base.units import format_amount
 from ._app import cli, common, env
 from ._output import echo_json, errors_handled, fail, make_console
 
@@ -43,9 +46,13 @@ def gas_figures(snapshot: Path = SNAPSHOT) -> dict[str, int]:
         return dict(GAS)
 
 
-def plan(spec: Any, gas_prices: dict[str, int | None] | None = None) -> dict[str, Any]:
-    """What spawning ``spec`` from scratch sends and costs: sessions, escrow per chain/manager/token, gas."""
+def plan(spec: Any, gas_prices: dict[str, int | None] | None = None,
+         node_gas: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What spawning ``spec`` sends and costs: sessions, escrow per chain/manager/token, gas. ``node_gas`` holds,
+    per chain, the ``SpawnGas`` simulated on its node, or the reason there is none (a str): the snapshot's
+    figures (for a spawn from scratch) stand in for that chain."""
     gas_prices = gas_prices or {}
+    node_gas = node_gas or {}
     GAS = gas_figures()  # noqa: N806 - the module's table, refreshed from the snapshot
     sessions = []
     gas_by_chain: dict[str, int] = {}
@@ -76,6 +83,18 @@ def plan(spec: Any, gas_prices: dict[str, int | None] | None = None) -> dict[str
         gas_by_chain[chain] = gas_by_chain.get(chain, 0) + GAS["manager"]  # at most: reused when it exists
     for (chain, _), tokens in erc20_roots.items():
         gas_by_chain[chain] = gas_by_chain.get(chain, 0) + GAS["approve"] * len(tokens)
+    sources: dict[str, str] = {}
+    notes: dict[str, str | None] = {}
+    for chain in gas_by_chain:
+        simulated = node_gas.get(chain)
+        if simulated is None or isinstance(simulated, str):
+            sources[chain], notes[chain] = "snapshot", simulated or "the node was not asked"
+            continue
+        sources[chain], notes[chain] = "node", None
+        gas_by_chain[chain] = simulated.total
+        for s in sessions:
+            if s["chain"] == chain:
+                s["gas"] = simulated.per_session.get(s["key"], 0)
     escrow = []
     for (chain, manager), totals in sorted(spec.totals().items()):
         escrow.append({"chain": chain, "manager": manager, "owner": spec.managers[manager].owner,
@@ -86,7 +105,7 @@ def plan(spec: Any, gas_prices: dict[str, int | None] | None = None) -> dict[str
         price = gas_prices.get(chain)
         eth_escrow = sum(t.get("ETH", 0) for (c, _), t in spec.totals().items() if c == chain)
         chains.append({
-            "chain": chain, "gas": gas, "gas_price_wei": price,
+            "chain": chain, "gas": gas, "gas_source": sources[chain], "gas_note": notes[chain], "gas_price_wei": price,
             "fee": format_amount(gas * price, 18, "ETH") if price is not None else None,
             "escrow_eth": format_amount(eth_escrow, 18, "ETH"),
             "eth_total": format_amount(eth_escrow + gas * price, 18, "ETH") if price is not None else None,
@@ -104,16 +123,45 @@ def _span(seconds: int) -> str:
     return out
 
 
+def _node_gas(spec: Any, chunk_size: int) -> dict[str, Any]:
+    """Per chain of ``spec``: the spawn's gas simulated on its node (``SpawnGas``), or why not (a str). Nothing is
+    started, signed or sent."""
+    from ..base.errors import SessionError
+    from ..domain.client import AgentSessions
+    from ..domain.deployment import canonical_factory_address, has_code
+    from ..fleet.chains import ChainHandle, probe_chain_id
+    from ..fleet.spawn import simulate_spawn_gas
+
+    out: dict[str, Any] = {}
+    for name in spec.chains_used():
+        chain = spec.chains[name]
+        url = chain.rpc or f"http://127.0.0.1:{chain.anvil.port}"
+        if not url.startswith("http") or probe_chain_id(url) != chain.expected_chain_id:
+            out[name] = "the node is not running"
+            continue
+        client = AgentSessions(url)
+        factory = chain.factory or canonical_factory_address()
+        if not has_code(client, factory):
+            out[name] = f"no factory at {factory} yet"
+            continue
+        handle = ChainHandle(name, client, client.factory(factory), None, factory == canonical_factory_address())
+        try:
+            out[name] = simulate_spawn_gas(spec, handle, chunk_size=chunk_size)
+        except SessionError as exc:  # CannotSimulate, a key the spec cannot resolve, the node refusing...
+            out[name] = str(exc)
+    return out
+
+
 def _gas_prices(spec: Any) -> dict[str, int | None]:
     """The gas price of each chain whose node answers now (None for the others); nothing is started."""
-    from ..chains import _probe_chain_id
-    from ..client import AgentSessions
+    from ..domain.client import AgentSessions
+    from ..fleet.chains import probe_chain_id
 
     prices: dict[str, int | None] = {}
     for name in spec.chains_used():
         chain = spec.chains[name]
         url = chain.rpc or f"http://127.0.0.1:{chain.anvil.port}"
-        if url.startswith("http") and _probe_chain_id(url) == chain.expected_chain_id:
+        if url.startswith("http") and probe_chain_id(url) == chain.expected_chain_id:
             try:
                 prices[name] = int(AgentSessions(url).w3.eth.gas_price)
             except Exception:
@@ -150,10 +198,10 @@ def spawn(dry_run: bool, ports: dict[str, int], state_dir: Path | None, chunk_si
     """Create the sessions of the fleet spec --config that are not on chain yet (idempotent per label)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    from ..chains import open_chains
-    from ..console import error_line, fleet_states, fleet_table, fleet_to_jsonable
-    from ..fleet import FleetError, spawn_fleet
-    from ..tokens import TokenBook
+    from ..domain.tokens import TokenBook
+    from ..fleet.chains import open_chains
+    from ..fleet.console import error_line, fleet_states, fleet_table, fleet_to_jsonable
+    from ..fleet.spawn import FleetError, spawn_fleet
 
     e = env()
     if not e.options.config:
@@ -165,7 +213,7 @@ def spawn(dry_run: bool, ports: dict[str, int], state_dir: Path | None, chunk_si
         except KeyError as exc:
             raise click.BadParameter(str(exc.args[0]), param_hint="--port") from None
     if dry_run:
-        data = plan(spec, _gas_prices(spec))
+        data = plan(spec, _gas_prices(spec), _node_gas(spec, chunk_size))
         if e.options.as_json:
             echo_json(data)
         else:
@@ -226,7 +274,10 @@ def _print_plan(data: dict[str, Any]) -> None:
     from rich.table import Table
 
     console = make_console()
-    table = Table(title="plan (dry run: nothing is sent)", title_justify="left", header_style="bold")
+    from_node = all(c["gas_source"] == "node" for c in data["chains"])
+    table = Table(title="plan (dry run: nothing is sent; gas " + ("simulated on the node)" if from_node else
+                                                                   "from the gas snapshot where not simulated)"),
+                  title_justify="left", header_style="bold")
     for col in ("session", "chain", "manager", "parent", "agent", "expires", "budgets", "gas"):
         table.add_column(col, justify="right" if col == "gas" else "left")
     for s in data["sessions"]:
@@ -243,4 +294,7 @@ def _print_plan(data: dict[str, Any]) -> None:
         fee = f"{c['fee']} at {c['gas_price_wei']:,} wei/gas" if c["fee"] is not None else \
             "fee unknown (the node is not running: the gas price is read from it)"
         total = f"; {c['eth_total']} in all" if c["eth_total"] is not None else ""
-        console.print(f"chain {c['chain']}: about {c['gas']:,} gas ({fee}) + {c['escrow_eth']} escrowed{total}")
+        source = ("simulated on the node" if c["gas_source"] == "node" else
+                  f"from the gas snapshot, not the node: {c['gas_note']}")
+        console.print(f"chain {c['chain']}: about {c['gas']:,} gas, {source} ({fee}) + {c['escrow_eth']} "
+                      f"escrowed{total}")

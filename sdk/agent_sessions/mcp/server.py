@@ -11,8 +11,8 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
-from .. import __version__
-from ..errors import SessionError
+from ..base.errors import SessionError
+from ..base.version import __version__
 from .tools import SessionTools
 
 __all__ = ["build_server"]

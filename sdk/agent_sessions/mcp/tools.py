@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..console import error_explanation, error_line
-from ..diagnose import ancestors_report, explain_inactive
-from ..errors import ContractRevert, SessionError
-from ..models import NATIVE, SessionParams, checksum
-from ..parsing import parse_expiry
-from ..tokens import TokenBook
+from ..base.errors import ContractRevert, SessionError
+from ..base.models import NATIVE, SessionParams, checksum
+from ..base.parsing import parse_expiry
+from ..domain.diagnose import ancestors_report, explain_inactive
+from ..domain.tokens import TokenBook
+from ..fleet.console import error_explanation, error_line
 
 __all__ = ["Refused", "SessionTools"]
 

@@ -12,11 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from ..console import error_explanation, error_line
-from ..errors import ContractRevert, RPCError, SessionError, decode_revert
-from ..models import NATIVE, Status, checksum
-from ..results import Receipt
-from ..tokens import TokenBook
+from ..base.errors import ContractRevert, RPCError, SessionError, typed_error
+from ..base.models import NATIVE, Status, checksum
+from ..base.results import Receipt
+from ..domain.tokens import TokenBook
+from ..fleet.console import error_explanation, error_line
 from .fleet import ManagerView
 
 __all__ = ["ACTIONS", "ActionError", "ActionSpec", "Preflight", "build_call", "describe_error", "preflight", "send"]
@@ -192,8 +192,7 @@ def preflight(mv: ManagerView, call: Call, signer: str) -> Preflight:
     try:
         m.client.rpc.call(m.address, call.data, sender=signer, value=call.value)
     except RPCError as exc:
-        data = exc.revert_data
-        error: BaseException = decode_revert(data) if data is not None else exc
+        error: BaseException = typed_error(exc)
         line, sentence, name = describe_error(error, mv.book)
         return Preflight(call.action, signer, False, facts, line, sentence, name)
     return Preflight(call.action, signer, True, facts)

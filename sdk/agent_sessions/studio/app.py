@@ -32,10 +32,10 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from ..console import relative_time
-from ..errors import SessionError
-from ..models import NATIVE, ZERO_ADDRESS, SessionState, Status, checksum
-from ..tokens import short_address
+from ..base.errors import SessionError
+from ..base.models import NATIVE, ZERO_ADDRESS, SessionState, Status, checksum
+from ..domain.tokens import short_address
+from ..fleet.console import relative_time
 from . import actions as act
 from .fleet import HEALTH, QUIET_EVENTS, FleetView, ManagerView, SessionQuery
 from .wizard import WizardError, build_params

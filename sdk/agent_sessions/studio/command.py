@@ -21,7 +21,7 @@ def _keys(refs: tuple[str, ...], spec: Any) -> list[Any]:
 
     from eth_account import Account
 
-    from ..throughput import dev_keys
+    from ..fleet.throughput import dev_keys
 
     out = []
     for ref in refs:
@@ -70,7 +70,7 @@ def studio(config: str | None, rpcs: tuple[str, ...], managers: tuple[str, ...],
         from .server import serve
     except ImportError as exc:  # the extra is not installed
         raise click.ClickException(f"the studio needs its extra: pip install 'agent-sessions[studio]' ({exc})")
-    from ..errors import SessionError
+    from ..base.errors import SessionError
 
     if config is None and not rpcs:
         raise click.UsageError("give --config FLEET.yaml, or --rpc URL with --manager ADDR / --owner ADDR")

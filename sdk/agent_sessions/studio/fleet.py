@@ -25,13 +25,14 @@ from typing import Any
 
 from eth_utils import to_checksum_address
 
-from ..chains import ChainSet, canonical_factory_address, has_code, open_chains
-from ..client import AgentSessions
-from ..errors import RPCError, SessionError
-from ..manager import Manager
-from ..models import NATIVE, SessionState, Status
-from ..spec import FleetSpec, load_spec
-from ..tokens import TokenBook
+from ..base.errors import RPCError, SessionError
+from ..base.models import NATIVE, SessionState, Status
+from ..domain.client import AgentSessions
+from ..domain.deployment import canonical_factory_address, has_code
+from ..domain.manager import Manager
+from ..domain.tokens import TokenBook
+from ..fleet.chains import ChainSet, open_chains
+from ..fleet.spec import FleetSpec, load_spec
 
 __all__ = ["ActivityEvent", "ChainView", "FleetView", "ManagerView", "SessionQuery", "SpendPoint"]
 

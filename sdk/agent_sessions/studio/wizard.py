@@ -6,16 +6,16 @@ Signing a grant for the params (EIP-712) is not part of the studio yet; the page
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
 from collections.abc import Iterable
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
 
-from ..models import NATIVE, SessionParams, checksum
-from ..tokens import TokenBook
-from ..units import parse_duration
-from ..parsing import UnixTime
+from ..base.models import NATIVE, SessionParams, checksum
+from ..base.parsing import UnixTime
+from ..base.units import parse_duration
+from ..domain.tokens import TokenBook
 
 __all__ = ["WizardError", "build_params"]
 

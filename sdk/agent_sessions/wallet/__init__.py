@@ -1,11 +1,25 @@
-"""The wallet door: sessions granted by a signature, executes signed by keyless agents, and a relayer.
+"""The wallet door and the wallet standards sessions speak.
 
-An owner's wallet (a key, a hardware wallet, a Safe) signs an EIP-712 grant offline and anyone submits it; an agent
-with no ETH signs its calls and a relayer submits them, paid a relay fee out of the session's budget.
+- Signed grants, spawns and executes (``grants``, ``executes``, ``typed_data``): an owner's wallet (a key, a
+  hardware wallet, a Safe) signs an EIP-712 grant offline and anyone submits it; an agent with no ETH signs its
+  calls and a relayer (``relay``) submits them, paid a relay fee out of the session's budget.
+- ``erc7715``: ERC-7715 permission requests (``wallet_requestExecutionPermissions``) in and out of sessions.
 
     from agent_sessions.wallet import sign_grant, submit_grant, sign_execute, submit_execute, Relayer
 """
 
+from .erc7715 import (
+    ERC7715_SPEC,
+    PERMISSION_TYPES,
+    Erc7715Error,
+    UnsupportedPermission,
+    build_response,
+    encode_context,
+    from_erc7715,
+    grant,
+    parse_context,
+    to_erc7715,
+)
 from .executes import (
     SignedExecute,
     SignedExecuteBatch,
@@ -43,6 +57,9 @@ from .typed_data import (
 )
 
 __all__ = [
+    "ERC7715_SPEC",
+    "Erc7715Error",
+    "PERMISSION_TYPES",
     "RelayOutcome",
     "RelayRefused",
     "RelayService",
@@ -52,14 +69,20 @@ __all__ = [
     "SignedGrant",
     "SignedMessage",
     "SignedSpawn",
+    "UnsupportedPermission",
+    "build_response",
     "deposit",
     "deposit_of",
+    "encode_context",
     "encode_type",
+    "from_erc7715",
+    "grant",
     "invalidate_nonces",
     "load_signed",
     "max_relay_fee",
     "new_nonce",
     "nonce_used",
+    "parse_context",
     "safe_signature",
     "safe_signer",
     "serve_http",
@@ -73,6 +96,7 @@ __all__ = [
     "submit_execute",
     "submit_grant",
     "submit_spawn",
+    "to_erc7715",
     "typed_data",
     "typed_digest",
     "withdraw",

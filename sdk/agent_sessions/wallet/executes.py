@@ -14,9 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
-from .. import _validate as v
-from ..models import Call
-from ..session import Session
+from ..base import validate as v
+from ..base.models import Call
+from ..domain.session import Session
 from .typed_data import (
     DEFAULT_DEADLINE,
     SignedMessage,
@@ -33,9 +33,9 @@ from .typed_data import (
 )
 
 if TYPE_CHECKING:
-    from ..client import AgentSessions
-    from ..manager import Manager
-    from ..results import Receipt
+    from ..domain.client import AgentSessions
+    from ..domain.manager import Manager
+    from ..base.results import Receipt
 
 __all__ = [
     "SignedExecute",
@@ -221,7 +221,7 @@ def set_max_relay_fees(manager: Manager, sessions: Iterable[Session | int], fee:
                        **txn_kwargs: Any) -> list[Receipt]:
     """``set_max_relay_fee`` for many sessions of ``manager`` at once: one gas estimate, the transactions pipelined
     (consecutive nonces, JSON-RPC batches); the first failure is raised after all were confirmed."""
-    from .._pipeline import TxRequest, run_pipeline
+    from ..chain.pipeline import TxRequest, run_pipeline
 
     wei = v.amount(fee, "fee", symbol="ETH")
     ids = [v.session_id(s.id if isinstance(s, Session) else s, "sessions") for s in sessions]

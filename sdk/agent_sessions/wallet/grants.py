@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from pydantic import ValidationError
 
-from .. import _validate as v
-from ..models import SessionParams, encode_label
-from ..session import Session
+from ..base import validate as v
+from ..base.models import SessionParams, encode_label
+from ..domain.session import Session
 from .typed_data import (
     DEFAULT_DEADLINE,
     SignedMessage,
@@ -39,9 +39,9 @@ from .typed_data import (
 )
 
 if TYPE_CHECKING:
-    from ..client import AgentSessions
-    from ..manager import Manager
-    from ..results import Receipt
+    from ..domain.client import AgentSessions
+    from ..domain.manager import Manager
+    from ..base.results import Receipt
 
 __all__ = [
     "SignedGrant",
@@ -144,7 +144,7 @@ class _SignedSessions(SignedMessage):
     @property
     def eth_budget(self) -> int:
         """ETH the sessions' budgets take (from the owner's deposit for a grant, from the parent for a spawn)."""
-        from ..models import NATIVE
+        from ..base.models import NATIVE
 
         return sum(amount for s in self.sessions for token, amount, _, _ in s[8] if token == NATIVE)
 

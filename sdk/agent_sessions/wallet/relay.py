@@ -31,16 +31,16 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
-from .. import _validate as v
-from .._pipeline import TxRequest, run_pipeline
-from ..errors import ContractRevert, RPCError, SessionError, decode_revert
-from ..models import Status
+from ..base import validate as v
+from ..chain.pipeline import TxRequest, run_pipeline
+from ..base.errors import ContractRevert, RPCError, SessionError, typed_error
+from ..base.models import Status
 from .executes import SignedExecute, SignedExecuteBatch
 from .typed_data import load_signed
 
 if TYPE_CHECKING:
-    from ..client import AgentSessions
-    from ..manager import Manager
+    from ..domain.client import AgentSessions
+    from ..domain.manager import Manager
 
 __all__ = ["RelayOutcome", "RelayRefused", "RelayService", "Relayer", "serve_http"]
 
@@ -204,9 +204,7 @@ class Relayer:
         ready: list[tuple[int, TxRequest]] = []
         for (i, item), estimate in zip(batch, estimates):
             if isinstance(estimate, RPCError):
-                revert = estimate.revert_data
-                outcomes[i].status = "refused"
-                outcomes[i].error = decode_revert(revert) if revert is not None else estimate
+                outcomes[i].status, outcomes[i].error = "refused", typed_error(estimate)
                 continue
             gas = self.sender.gas_limit(int(estimate, 16))
             ready.append((i, TxRequest(self.sender, item.manager_address, calldata[i], 0, gas)))

@@ -36,14 +36,14 @@ from eth_account import Account
 from eth_account.messages import _hash_eip191_message, encode_typed_data
 from eth_utils import keccak, to_checksum_address
 
-from .. import _validate as v
-from .._signing import to_account
-from ..parsing import parse_expiry
+from ..base import validate as v
+from ..chain.signing import to_account
+from ..base.parsing import parse_expiry
 
 if TYPE_CHECKING:
-    from ..client import AgentSessions
-    from ..manager import Manager
-    from ..results import Receipt
+    from ..domain.client import AgentSessions
+    from ..domain.manager import Manager
+    from ..base.results import Receipt
 
 __all__ = [
     "DEFAULT_DEADLINE",
@@ -388,7 +388,7 @@ class SignedMessage:
     def manager(self, client: AgentSessions | Manager) -> Manager:
         """The manager this message names, on ``client``'s chain (or ``client`` itself when it is a Manager: a
         signed message can be sent to another manager, which refuses it)."""
-        from ..manager import Manager
+        from ..domain.manager import Manager
 
         return client if isinstance(client, Manager) else client.manager(self.manager_address)
 

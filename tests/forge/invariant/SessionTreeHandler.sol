@@ -111,6 +111,7 @@ contract SessionTreeHandler is CommonBase, StdCheats, StdUtils {
     bytes32 public constant CALLS = "callLimitCountsSubtree";
     bytes32 public constant EXECUTOR = "executorHoldsNothing";
     bytes32 public constant CLOSE = "closeAlwaysCompletes";
+    bytes32 public constant SIGNED = "signaturesKeepTheirWord";
 
     mapping(bytes32 property => uint256) public broken;
     mapping(bytes32 property => string) public firstBreak;
@@ -121,13 +122,46 @@ contract SessionTreeHandler is CommonBase, StdCheats, StdUtils {
     /// @dev The deepest session opened so far (roots are depth 0).
     uint8 public deepest;
 
-    constructor(IAgentSessions manager_, address owner_, Target target_) {
+    /*//////////////////////////////////////////////////////////////
+                          THE WALLET DOOR'S GHOST
+    //////////////////////////////////////////////////////////////*/
+
+    /// @dev Every key is made from a private key, so any role can sign.
+    mapping(address key => uint256 privateKey) internal keyOf;
+    /// @dev Who submits signed calls (and is paid relay fees).
+    address public immutable relayer;
+    /// @dev Nonces a signer's signature went through with (a second success is a replay).
+    mapping(address signer => mapping(uint256 nonce => bool)) internal usedNonce;
+    mapping(address signer => uint256) internal lastNonce;
+    uint256 internal nonceCounter;
+    /// @dev ETH deposited and not withdrawn or drawn by a grant, per depositor, and in all.
+    mapping(address account => uint256) public deposited;
+    uint256 public depositTotal;
+
+    uint256 internal constant SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141;
+    bytes32 internal constant DOMAIN_T =
+        keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");
+    bytes32 internal constant BUDGET_T =
+        keccak256("BudgetParams(address token,uint128 amount,uint128 perCallCap,uint128 periodAllowance)");
+    bytes32 internal constant PERMISSION_T = keccak256("Permission(address target,bytes4 selector)");
+    bytes internal constant PARAMS_DEF = "SessionParams(address agent,uint40 expiry,uint32 maxIdle,uint32 period,"
+        "uint16 maxCallsPerPeriod,bool draft,bool anyTarget,bytes32 label,BudgetParams[] budgets,"
+        "Permission[] permissions,address[] guards)";
+    bytes internal constant REFERENCED_DEFS = "BudgetParams(address token,uint128 amount,uint128 perCallCap,"
+        "uint128 periodAllowance)Permission(address target,bytes4 selector)";
+    bytes32 internal constant EXECUTE_T = keccak256(
+        "Execute(uint256 session,address target,uint256 value,bytes data,uint256 nonce,uint256 deadline,uint256 relayFee)"
+    );
+
+    constructor(IAgentSessions manager_, uint256 ownerKey, Target target_) {
         manager = manager_;
         executor = manager_.executor();
-        owner = owner_;
+        owner = vm.addr(ownerKey);
+        keyOf[owner] = ownerKey;
         target = target_;
         stranger = _fresh();
         payee = _fresh();
+        relayer = _fresh();
         dex = new MockDex();
         usdc = new TestToken("USD Coin", "USDC", 6);
         feeToken = new FeeToken();
@@ -187,6 +221,17 @@ contract SessionTreeHandler is CommonBase, StdCheats, StdUtils {
         else claim(seed, uint8(seed >> 8));
     }
 
+    /// @notice The rest of the wallet door (signed executes are a move of their own): the owner's signed grant (ETH
+    /// out of its deposit), a parent agent's signed spawn, a relay-fee cap set by a drawn role, a deposit or a
+    /// withdrawal.
+    function signed(uint8 op, uint256 seed, uint256 actorSeed, uint256 value, uint128 fee) external {
+        uint256 k = op % 5;
+        if (k == 0) signedGrant(seed, value);
+        else if (k == 1) signedSpawn(seed, actorSeed, value);
+        else if (k == 2) setMaxRelayFee(seed, actorSeed, fee);
+        else depositOrWithdraw(seed, value);
+    }
+
     /// @notice The tokens misbehave or relent: a blocklist entry, false returns, gas burning.
     function weather(uint8 op, uint8 who, bool on) external {
         uint256 k = op % 3;
@@ -230,6 +275,7 @@ contract SessionTreeHandler is CommonBase, StdCheats, StdUtils {
         uint256 id = abi.decode(ret, (uint256));
         roots.push(id);
         _record(id, 0, p);
+        _maybeAllowRelayFees(owner, id, seed);
         uint256[] memory afterwards = _managerBalances();
         // what entered the new subtree from outside: what actually arrived (fee-on-transfer credits less)
         for (uint256 t; t < tokens.length; ++t) {
@@ -271,6 +317,7 @@ contract SessionTreeHandler is CommonBase, StdCheats, StdUtils {
             subIn[id][p.budgets[i].token] += p.budgets[i].amount;
         }
         _afterSuccess(actor, parentId, blocked, "spawnChild");
+        _maybeAllowRelayFees(actor, id, parentId);
     }
 
     /// @notice Tops up a session: a root from its controller's wallet, a child out of its parent's escrow.
@@ -777,6 +824,269 @@ contract SessionTreeHandler is CommonBase, StdCheats, StdUtils {
 
     /// @notice Ends every session (revoke-all), closes each within a single-transaction gas budget, then makes every
     /// payee claim what a refusing token deferred. Afterwards nothing may be left in the manager or the executor.
+    /*//////////////////////////////////////////////////////////////
+                        HANDLERS: THE WALLET DOOR
+    //////////////////////////////////////////////////////////////*/
+
+    /// @notice A drawn role signs an execute of a session (its agent most of the time, else a parent's agent, the
+    /// owner, a stranger or a rotated-out key); a relayer submits it and is paid the fee. A signed execute must keep
+    /// every promise a direct one does, its fee too (a spend of its own), and a nonce works once.
+    function signedExecute(uint256 seed, uint256 actorSeed, uint256 value, uint128 fee) public {
+        calls++;
+        if (ids.length == 0) return;
+        uint256 id = _pick(seed);
+        address signer = _actorFor(id, actorSeed, true);
+        value = _amount(id, NATIVE, value);
+        fee = _relayFee(id, seed, fee);
+        // a fresh nonce, or now and then one the signer already used (a replay)
+        uint256 nonce = seed % 7 == 0 && lastNonce[signer] != 0 ? lastNonce[signer] : ++nonceCounter;
+        bytes memory call_ = _signedPayment(signer, id, value, nonce, fee);
+        bool replay = usedNonce[signer][nonce];
+        bool blocked = _blocked(id);
+        uint256 relayerBefore = relayer.balance;
+        vm.prank(relayer);
+        (bool ok,) = address(manager).call(call_);
+        if (!ok) return;
+        if (replay) _break(SIGNED, "a signature went through twice", id, nonce, uint160(signer));
+        (usedNonce[signer][nonce], lastNonce[signer]) = (true, nonce);
+        _afterSignedPayment(signer, id, value, fee, blocked, relayer.balance - relayerBefore);
+    }
+
+    /// @dev The ghost of a signed payment that went through: the payment and the fee are spends of their own (one
+    /// call); the fee stays within the relay-fee cap of the session and of every ancestor and is all the relayer got.
+    function _afterSignedPayment(address signer, uint256 id, uint256 value, uint256 fee, bool blocked, uint256 paid)
+        internal
+    {
+        if (value != 0) {
+            _afterSpend(signer, id, NATIVE, value, 1, blocked, "executeWithSig");
+        } else {
+            _afterSuccess(signer, id, blocked, "executeWithSig");
+            _afterParentCall(id, "executeWithSig");
+        }
+        if (paid != fee) _break(SIGNED, "the relayer was paid other than the fee", id, paid, fee);
+        if (fee == 0) return;
+        for (uint256 x = id; x != 0; x = nodes[x].parent) {
+            uint256 cap = manager.maxRelayFee(x);
+            if (fee > cap) _break(SIGNED, "a relay fee above a cap on the path", x, fee, cap);
+            if (nodes[x].depth == 0) break;
+        }
+        _afterSpend(signer, id, NATIVE, fee, 0, blocked, "relayFee");
+    }
+
+    /// @dev No fee, a fee within every relay-fee cap on the session's path, or (now and then) any fee at all.
+    function _relayFee(uint256 id, uint256 seed, uint128 fee) internal view returns (uint128) {
+        uint256 kind = (seed >> 16) % 8;
+        if (kind < 3) return 0;
+        if (kind == 7) return uint128(_amount(id, NATIVE, fee) / 4);
+        uint256 cap = type(uint256).max;
+        for (uint256 x = id; x != 0; x = nodes[x].parent) {
+            uint256 c = manager.maxRelayFee(x);
+            if (c < cap) cap = c;
+            if (nodes[x].depth == 0) break;
+        }
+        return uint128(bound(fee, 0, cap));
+    }
+
+    /// @dev The calldata of `signer`'s signed payment of `value` to the payee out of `id`, paying the relayer `fee`.
+    function _signedPayment(address signer, uint256 id, uint256 value, uint256 nonce, uint256 fee)
+        internal
+        view
+        returns (bytes memory)
+    {
+        bytes memory sig =
+            _sign(signer, keccak256(abi.encode(EXECUTE_T, id, payee, value, keccak256(""), nonce, block.timestamp, fee)));
+        return abi.encodeCall(manager.executeWithSig, (id, payee, value, "", nonce, block.timestamp, fee, sig));
+    }
+
+    /// @notice The owner signs a grant of a root (ETH out of its deposit, USDC on its allowance); a relayer submits it.
+    function signedGrant(uint256 seed, uint256 amount) public {
+        calls++;
+        if (ids.length >= MAX_SESSIONS || _liveRoots() >= MAX_LIVE_ROOTS) return;
+        ISessionTypes.SessionParams memory p = _randomParams(_fresh(), seed, uint32(seed >> 32), type(uint40).max);
+        uint128 eth = uint128(bound(amount, 0, 20 ether));
+        p.budgets = new ISessionTypes.BudgetParams[](2);
+        p.budgets[0] = _budgetRow(NATIVE, eth, uint128(seed >> 64), p.period, seed >> 100);
+        p.budgets[1] = _budgetRow(address(usdc), uint128(amount % 1e12), uint128(seed >> 140), p.period, seed >> 180);
+        // most of the time the owner's deposit covers the grant first
+        if (seed % 5 != 0 && manager.depositOf(owner) < eth) _deposit(owner, eth);
+        uint256 nonce = ++nonceCounter;
+        bytes memory sig = _sign(owner, _grantHash(p, nonce));
+        uint256[] memory before = _managerBalances();
+        uint256 depositBefore = manager.depositOf(owner);
+        vm.prank(relayer);
+        (bool ok, bytes memory ret) = address(manager).call(
+            abi.encodeCall(manager.createSessionWithSig, (p, owner, nonce, block.timestamp, sig))
+        );
+        if (!ok) return;
+        _afterGrant(abi.decode(ret, (uint256)), p, before, depositBefore, eth, seed);
+    }
+
+    /// @dev The ghost of a grant that went through: what entered the new subtree (ERC-20s that arrived, ETH drawn
+    /// from the deposit, which must be exactly its ETH budget); most granted roots then let relayers be paid.
+    function _afterGrant(
+        uint256 id,
+        ISessionTypes.SessionParams memory p,
+        uint256[] memory before,
+        uint256 depositBefore,
+        uint256 eth,
+        uint256 seed
+    ) internal {
+        roots.push(id);
+        _record(id, 0, p);
+        uint256[] memory afterwards = _managerBalances();
+        for (uint256 t; t < tokens.length; ++t) {
+            subIn[id][tokens[t]] += afterwards[t] - before[t];
+        }
+        uint256 drawn = depositBefore - manager.depositOf(owner);
+        if (drawn != eth) _break(SIGNED, "a grant drew other than its ETH budget from the deposit", id, drawn, eth);
+        subIn[id][NATIVE] += drawn;
+        deposited[owner] -= drawn;
+        depositTotal -= drawn;
+        succeeded["createSessionWithSig"]++;
+        _maybeAllowRelayFees(owner, id, seed);
+    }
+
+    /// @dev Most new sessions let relayers be paid, up to a cap their holder sets right away.
+    function _maybeAllowRelayFees(address holder, uint256 id, uint256 seed) internal {
+        seed = uint256(keccak256(abi.encode(seed, id)));
+        if (seed % 4 == 0) return;
+        vm.prank(holder);
+        (bool ok,) = address(manager).call(abi.encodeCall(manager.setMaxRelayFee, (id, bound(seed >> 8, 0, 0.5 ether))));
+        if (ok) succeeded["setMaxRelayFee"]++;
+    }
+
+    /// @notice A drawn role signs a child of a session (only the parent's agent's signature may go through); a
+    /// relayer submits it.
+    function signedSpawn(uint256 seed, uint256 actorSeed, uint256 amount) public {
+        calls++;
+        if (ids.length == 0 || ids.length >= MAX_SESSIONS) return;
+        uint256 parentId = _pick(seed);
+        address signer = _actorFor(parentId, actorSeed, true);
+        ISessionTypes.SessionParams memory p =
+            _randomParams(_fresh(), seed, uint32(actorSeed >> 32), nodes[parentId].expiry);
+        p.budgets = _childBudgets(
+            parentId, actorSeed, [uint128(amount), uint128(amount >> 128)], [uint128(seed >> 8), uint128(seed >> 136)], p.period
+        );
+        uint256 nonce = ++nonceCounter;
+        bytes32 structHash = keccak256(
+            abi.encode(_typeHash("Spawn(uint256 parentId,SessionParams[] sessions,uint256 nonce,uint256 deadline)"),
+                parentId, keccak256(abi.encode(_hashParams(p))), nonce, block.timestamp)
+        );
+        bytes memory sig = _sign(signer, structHash);
+        bool blocked = _blocked(parentId);
+        vm.prank(relayer);
+        (bool ok, bytes memory ret) =
+            address(manager).call(abi.encodeCall(manager.spawnChildWithSig, (parentId, p, nonce, block.timestamp, sig)));
+        if (!ok) return;
+        uint256 id = abi.decode(ret, (uint256));
+        _record(id, parentId, p);
+        for (uint256 i; i < p.budgets.length; ++i) {
+            subIn[id][p.budgets[i].token] += p.budgets[i].amount;
+        }
+        if (signer != nodes[parentId].agent) _break(SIGNED, "a spawn signed by other than the parent's agent", id, 0, uint160(signer));
+        _afterSuccess(signer, parentId, blocked, "spawnChildWithSig");
+    }
+
+    function setMaxRelayFee(uint256 seed, uint256 actorSeed, uint128 fee) public {
+        calls++;
+        if (ids.length == 0) return;
+        uint256 id = _pick(seed);
+        address actor = _actorFor(id, actorSeed, false);
+        bool ended = _ended(id);
+        vm.prank(actor);
+        (bool ok,) = address(manager).call(abi.encodeCall(manager.setMaxRelayFee, (id, bound(fee, 0, 2 ether))));
+        if (!ok) return;
+        if (ended) _break(ENDED, "setMaxRelayFee on an ended session", id, 0, 0);
+        _checkNoStalePower(actor, id, "setMaxRelayFee");
+        succeeded["setMaxRelayFee"]++;
+    }
+
+    /// @notice The owner or a stranger deposits ETH, or withdraws some of its deposit.
+    function depositOrWithdraw(uint256 seed, uint256 amount) public {
+        calls++;
+        address who = seed % 2 == 0 ? owner : stranger;
+        if (seed % 4 < 2) {
+            _deposit(who, bound(amount, 1, 5 ether));
+            return;
+        }
+        uint256 d = manager.depositOf(who);
+        if (d == 0) return;
+        amount = bound(amount, 1, d);
+        vm.prank(who);
+        manager.withdraw(amount, who);
+        deposited[who] -= amount;
+        depositTotal -= amount;
+    }
+
+    function _deposit(address who, uint256 amount) internal {
+        if (amount == 0) return;
+        vm.deal(who, who.balance + amount);
+        vm.prank(who);
+        manager.deposit{value: amount}();
+        deposited[who] += amount;
+        depositTotal += amount;
+    }
+
+    /// @dev `signer`'s signature of `structHash` in the manager's domain (a key without a private key signs nothing
+    /// valid: an empty signature).
+    function _sign(address signer, bytes32 structHash) internal view returns (bytes memory) {
+        uint256 privateKey = keyOf[signer];
+        if (privateKey == 0) return "";
+        bytes32 domain = keccak256(
+            abi.encode(DOMAIN_T, keccak256("Agent Sessions"), keccak256("1"), block.chainid, address(manager))
+        );
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(privateKey, keccak256(abi.encodePacked(hex"1901", domain, structHash)));
+        return abi.encodePacked(r, s, v);
+    }
+
+    function _typeHash(bytes memory primary) internal pure returns (bytes32) {
+        return keccak256(abi.encodePacked(primary, REFERENCED_DEFS, PARAMS_DEF));
+    }
+
+    function _grantHash(ISessionTypes.SessionParams memory p, uint256 nonce) internal view returns (bytes32) {
+        return keccak256(
+            abi.encode(
+                _typeHash("Grant(address owner,SessionParams[] sessions,uint256 nonce,uint256 deadline)"),
+                owner,
+                keccak256(abi.encode(_hashParams(p))),
+                nonce,
+                block.timestamp
+            )
+        );
+    }
+
+    function _hashParams(ISessionTypes.SessionParams memory p) internal pure returns (bytes32) {
+        bytes32[] memory rows = new bytes32[](p.budgets.length);
+        for (uint256 i; i < rows.length; ++i) {
+            ISessionTypes.BudgetParams memory b = p.budgets[i];
+            rows[i] = keccak256(abi.encode(BUDGET_T, b.token, b.amount, b.perCallCap, b.periodAllowance));
+        }
+        bytes32[] memory perms = new bytes32[](p.permissions.length);
+        for (uint256 i; i < perms.length; ++i) {
+            perms[i] = keccak256(abi.encode(PERMISSION_T, p.permissions[i].target, p.permissions[i].selector));
+        }
+        return keccak256(
+            bytes.concat(
+                abi.encode(
+                    keccak256(abi.encodePacked(PARAMS_DEF, REFERENCED_DEFS)),
+                    p.agent,
+                    p.expiry,
+                    p.maxIdle,
+                    p.period,
+                    p.maxCallsPerPeriod,
+                    p.draft,
+                    p.anyTarget,
+                    p.label
+                ),
+                abi.encode(
+                    keccak256(abi.encodePacked(rows)),
+                    keccak256(abi.encodePacked(perms)),
+                    keccak256(abi.encodePacked(p.guards))
+                )
+            )
+        );
+    }
+
     function settleEverything() external {
         vm.prank(owner);
         manager.revokeAll();
@@ -807,6 +1117,16 @@ contract SessionTreeHandler is CommonBase, StdCheats, StdUtils {
         address[5] memory pool = [owner, payee, address(manager), executor, stranger];
         for (uint256 i; i < 5; ++i) {
             blockToken.setBlocked(pool[i], false);
+        }
+        // every depositor takes its deposit back
+        address[2] memory depositors = [owner, stranger];
+        for (uint256 i; i < 2; ++i) {
+            uint256 d = manager.depositOf(depositors[i]);
+            if (d == 0) continue;
+            vm.prank(depositors[i]);
+            manager.withdraw(d, depositors[i]);
+            deposited[depositors[i]] -= d;
+            depositTotal -= d;
         }
         for (uint256 k; k <= keys.length; ++k) {
             address who = k == keys.length ? owner : keys[k];
@@ -1188,9 +1508,11 @@ contract SessionTreeHandler is CommonBase, StdCheats, StdUtils {
         }
     }
 
-    /// @dev A key never used before; remembered as a possible actor and payee.
+    /// @dev A key never used before (with its private key, so it can sign); remembered as a possible actor and payee.
     function _fresh() internal returns (address key) {
-        key = address(uint160(uint256(keccak256(abi.encode("agent-sessions.key", ++freshKeys)))));
+        uint256 privateKey = uint256(keccak256(abi.encode("agent-sessions.key", ++freshKeys))) % (SECP256K1_N - 1) + 1;
+        key = vm.addr(privateKey);
+        keyOf[key] = privateKey;
         keys.push(key);
     }
 

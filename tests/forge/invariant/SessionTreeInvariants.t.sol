@@ -10,10 +10,11 @@ abstract contract SessionTreeSetup is SessionTest {
 
     function setUp() public override {
         super.setUp();
-        handler = new SessionTreeHandler(manager, owner, target);
+        // the owner's key (forge-std's makeAddr("owner")), so the handler can sign the owner's grants
+        handler = new SessionTreeHandler(manager, uint256(keccak256(abi.encodePacked("owner"))), target);
         targetContract(address(handler));
         // what the fuzzer calls (settleEverything only runs after a sequence, in afterInvariant)
-        bytes4[] memory moves = new bytes4[](14);
+        bytes4[] memory moves = new bytes4[](16);
         moves[0] = SessionTreeHandler.createRoot.selector;
         moves[1] = SessionTreeHandler.spawnChild.selector;
         moves[2] = SessionTreeHandler.fund.selector;
@@ -28,6 +29,8 @@ abstract contract SessionTreeSetup is SessionTest {
         moves[11] = SessionTreeHandler.weather.selector;
         moves[12] = SessionTreeHandler.rotatedKeyStrikes.selector;
         moves[13] = SessionTreeHandler.agentEscalatesThroughChild.selector;
+        moves[14] = SessionTreeHandler.signed.selector;
+        moves[15] = SessionTreeHandler.signedExecute.selector;
         targetSelector(FuzzSelector(address(handler), moves));
     }
 
@@ -66,7 +69,8 @@ contract SessionTreeInvariants is SessionTreeSetup {
     //////////////////////////////////////////////////////////////*/
 
     /// @notice 1. For every token, the manager holds exactly the unspent escrow of its sessions plus the payouts it
-    /// owes (ETH, a plain ERC-20, fee-on-transfer, blocklisting, false-returning and gas-burning tokens).
+    /// owes, plus (ETH) the deposits signed grants draw on (ETH, a plain ERC-20, fee-on-transfer, blocklisting,
+    /// false-returning and gas-burning tokens).
     /// forge-config: ci.invariant.runs = 40
     /// forge-config: soak.invariant.runs = 8
     function invariant_escrowCoversEveryUnspentBudget() public view {
@@ -74,10 +78,12 @@ contract SessionTreeInvariants is SessionTreeSetup {
             address token = handler.tokens(t);
             assertEq(
                 handler.balanceOf(token, address(manager)),
-                handler.openEscrow(token) + manager.totalOwed(token),
-                "manager balance != unspent escrow of open sessions + owed payouts"
+                handler.openEscrow(token) + manager.totalOwed(token) + (t == 0 ? handler.depositTotal() : 0),
+                "manager balance != unspent escrow of open sessions + owed payouts (+ deposits)"
             );
         }
+        assertEq(manager.depositOf(handler.owner()), handler.deposited(handler.owner()), "owner's deposit");
+        assertEq(manager.depositOf(handler.stranger()), handler.deposited(handler.stranger()), "stranger's deposit");
     }
 
     /// @notice 2. No single call made for a session moves more of a token than the per-call cap of that session or
@@ -138,6 +144,16 @@ contract SessionTreeInvariants is SessionTreeSetup {
     /// forge-config: soak.invariant.runs = 54
     function invariant_callLimitCountsSubtree() public view {
         _assertKept(handler.CALLS());
+    }
+
+    /// @notice 9. Signed paths keep their word: a signature goes through once, a relay fee stays within the cap of the
+    /// session and of every ancestor and is all the relayer gets, a grant draws exactly its ETH from the deposit, a
+    /// spawn goes through only with the parent's agent's signature. (Signed executes, grants and spawns also answer
+    /// to every other promise above, like the direct calls.)
+    /// forge-config: ci.invariant.runs = 100
+    /// forge-config: soak.invariant.runs = 20
+    function invariant_signaturesKeepTheirWord() public view {
+        _assertKept(handler.SIGNED());
     }
 
     /// @notice 8b. The executor holds nothing between transactions.
