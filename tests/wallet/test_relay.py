@@ -140,3 +140,16 @@ def test_a_signed_execute_loads_from_what_the_relayer_reads(fleet):
     (session, agent), = fleet(1)
     signed = sign_execute(session, RECIPIENT, MILLI, b"", agent)
     assert SignedExecute.from_json(signed.to_json()) == signed
+
+
+def test_the_relayer_takes_signed_batches_too(client, people, fleet):
+    from agent_sessions.wallet import sign_execute_batch
+
+    (session, agent), = fleet(1)
+    signed = sign_execute_batch(session, [(RECIPIENT, MILLI), (people.stranger.address, MILLI)], agent,
+                                relay_fee=MILLI // 10)
+    before = client.balance(RECIPIENT)
+    (outcome,) = Relayer(client, people.relayer).relay([signed])
+    assert outcome.ok and outcome.to_dict()["relay_fee"] == str(MILLI // 10)
+    assert client.balance(RECIPIENT) - before == MILLI
+    assert session.remaining(NATIVE) == ETHER // 10 - 2 * MILLI - MILLI // 10
