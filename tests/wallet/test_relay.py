@@ -153,3 +153,14 @@ def test_the_relayer_takes_signed_batches_too(client, people, fleet):
     assert outcome.ok and outcome.to_dict()["relay_fee"] == str(MILLI // 10)
     assert client.balance(RECIPIENT) - before == MILLI
     assert session.remaining(NATIVE) == ETHER // 10 - 2 * MILLI - MILLI // 10
+
+
+def test_relay_command_with_manager_serves_that_manager_only(people, fleet, world, tmp_path):
+    (session, agent), = fleet(1)
+    path = tmp_path / "signed.jsonl"
+    path.write_text(sign_execute(session, RECIPIENT, MILLI, b"", agent).to_json() + "\n")
+    result = CliRunner(mix_stderr=False).invoke(
+        cli, ["relay", str(path), "--rpc", world.url, "--as", "anvil:15", "--manager", world.other_manager])
+    (line,) = [json.loads(text) for text in result.stdout.splitlines()]
+    assert (line["status"], line["error"], line["args"]) == ("refused", "UnknownManager", {"manager": world.manager})
+    assert result.exit_code == 1
