@@ -5,7 +5,6 @@ and from `cast wallet sign --data` are the same; signed objects survive JSON; ba
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from pathlib import Path
 

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Mapping, Sequence
 
 from eth_account import Account
 from eth_account.messages import _hash_eip191_message, encode_typed_data
-from eth_utils import keccak, to_checksum_address
+from eth_utils import to_checksum_address
 
 from ..base import validate as v
 from ..chain.signing import to_account
