@@ -5,8 +5,9 @@
 It starts two local Anvil nodes itself (on free ports the system picks, not the spec's 8545/8546), spawns
 examples/fleet-20.yaml on them, and walks through what sessions are for: agents acting at once within their
 limits, an overspend refused with the contract's reason, pause and resume, a key rotation, a cascading revoke,
-completions and closes that send unspent funds back up the tree, an audit, and a dashboard frame. Every step is
-one or two SDK calls; the nodes are stopped at the end, whatever happens.
+completions and closes that send unspent funds back up the tree, an audit, a dashboard frame, a grant signed
+offline by the owner's wallet and submitted by someone else, and 100 agents holding no ETH acting through a
+relayer. Every step is one or two SDK calls; the nodes are stopped at the end, whatever happens.
 """
 
 from __future__ import annotations
@@ -19,12 +20,16 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from eth_account import Account
+
 from agent_sessions import (
+    NATIVE,
     AgentPool,
     ContractRevert,
     Job,
     Manager,
     Session,
+    SessionParams,
     audit,
     load_spec,
     selector_of,
@@ -33,6 +38,16 @@ from agent_sessions import (
 from agent_sessions.domain.tokens import TokenBook
 from agent_sessions.fleet.console import Dashboard, audit_table, error_explanation, error_line, session_tree
 from agent_sessions.fleet.throughput import dev_keys
+from agent_sessions.wallet import (
+    Relayer,
+    deposit,
+    deposit_of,
+    load_signed,
+    set_max_relay_fees,
+    sign_execute,
+    sign_grant,
+    submit_grant,
+)
 from scripts._ports import open_fresh_chains
 
 REPO = Path(__file__).resolve().parent.parent
@@ -226,6 +241,62 @@ def cli() -> None:
         step("The dashboard (one frame)")
         for chain_name, managers in report.managers.items():
             Dashboard(list(managers.values()), console=console).run(once=True)
+
+        # --------------------------------------------------------------------------------------------------------
+        step("Grant from a wallet: the owner signs offline, someone else submits")
+        owner_wallet, stranger = keys["ops"], dev_keys(1, start=9)[0]
+        deposit(ops, "1 ether", owner_wallet)
+        say(f"ops deposits {book.format('ETH', deposit_of(ops, owner_wallet.address))} at its manager (budgets of "
+            "signed grants come out of it)")
+        scout = Account.create()
+        signed = sign_grant((alpha.chain_id, ops.address),  # no node needed: chain id and manager address
+                            SessionParams(agent=scout.address, expiry="1d", budgets={NATIVE: "0.2 ether"},
+                                          any_target=True, label="wallet-scout"), owner_wallet)
+        say(f"ops's wallet signs an EIP-712 grant offline ({len(signed.to_json())} bytes of JSON, nonce "
+            f"{str(signed.nonce)[:12]}…, digest 0x{signed.digest.hex()[:16]}…)")
+        owner_eth = alpha.balance(owner_wallet.address)
+        (granted,) = submit_grant(load_signed(signed.to_json()), stranger, client=alpha)
+        say(f"a stranger submits it and pays the gas: session #{granted.id} '{granted.state.label}' for "
+            f"{granted.agent[:10]}…, holder ops, {book.format('ETH', granted.remaining())} budget; ops spent "
+            f"{book.format('ETH', owner_eth - alpha.balance(owner_wallet.address))} on it")
+        error = refused(lambda: submit_grant(signed, stranger, client=alpha))
+        say(f"the same signature again -> [red]{type(error).__name__}[/]: {error_explanation(error, book)}")
+
+        # --------------------------------------------------------------------------------------------------------
+        step("Keyless agents through a relayer")
+        agents = [Account.create() for _ in range(100)]
+        deposit(ops, "5 ether", owner_wallet)
+        keyless = [SessionParams(agent=a.address, expiry="1d", budgets={NATIVE: "0.01 ether"}, any_target=True,
+                                 label="keyless") for a in agents]
+        fleet = submit_grant(sign_grant(ops, keyless, owner_wallet), stranger, client=alpha)
+        set_max_relay_fees(ops, fleet, "0.0002 ether", owner_wallet)
+        say(f"one signed grant opens {len(fleet)} sessions for 100 fresh agent keys holding 0 ETH; relay fees up to "
+            "0.0002 ETH allowed")
+        signed_calls = [sign_execute(s, ALICE, MILLI, b"", a, relay_fee="0.00015 ether")
+                        for s, a in zip(fleet, agents)]
+        relayer_key = dev_keys(1, start=7)[0]
+        relayer = Relayer(alpha, relayer_key, min_fee="0.00001 ether")
+        relayer_before, alice_before = alpha.balance(relayer_key.address), alpha.balance(ALICE)
+        start = time.perf_counter()
+        outcomes = relayer.relay(signed_calls)
+        seconds = time.perf_counter() - start
+        mined = sum(o.ok for o in outcomes)
+        gas = sum(o.gas_used or 0 for o in outcomes)
+        fees = sum(o.item.relay_fee for o in outcomes if o.ok)
+        gas_paid = fees - (alpha.balance(relayer_key.address) - relayer_before)
+        say(f"the relayer submits {len(signed_calls)} signed executes: {mined} mined in {seconds:.2f} s "
+            f"({len(signed_calls) / seconds:,.0f} executes/s), {gas // max(mined, 1):,} gas each")
+        say(f"alice received {book.format('ETH', alpha.balance(ALICE) - alice_before)}; the relayer earned "
+            f"{book.format('ETH', fees)} in relay fees and paid {book.format('ETH', gas_paid)} of gas")
+        say(f"the 100 agents hold {book.format('ETH', sum(alpha.balance(a.address) for a in agents))}: they only "
+            "signed")
+        if mined != len(signed_calls):
+            raise click.ClickException(f"{len(signed_calls) - mined} relayed executes failed: "
+                                       f"{next(o.error for o in outcomes if not o.ok)}")
+        greedy = sign_execute(fleet[0], ALICE, MILLI, b"", agents[0], relay_fee="0.001 ether")
+        (refusal,) = relayer.relay([greedy])
+        say(f"an agent signing a fee above its session's cap -> [red]{error_line(refusal.error, book)}[/] "
+            f"({refusal.status}: nothing sent)")
 
     console.print()
     console.print(f"[bold]Demo finished in {time.perf_counter() - started:.1f} s[/]; both Anvil nodes stopped.")

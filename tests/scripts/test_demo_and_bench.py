@@ -192,6 +192,12 @@ def test_demo_runs_end_to_end_and_stops_its_nodes():
     assert "ops got back 3 ETH and 30000 USDC" in out
     assert "audit ok" in out
     assert "Step 12" in out and "Agent Sessions · chain 31338" in out
+    assert re.search(r"a stranger submits it and pays the gas: session #\d+ 'wallet-scout'", out)
+    assert "ops spent 0 ETH on it" in out
+    assert "the same signature again -> NonceUsed" in out
+    assert re.search(r"the relayer submits 100 signed executes: 100 mined", out)
+    assert "the relayer earned 0.015 ETH in relay fees" in out and "the 100 agents hold 0 ETH" in out
+    assert "RelayFeeAboveCap(session=" in out and "(refused: nothing sent)" in out
     ports = node_ports(out)
     assert len(ports) == 2
     assert wait_closed(ports) == []

@@ -39,6 +39,8 @@ def _sample(abi_type: str, index: int):
         return ADDRESS
     if abi_type == "bytes4":
         return b"\x12\x34\x56\x78"
+    if abi_type == "bytes32":
+        return b"\x9a" * 32
     if abi_type == "bytes":
         return b""
     if abi_type == "uint8":
@@ -73,6 +75,8 @@ def test_decode_revert_builds_the_typed_error_with_its_arguments(name):
         got = getattr(error, field)
         if abi_type == "bytes4":
             assert got == "0x12345678"
+        elif abi_type == "bytes32":
+            assert got == "0x" + "9a" * 32
         elif abi_type == "uint8" and field == "status":
             assert got is Status.PAUSED
         else:

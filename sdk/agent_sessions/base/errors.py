@@ -37,7 +37,9 @@ __all__ = [
     "ChainMismatch",
     "ContractError",
     "ContractRevert",
+    "ContractSignatureRejected",
     "DeployerNotOwner",
+    "DepositTooLow",
     "DepthExceeded",
     "DuplicateToken",
     "ExpiryExceedsParent",
@@ -46,6 +48,9 @@ __all__ = [
     "GuardRejected",
     "InsufficientOutput",
     "InvalidHolder",
+    "InvalidSignatureLength",
+    "InvalidSignatureS",
+    "InvalidSigner",
     "InvalidGuard",
     "InvalidParams",
     "InvalidState",
@@ -53,6 +58,7 @@ __all__ = [
     "ManagerExists",
     "NoBudgetRow",
     "NoValueExpected",
+    "NonceUsed",
     "NotAgent",
     "NotAgentOrController",
     "NotController",
@@ -66,6 +72,7 @@ __all__ = [
     "PeriodRequired",
     "PermissionNotInParent",
     "RPCError",
+    "RelayFeeAboveCap",
     "ReceiptTimeout",
     "RotatedOut",
     "RevertString",
@@ -77,6 +84,8 @@ __all__ = [
     "SessionNotEnded",
     "SessionNotFound",
     "SessionNotPaused",
+    "SignatureExpired",
+    "SignatureRejected",
     "SameToken",
     "SigningRefused",
     "SendUnconfirmed",
@@ -558,6 +567,62 @@ class CalldataTooShort(InvalidParams):
 class NoValueExpected(InvalidParams):
     fields = ("value",)
     template = "no ETH may be sent with this call (got {value} wei); a child is funded from its parent"
+
+
+# --- signatures (the signed entry points) -------------------------------------------------------------------------
+
+
+class SignatureRejected(AccessDenied):
+    """A signed grant, spawn or execute the manager refused: expired, replayed, malformed or by the wrong signer."""
+
+
+class SignatureExpired(SignatureRejected):
+    fields = ("deadline",)
+    template = "the signature's deadline {deadline} has passed"
+
+
+class InvalidSigner(SignatureRejected):
+    fields = ("expected", "recovered")
+    template = ("the signature is not {expected}'s (it recovers to {recovered}): signed by another key, over other "
+                "data, or for another manager or chain")
+
+
+class InvalidSignatureS(SignatureRejected):
+    fields = ("s",)
+    template = "the signature's s value {s} is in the upper half of the curve order (a malleable signature)"
+
+
+class InvalidSignatureLength(SignatureRejected):
+    fields = ("length",)
+    template = "the signature is {length} bytes long; an ECDSA signature is 65 (r, s, v)"
+
+
+class ContractSignatureRejected(SignatureRejected):
+    fields = ("signer", "answer")
+    template = "contract {signer} did not accept the signature (ERC-1271)"
+
+    def _message(self) -> str:
+        answer: bytes = getattr(self, "answer", b"")
+        text = super()._message()
+        if len(answer) >= 4 and len(answer) != 32:  # a revert of the signer, not a 32-byte answer word
+            return f"{text}; it reverted: {decode_revert(answer)}"
+        return f"{text}; it answered {_show(answer)}"
+
+
+class NonceUsed(SignatureRejected):
+    fields = ("signer", "nonce")
+    template = "nonce {nonce} of {signer} was used or cancelled already: a signature counts once"
+
+
+class RelayFeeAboveCap(LimitExceeded):
+    fields = ("session", "fee", "cap")
+    template = ("session {session}: a relay fee of {fee} is above the cap {cap} of the session or an ancestor "
+                "(a controller sets it: setMaxRelayFee)")
+
+
+class DepositTooLow(LimitExceeded):
+    fields = ("account", "needed", "available")
+    template = "{account} has {available} deposited, {needed} is needed (deposit first)"
 
 
 # --- calls ---------------------------------------------------------------------------------------------------------

@@ -643,7 +643,7 @@ def main() -> None:
 
 
 def _register() -> None:
-    from . import _grant, _node, _spawn  # noqa: F401  (they add their commands to ``cli``)
+    from . import _grant, _node, _relay, _spawn  # noqa: F401  (they add their commands to ``cli``)
 
     try:
         from ._mcp_command import mcp

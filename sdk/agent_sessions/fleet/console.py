@@ -501,9 +501,9 @@ def to_jsonable(state: StateLike, *, book: TokenBook | None = None) -> dict[str,
 # ================================================================================================================
 
 _AMOUNT_FIELDS = {"requested", "remaining", "cap", "approved", "spent", "received", "min_received", "expected",
-                  "actual", "amount"}
-_ETH_ERRORS = {"ValueMismatch", "NoValueExpected"}
-_TIME_FIELDS = {"expiry", "now", "parent_expiry"}
+                  "actual", "amount", "fee", "needed", "available"}
+_ETH_ERRORS = {"ValueMismatch", "NoValueExpected", "RelayFeeAboveCap", "DepositTooLow"}
+_TIME_FIELDS = {"expiry", "now", "parent_expiry", "deadline"}
 
 
 def _show(name: str, value: Any, unit: Any, book: TokenBook) -> str:
