@@ -1376,7 +1376,8 @@ contract SessionTreeHandler is CommonBase, StdCheats, StdUtils {
     function _heldToken(uint256 id, uint256 seed) internal view returns (address) {
         uint256 n = tokens.length;
         for (uint256 i; i < n; ++i) {
-            address token = tokens[(seed + i) % n];
+            // reduced first: a seed near 2**256 must not overflow (a reverting move is a move lost)
+            address token = tokens[(seed % n + i) % n];
             if (manager.remaining(id, token) != 0) return token;
         }
         return tokens[seed % n];
