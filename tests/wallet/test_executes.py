@@ -127,3 +127,22 @@ def test_a_rotated_out_agents_signature_is_refused(client, manager, session, age
         submit_execute(signed, people.relayer, client=client)
     assert info.value.arguments == {"expected": new_agent.address, "recovered": agent.address}
     assert balances(RECIPIENT).read() == before
+
+
+def test_an_agents_signatures_take_the_bits_of_one_word_so_only_its_first_writes_a_fresh_slot(
+    client, session, agent, people
+):
+    first, second, third = (sign_execute(session, RECIPIENT, MILLI, b"", agent) for _ in range(3))
+    # one bitmap word, consecutive bits: out of order is fine, and only the word's first use writes a slot from zero
+    assert {first.nonce >> 8, second.nonce >> 8, third.nonce >> 8} == {first.nonce >> 8}
+    assert [second.nonce - first.nonce, third.nonce - second.nonce] == [1, 1]
+    # a payment first (another word), so the recipient exists and the budget's spent word is non-zero
+    submit_execute(sign_execute(session, RECIPIENT, MILLI, b"", agent, nonce=7), people.relayer, client=client)
+    gas_third = submit_execute(third, people.relayer, client=client).gas_used
+    gas_first = submit_execute(first, people.relayer, client=client).gas_used
+    # the word's first use wrote a slot from zero (20,000 instead of 2,900); the next only flipped a bit of it (the
+    # signatures' calldata differs by a few zero bytes: a few dozen gas)
+    assert abs((gas_third - gas_first) - 17_100) < 300
+    # another agent's sequence is its own
+    other = Account.create()
+    assert sign_execute(session, RECIPIENT, MILLI, b"", other).nonce >> 8 != first.nonce >> 8

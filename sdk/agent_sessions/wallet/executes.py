@@ -27,6 +27,7 @@ from .typed_data import (
     chain_and_address,
     deadline_at,
     new_nonce,
+    nonce_key,
     now_of,
     sign_typed,
     typed_data,
@@ -141,11 +142,12 @@ def _where(session: SessionTarget) -> tuple[Any, int]:
     return manager, v.session_id(sid, "session")
 
 
-def _common(manager: Any, nonce: int | None, deadline: Any, relay_fee: int | str) -> tuple[int, str, dict[str, str]]:
-    """Chain id, manager address, and the fields every signed execute has."""
+def _common(manager: Any, nonce: int | None, deadline: Any, relay_fee: int | str,
+            signer: Any) -> tuple[int, str, dict[str, str]]:
+    """Chain id, manager address, and the fields every signed execute has (the nonce the next of the signer's)."""
     chain_id, address = chain_and_address(manager)
     fields = {
-        "nonce": str(new_nonce() if nonce is None else v.uint(nonce, "nonce", 256)),
+        "nonce": str(new_nonce(nonce_key(signer)) if nonce is None else v.uint(nonce, "nonce", 256)),
         "deadline": str(deadline_at(deadline, now_of(manager))),
         "relayFee": str(v.amount(relay_fee, "relay_fee", symbol="ETH")),
     }
@@ -160,7 +162,7 @@ def sign_execute(session: SessionTarget, target: Any, value: int | str = 0, data
     if agent_signer is None:
         raise TypeError("agent_signer is required: the session's agent signs")
     manager, sid = _where(session)
-    chain_id, address, fields = _common(manager, nonce, deadline, relay_fee)
+    chain_id, address, fields = _common(manager, nonce, deadline, relay_fee, agent_signer)
     message = {
         "session": str(sid),
         "target": v.address(target, "target"),
@@ -178,7 +180,7 @@ def sign_execute_batch(session: SessionTarget, calls: Iterable[Call | Mapping[st
     """The agent's signature of ``executeBatch(session, calls)``: ``calls`` as ``Call``, dicts or
     ``(target, value, data)`` tuples. Nothing is sent."""
     manager, sid = _where(session)
-    chain_id, address, fields = _common(manager, nonce, deadline, relay_fee)
+    chain_id, address, fields = _common(manager, nonce, deadline, relay_fee, agent_signer)
     parsed = [_call(c, i) for i, c in enumerate(calls)]
     message = {
         "session": str(sid),

@@ -32,6 +32,7 @@ from .typed_data import (
     chain_and_address,
     deadline_at,
     new_nonce,
+    nonce_key,
     now_of,
     sign_typed,
     signer_address,
@@ -217,7 +218,7 @@ def sign_grant(manager: Manager | tuple[int, str], params: ParamsLike | Sequence
     message = {
         "owner": owner_address,
         "sessions": [_session_message(p, now, i) for i, p in enumerate(_many(params))],
-        "nonce": str(new_nonce() if nonce is None else v.uint(nonce, "nonce", 256)),
+        "nonce": str(new_nonce(owner_address) if nonce is None else v.uint(nonce, "nonce", 256)),
         "deadline": str(deadline_at(deadline, now)),
     }
     typed = typed_data("Grant", chain_id, address, message)
@@ -238,7 +239,7 @@ def sign_spawn(session: Session | tuple[Manager | tuple[int, str], int], params:
     message = {
         "parentId": str(v.session_id(parent_id, "parent")),
         "sessions": [_session_message(children[0], now, 0)],
-        "nonce": str(new_nonce() if nonce is None else v.uint(nonce, "nonce", 256)),
+        "nonce": str(new_nonce(nonce_key(agent_signer)) if nonce is None else v.uint(nonce, "nonce", 256)),
         "deadline": str(deadline_at(deadline, now)),
     }
     typed = typed_data("Spawn", chain_id, address, message)
