@@ -293,26 +293,11 @@ def run_scenarios() -> dict[str, int]:
     return g.gas
 
 
-# --- EIP-712 messages of the wallet door (see ISessionSignatures) ----------------------------------------------
-
-_PARAMS_TYPES = {
-    "SessionParams": [
-        {"name": "agent", "type": "address"}, {"name": "expiry", "type": "uint40"},
-        {"name": "maxIdle", "type": "uint32"}, {"name": "period", "type": "uint32"},
-        {"name": "maxCallsPerPeriod", "type": "uint16"}, {"name": "draft", "type": "bool"},
-        {"name": "anyTarget", "type": "bool"}, {"name": "label", "type": "bytes32"},
-        {"name": "budgets", "type": "BudgetParams[]"}, {"name": "permissions", "type": "Permission[]"},
-        {"name": "guards", "type": "address[]"},
-    ],
-    "BudgetParams": [
-        {"name": "token", "type": "address"}, {"name": "amount", "type": "uint128"},
-        {"name": "perCallCap", "type": "uint128"}, {"name": "periodAllowance", "type": "uint128"},
-    ],
-    "Permission": [{"name": "target", "type": "address"}, {"name": "selector", "type": "bytes4"}],
-}
+# --- EIP-712 messages of the wallet door (the SDK's typed data: agent_sessions.wallet) ---------------------------
 
 
 def _params_message(p: tuple) -> dict:
+    """A SessionParams tuple (see scripts/_common.session_params) as the typed data's message."""
     return {
         "agent": p[0], "expiry": p[1], "maxIdle": p[2], "period": p[3], "maxCallsPerPeriod": p[4], "draft": p[5],
         "anyTarget": p[6], "label": p[7],
@@ -322,39 +307,24 @@ def _params_message(p: tuple) -> dict:
     }
 
 
-def grant_message(owner, sessions: list[tuple], nonce: int, deadline: int) -> tuple[str, dict, dict]:
-    types = {"Grant": [{"name": "owner", "type": "address"}, {"name": "sessions", "type": "SessionParams[]"},
-                       {"name": "nonce", "type": "uint256"}, {"name": "deadline", "type": "uint256"}],
-             **_PARAMS_TYPES}
-    message = {"owner": str(owner), "sessions": [_params_message(p) for p in sessions], "nonce": nonce,
-               "deadline": deadline}
-    return "Grant", types, message
+def grant_message(owner, sessions: list[tuple], nonce: int, deadline: int) -> tuple[str, dict]:
+    return "Grant", {"owner": str(owner), "sessions": [_params_message(p) for p in sessions], "nonce": nonce,
+                     "deadline": deadline}
 
 
 def execute_message(session: int, target, value: int, data: bytes, nonce: int, deadline: int,
-                    relay_fee: int) -> tuple[str, dict, dict]:
-    types = {"Execute": [{"name": n, "type": t} for n, t in (
-        ("session", "uint256"), ("target", "address"), ("value", "uint256"), ("data", "bytes"),
-        ("nonce", "uint256"), ("deadline", "uint256"), ("relayFee", "uint256"))]}
-    message = {"session": session, "target": str(target), "value": value, "data": data, "nonce": nonce,
-               "deadline": deadline, "relayFee": relay_fee}
-    return "Execute", types, message
+                    relay_fee: int) -> tuple[str, dict]:
+    return "Execute", {"session": session, "target": str(target), "value": value, "data": data, "nonce": nonce,
+                       "deadline": deadline, "relayFee": relay_fee}
 
 
 def signer_of(account):
-    """Signs a wallet-door message for `manager` with a test account's key (eth-account's EIP-712 encoding)."""
-    from eth_account import Account
-    from eth_account.messages import encode_typed_data
+    """Signs a wallet-door message for `manager` with a test account's key, through the SDK's typed data."""
+    from agent_sessions.wallet import sign_typed, typed_data
 
-    def sign(manager, typed: tuple[str, dict, dict]) -> bytes:
-        primary, types, message = typed
-        domain = {"name": "Agent Sessions", "version": "1", "chainId": chain.chain_id,
-                  "verifyingContract": str(manager.address)}
-        full = {"types": {"EIP712Domain": [{"name": "name", "type": "string"}, {"name": "version", "type": "string"},
-                                           {"name": "chainId", "type": "uint256"},
-                                           {"name": "verifyingContract", "type": "address"}], **types},
-                "primaryType": primary, "domain": domain, "message": message}
-        return Account.sign_message(encode_typed_data(full_message=full), account.private_key).signature
+    def sign(manager, message: tuple[str, dict]) -> bytes:
+        primary, fields = message
+        return sign_typed(account.private_key, typed_data(primary, chain.chain_id, str(manager.address), fields))
 
     return sign
 
