@@ -463,6 +463,38 @@ def test_a_wallet_that_is_not_the_owner_is_refused_before_signing(browser_contex
         page.close()
 
 
+def test_without_a_dev_key_the_wallets_grant_is_handed_back_to_download(browser_context, world):
+    import json
+
+    from agent_sessions.studio import FleetView, Studio
+    from agent_sessions.studio.server import BackgroundServer
+    from agent_sessions.wallet import SignedGrant
+
+    owner = world.keys[0].address
+    view = FleetView.from_rpc([world.anvil.url], managers=[world.manager.address], names=[world.chain]).load()
+    calls: list[str] = []
+    page = _wallet_page(browser_context, world, owner, calls)
+    count = world.manager.count()
+    try:
+        with BackgroundServer(Studio(view)) as server:
+            page.goto(server.url + "/wizard")
+            expect()(page.locator(".note")).to_contain_text("agent-sessions relay")
+            _fill_grant(page, world, "for-a-relayer", "0.5 ether")
+            page.click("#w-grant")
+            expect()(page.locator("#grant-signed")).to_contain_text("submit the signed grant elsewhere")
+            expect()(page.locator("#grant-warning .error-name")).to_have_text("DepositTooLow")
+            signed = SignedGrant.from_dict(json.loads(page.locator("#w-signed").inner_text()))
+            assert signed.recovered == owner and signed.owner == owner
+            with page.expect_download() as caught:
+                page.click("#w-signed-download")
+            saved = json.loads(Path(caught.value.path()).read_text())
+            assert saved["signature"] == "0x" + signed.signature.hex()
+            assert caught.value.suggested_filename.startswith("grant-")
+    finally:
+        page.close()
+    assert "eth_sendTransaction" not in calls and world.manager.count() == count
+
+
 def test_a_grant_beyond_the_deposit_is_refused_in_words(page, studio_server, world):
     """Dev mode, no browser wallet: the owner's dev key signs; the contract's DepositTooLow is said in ETH."""
     count = world.manager.count()

@@ -258,7 +258,8 @@
   function connectWallet() {
     return window.ethereum.request({method: "eth_requestAccounts"}).then(accounts => {
       account = accounts[0];
-      document.getElementById("signer-mode").textContent = "signing: wallet " + account;
+      const mode = document.getElementById("signer-mode");  // absent on a read-only studio
+      if (mode) mode.textContent = "signing: wallet " + account;
       if (connectButton) connectButton.textContent = "Wallet connected";
       return account;
     });
