@@ -383,6 +383,131 @@ def test_wizard_builds_params_json_with_units(page, studio_server, world):
     expect()(page.locator("#w-json")).to_have_text("—")
 
 
+def _wallet_page(browser_context, world, account, calls: list[str]):
+    """A page with an EIP-1193 wallet whose account is ``account``: it signs typed data with that dev key and sends
+    everything else to Anvil. ``calls`` records the methods asked of it."""
+    import json
+
+    from agent_sessions.wallet.typed_data import sign_typed
+
+    key = next(k for k in world.keys if k.address == account)
+    page = browser_context.new_page()
+
+    def rpc(method, params):
+        calls.append(method)
+        if method == "eth_signTypedData_v4":
+            assert params[0] == account
+            return "0x" + sign_typed(key, json.loads(params[1])).hex()
+        return world.client.rpc.request(method, params)
+
+    page.expose_function("__walletRpc", rpc)
+    page.add_init_script(f"""window.ethereum = {{isTest: true, request: ({{method, params}}) => {{
+        if (method === 'eth_requestAccounts' || method === 'eth_accounts') return Promise.resolve(['{account}']);
+        return window.__walletRpc(method, params || []); }} }};""")
+    return page
+
+
+def _fill_grant(page, world, label: str, amount: str) -> None:
+    page.fill("#w-agent", world.keys[4].address)
+    page.fill("#w-label", label)
+    page.fill("#w-expires", "2d")
+    page.fill("#w-b0-amount", amount)
+
+
+def test_a_grant_signed_by_the_browser_wallet_opens_the_session(browser_context, studio_server, world):
+    """The owner's wallet signs the Grant typed data; the studio checks the signature and sends it."""
+    from agent_sessions.wallet import deposit, deposit_of
+
+    owner = world.keys[0]
+    deposit(world.manager, "0.02 ether", owner)
+    before = deposit_of(world.manager, owner.address)
+    calls: list[str] = []
+    page = _wallet_page(browser_context, world, owner.address, calls)
+    try:
+        page.goto(studio_server.url + "/wizard")
+        _fill_grant(page, world, "granted-by-wallet", "0.02 ether")
+        page.click("#w-grant")
+        opened = page.locator("#grant-opened")
+        expect()(opened).to_contain_text("session #")
+        assert calls.count("eth_signTypedData_v4") == 1 and "eth_sendTransaction" not in calls
+        shoot(page, "wizard-grant-opened")
+        link = opened.locator("a")
+        sid = int(link.inner_text().removeprefix("session #"))
+        state = world.manager.state(sid)
+        assert state.label == "granted-by-wallet" and state.agent == world.keys[4].address
+        assert state.holder == owner.address and state.parent_id == 0
+        assert world.manager.remaining(sid) == 2 * 10**16
+        assert deposit_of(world.manager, owner.address) == before - 2 * 10**16
+        link.click()
+        page.wait_for_url(re.compile(rf"/session/.*/{sid}$"))
+        expect()(page.locator('.crumbs [aria-current="page"]')).to_have_text(f"#{sid}")
+    finally:
+        page.close()
+
+
+def test_a_wallet_that_is_not_the_owner_is_refused_before_signing(browser_context, studio_server, world):
+    stranger = world.keys[4].address
+    count = world.manager.count()
+    calls: list[str] = []
+    page = _wallet_page(browser_context, world, stranger, calls)
+    try:
+        page.goto(studio_server.url + "/wizard")
+        _fill_grant(page, world, "not-my-manager", "0.01 ether")
+        page.click("#w-grant")
+        result = page.locator("#w-grant-result")
+        expect()(result.locator(".error-line")).to_contain_text(f"The connected account {stranger} is not the owner")
+        expect()(result.locator(".explanation")).to_contain_text(f"Only the owner, {world.keys[0].address}")
+        assert "eth_signTypedData_v4" not in calls and "eth_sendTransaction" not in calls
+        assert world.manager.count() == count
+    finally:
+        page.close()
+
+
+def test_without_a_dev_key_the_wallets_grant_is_handed_back_to_download(browser_context, world):
+    import json
+
+    from agent_sessions.studio import FleetView, Studio
+    from agent_sessions.studio.server import BackgroundServer
+    from agent_sessions.wallet import SignedGrant
+
+    owner = world.keys[0].address
+    view = FleetView.from_rpc([world.anvil.url], managers=[world.manager.address], names=[world.chain]).load()
+    calls: list[str] = []
+    page = _wallet_page(browser_context, world, owner, calls)
+    count = world.manager.count()
+    try:
+        with BackgroundServer(Studio(view)) as server:
+            page.goto(server.url + "/wizard")
+            expect()(page.locator(".note")).to_contain_text("agent-sessions relay")
+            _fill_grant(page, world, "for-a-relayer", "0.5 ether")
+            page.click("#w-grant")
+            expect()(page.locator("#grant-signed")).to_contain_text("submit the signed grant elsewhere")
+            expect()(page.locator("#grant-warning .error-name")).to_have_text("DepositTooLow")
+            signed = SignedGrant.from_dict(json.loads(page.locator("#w-signed").inner_text()))
+            assert signed.recovered == owner and signed.owner == owner
+            with page.expect_download() as caught:
+                page.click("#w-signed-download")
+            saved = json.loads(Path(caught.value.path()).read_text())
+            assert saved["signature"] == "0x" + signed.signature.hex()
+            assert caught.value.suggested_filename.startswith("grant-")
+    finally:
+        page.close()
+    assert "eth_sendTransaction" not in calls and world.manager.count() == count
+
+
+def test_a_grant_beyond_the_deposit_is_refused_in_words(page, studio_server, world):
+    """Dev mode, no browser wallet: the owner's dev key signs; the contract's DepositTooLow is said in ETH."""
+    count = world.manager.count()
+    page.goto(studio_server.url + "/wizard")
+    _fill_grant(page, world, "too-big", "1000 ether")
+    page.click("#w-grant")
+    result = page.locator("#w-grant-result")
+    expect()(result.locator(".error-name")).to_have_text("DepositTooLow")
+    expect()(result).to_contain_text("1000 ETH is needed")
+    shoot(page, "wizard-grant-deposit-too-low")
+    assert world.manager.count() == count
+
+
 # ================================================================================================================
 # accessibility
 # ================================================================================================================
@@ -479,6 +604,79 @@ def test_the_dev_key_never_reaches_the_browser(studio_server, world):
     answer = requests.post(studio_server.url + "/api/preflight", headers={"X-CSRF-Token": studio_server.studio.csrf_token},
                            json={"action": "pause", "manager": world.key, "session": world.worker(501).id})
     assert answer.status_code == 200 and secret not in answer.text.lower()
+
+
+def _grant_form(world, label: str, amount: str) -> dict:
+    return {"manager": world.key, "agent": world.keys[4].address, "label": label, "expires": "1d",
+            "budgets": [{"token": "ETH", "amount": amount}], "any_target": True}
+
+
+def test_grant_endpoints_need_the_csrf_token_and_the_owners_signature(studio_server, world):
+    from agent_sessions.wallet.typed_data import sign_typed
+
+    url, token = studio_server.url, studio_server.studio.csrf_token
+    form = _grant_form(world, "csrf-check", "0.001 ether")
+    for path in ("/api/grant/typed-data", "/api/grant/submit", "/api/grant/dev"):
+        assert requests.post(url + path, json=form).status_code == 403
+        assert requests.post(url + path, json=form, headers={"X-CSRF-Token": token,
+                                                              "Origin": "http://evil.example"}).status_code == 403
+    headers = {"X-CSRF-Token": token}
+    owner, stranger = world.keys[0], world.keys[4]
+    prep = requests.post(url + "/api/grant/typed-data", json={**form, "from": owner.address}, headers=headers)
+    assert prep.status_code == 200, prep.text
+    typed = prep.json()["typedData"]
+    assert typed["primaryType"] == "Grant" and typed["domain"]["verifyingContract"] == world.manager.address
+    assert typed["message"]["owner"] == owner.address and typed["message"]["sessions"][0]["label"].startswith("0x")
+    assert owner.key.hex().removeprefix("0x").lower() not in prep.text.lower()
+    count = world.manager.count()
+    # signed by another key: refused before anything is sent
+    forged = requests.post(url + "/api/grant/submit", headers=headers,
+                           json={"typedData": typed, "signature": "0x" + sign_typed(stranger, typed).hex()})
+    assert forged.status_code == 403 and f"not by the manager's owner {owner.address}" in forged.json()["error"]
+    # a grant naming another owner, signed by it
+    typed_other = {**typed, "message": {**typed["message"], "owner": stranger.address}}
+    other = requests.post(url + "/api/grant/submit", headers=headers, json={
+        "typedData": typed_other, "signature": "0x" + sign_typed(stranger, typed_other).hex()})
+    assert other.status_code == 403 and f"names {stranger.address} as its owner" in other.json()["error"]
+    broken = requests.post(url + "/api/grant/submit", headers=headers, json={"typedData": {}, "signature": "0x"})
+    assert broken.status_code == 422 and "not a signed grant" in broken.json()["error"]
+    problems = requests.post(url + "/api/grant/typed-data", headers=headers,
+                             json={**form, "agent": "0x12", "from": owner.address})
+    assert problems.status_code == 422 and "agent" in problems.json()["problems"]
+    assert world.manager.count() == count
+
+
+def test_without_a_dev_key_the_signed_grant_comes_back_as_json(world):
+    """A studio that sends nothing hands the signed grant back (with what the contract would say now); anyone
+    submits it later."""
+    from decimal import Decimal
+
+    from agent_sessions.studio import FleetView, Studio
+    from agent_sessions.studio.server import BackgroundServer
+    from agent_sessions.wallet import SignedGrant, deposit, deposit_of, submit_grant
+    from agent_sessions.wallet.typed_data import sign_typed
+
+    owner = world.keys[0]
+    wei = deposit_of(world.manager, owner.address) + 3 * 10**15
+    view = FleetView.from_rpc([world.anvil.url], managers=[world.manager.address], names=[world.chain]).load()
+    studio = Studio(view)
+    count = world.manager.count()
+    with BackgroundServer(studio) as server:
+        headers = {"X-CSRF-Token": studio.csrf_token}
+        form = _grant_form(world, "signed-for-later", f"{Decimal(wei) / 10**18} ether")
+        prep = requests.post(server.url + "/api/grant/typed-data", json={**form, "from": owner.address},
+                             headers=headers).json()
+        typed = prep["typedData"]
+        out = requests.post(server.url + "/api/grant/submit", headers=headers,
+                            json={"typedData": typed, "signature": "0x" + sign_typed(owner, typed).hex()}).json()
+        assert requests.post(server.url + "/api/grant/dev", json=form, headers=headers).status_code == 403
+    assert out["ok"] and out["submitted"] is False and out["signed"]["typedData"] == typed
+    assert out["error_name"] == "DepositTooLow" and "ETH is needed" in out["explanation"]
+    assert world.manager.count() == count
+    deposit(world.manager, "0.003 ether", owner)
+    (session,) = submit_grant(SignedGrant.from_dict(out["signed"]), world.keys[1], client=world.client)
+    assert world.manager.state(session.id).label == "signed-for-later"
+    assert world.manager.remaining(session.id) == wei
 
 
 def test_read_only_studio_offers_no_action(world):

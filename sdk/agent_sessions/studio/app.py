@@ -7,7 +7,9 @@ Read-only unless ``allow_actions``. State-changing requests are POSTs that carry
 ``X-CSRF-Token`` and come from the studio's own origin; the Host header must name the loopback address the
 server is bound to (no DNS rebinding). Keys stay in this process: a browser either signs with its own wallet
 (EIP-1193, the server only prepares the unsigned transaction) or, in dev mode, asks the server to sign with a
-local key, which the pages say loudly.
+local key, which the pages say loudly. The wizard's grants follow the same rule: the server builds the EIP-712
+Grant, the owner's wallet signs it, and the server checks and submits the signature (dev mode) or hands the
+signed grant back as JSON.
 """
 
 from __future__ import annotations
@@ -32,13 +34,14 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from ..base.errors import SessionError
+from ..base.errors import RPCError, SessionError, typed_error
 from ..base.models import NATIVE, ZERO_ADDRESS, SessionState, Status, checksum
 from ..domain.tokens import short_address
 from ..fleet.console import relative_time
 from . import actions as act
 from .fleet import HEALTH, QUIET_EVENTS, FleetView, ManagerView, SessionQuery
-from .wizard import WizardError, build_params
+from ..wallet.grants import SignedGrant, deposit_of, grant_typed_data, sign_grant, submit_grant
+from .wizard import WizardError, build_params, build_session_params
 
 __all__ = ["PAGE_SIZE", "Studio", "create_app"]
 
@@ -513,6 +516,134 @@ class Pages:
             return JSONResponse({"ok": False, "problems": exc.problems}, status_code=422)
         return JSONResponse({"ok": True, "params": params})
 
+    # --- grants: the wizard's params signed by the manager's owner (EIP-712), submitted by the studio ------------
+
+    async def _grant_params(self, request: Request) -> tuple[ManagerView, Any, dict[str, Any]] | JSONResponse:
+        """The manager and ``SessionParams`` a grant request's wizard form names."""
+        try:
+            form = await request.json()
+        except ValueError:
+            return JSONResponse({"ok": False, "error": "the body is not JSON"}, status_code=400)
+        mv = self.studio.view.managers.get(str(form.get("manager") or ""))
+        if mv is None:
+            return JSONResponse({"ok": False, "error": "choose the manager the grant is for"}, status_code=404)
+        with self.studio.view.lock:
+            known = {t for st in mv.states.values() for t in st.budgets}
+        try:
+            params, _ = await asyncio.to_thread(build_session_params, form, mv.book, known)
+        except WizardError as exc:
+            return JSONResponse({"ok": False, "problems": exc.problems}, status_code=422)
+        return mv, params, form
+
+    @staticmethod
+    def _is_contract(mv: ManagerView, account: str) -> bool:
+        return bool(mv.manager.client.rpc.code(account))
+
+    def _prepare_grant(self, mv: ManagerView, params: Any, wallet: str) -> JSONResponse:
+        owner = mv.manager.owner()
+        contract_owner = self._is_contract(mv, owner)
+        try:
+            wallet = checksum(wallet, "wallet account")
+        except ValueError as exc:
+            return JSONResponse({"ok": False, "error": str(exc)}, status_code=422)
+        if wallet != owner and not contract_owner:
+            return JSONResponse({"ok": False, "error_name": "not the owner", "error": (
+                f"The connected account {wallet} is not the owner of manager {mv.address}."), "explanation": (
+                f"Only the owner, {owner}, can sign a grant (its deposit pays the ETH budgets): connect that "
+                "account in your wallet. Nothing was signed or sent.")}, status_code=403)
+        typed = grant_typed_data(mv.manager, params, owner)
+        needed = sum(b.amount for b in params.budgets if b.token == NATIVE)
+        return JSONResponse({"ok": True, "typedData": typed, "owner": owner, "ownerIsContract": contract_owner,
+                             "chainId": hex(mv.manager.client.chain_id),
+                             "deposit": mv.book.format(NATIVE, deposit_of(mv.manager, owner)),
+                             "needed": mv.book.format(NATIVE, needed)})
+
+    async def grant_typed_data(self, request: Request) -> JSONResponse:
+        """The unsigned Grant for a browser wallet's ``eth_signTypedData_v4`` (``from``: the connected account,
+        which must be the manager's owner unless the owner is a contract)."""
+        denied = self._guard(request, needs_actions=False)
+        if denied is not None:
+            return denied
+        built = await self._grant_params(request)
+        if isinstance(built, JSONResponse):
+            return built
+        mv, params, form = built
+        return await asyncio.to_thread(self._prepare_grant, mv, params, str(form.get("from") or ""))
+
+    def _submit_grant(self, mv: ManagerView, signed: SignedGrant) -> JSONResponse:
+        """Check that the manager's owner signed ``signed``; send it with a dev key (dev mode) or give it back."""
+        owner = mv.manager.owner()
+        if signed.owner != owner:
+            return JSONResponse({"ok": False, "error_name": "not the owner", "error": (
+                f"The grant names {signed.owner} as its owner; the owner of manager {mv.address} is {owner}."),
+                "explanation": "Nothing was sent."}, status_code=403)
+        recovered = signed.recovered
+        if recovered != owner and not self._is_contract(mv, owner):
+            return JSONResponse({"ok": False, "error_name": "not the owner", "error": (
+                f"The signature is by {recovered or 'no key'}, not by the manager's owner {owner}."),
+                "explanation": "Only the owner can sign a grant. Nothing was sent."}, status_code=403)
+        if not self.studio.dev_mode:
+            out: dict[str, Any] = {"ok": True, "submitted": False, "signed": signed.to_dict(),
+                                   "filename": f"grant-{signed.nonce & 0xFFFFFFFF:08x}.json"}
+            try:  # what the contract would say now, for whoever submits it
+                mv.manager.client.rpc.call(mv.address, signed.calldata(mv.manager), sender=owner)
+            except RPCError as exc:
+                line, sentence, name = act.describe_error(typed_error(exc), mv.book)
+                out.update({"warning": line, "explanation": sentence, "error_name": name})
+            return JSONResponse(out)
+        sender = next((k for k in self.studio.dev_keys if k.address == owner), self.studio.dev_keys[0])
+        try:
+            sessions = submit_grant(signed, sender, client=mv.manager)
+        except SessionError as exc:
+            line, sentence, name = act.describe_error(exc, mv.book)
+            return JSONResponse({"ok": False, "error": line, "explanation": sentence, "error_name": name,
+                                 "signed": signed.to_dict()})
+        self.studio.view.poll()
+        return JSONResponse({"ok": True, "submitted": True, "sender": sender.address,
+                             "sessions": [{"id": x.id, "url": f"/session/{mv.key}/{x.id}"} for x in sessions]})
+
+    async def grant_submit(self, request: Request) -> JSONResponse:
+        """``{typedData, signature}`` from the owner's wallet: checked, then submitted or handed back as JSON."""
+        denied = self._guard(request, needs_actions=False)
+        if denied is not None:
+            return denied
+        try:
+            body = await request.json()
+            signed = SignedGrant.from_dict({"typedData": body.get("typedData"), "signature": body.get("signature")})
+        except (ValueError, AttributeError) as exc:
+            return JSONResponse({"ok": False, "error": f"not a signed grant: {exc}"}, status_code=422)
+        mv = next((m for m in self.studio.view.managers.values()
+                   if m.address == signed.manager_address and m.manager.client.chain_id == signed.chain_id), None)
+        if mv is None:
+            return JSONResponse({"ok": False, "error": (f"manager {signed.manager_address} on chain "
+                                                        f"{signed.chain_id} is not one this studio watches")},
+                                status_code=404)
+        return await asyncio.to_thread(self._submit_grant, mv, signed)  # type: ignore[arg-type]
+
+    async def grant_dev(self, request: Request) -> JSONResponse:
+        """Dev mode, no browser wallet: the dev key that is the manager's owner signs the grant, and it is sent."""
+        denied = self._guard(request)
+        if denied is not None:
+            return denied
+        if not self.studio.dev_mode:
+            return JSONResponse({"ok": False, "error": "no dev key on this studio: sign with your wallet"},
+                                status_code=403)
+        built = await self._grant_params(request)
+        if isinstance(built, JSONResponse):
+            return built
+        mv, params, _ = built
+
+        def run() -> JSONResponse:
+            owner = mv.manager.owner()
+            key = next((k for k in self.studio.dev_keys if k.address == owner), None)
+            if key is None:
+                return JSONResponse({"ok": False, "error_name": "not the owner", "error": (
+                    f"No dev key is the owner of manager {mv.address} ({owner})."), "explanation": (
+                    "Connect the owner's wallet to sign the grant. Nothing was signed or sent.")}, status_code=403)
+            return self._submit_grant(mv, sign_grant(mv.manager, params, key))  # type: ignore[arg-type]
+
+        return await asyncio.to_thread(run)
+
     # --- actions ------------------------------------------------------------------------------------------------
 
     def _guard(self, request: Request, *, needs_actions: bool = True) -> JSONResponse | None:
@@ -727,6 +858,9 @@ def create_app(studio: Studio, *, allowed_hosts: list[str] | None = None) -> Sta
         Route("/activity", pages.activity),
         Route("/wizard", pages.wizard),
         Route("/api/params", pages.wizard_params, methods=["POST"]),
+        Route("/api/grant/typed-data", pages.grant_typed_data, methods=["POST"]),
+        Route("/api/grant/submit", pages.grant_submit, methods=["POST"]),
+        Route("/api/grant/dev", pages.grant_dev, methods=["POST"]),
         Route("/api/preflight", pages.preflight, methods=["POST"]),
         Route("/api/send", pages.send, methods=["POST"]),
         Route("/api/prepare", pages.prepare, methods=["POST"]),

@@ -1,7 +1,8 @@
 """The create-session wizard: a form's fields (amounts with units, durations as people write them) turned into
 ``SessionParams`` checked by the SDK's own model, and the params JSON a grant or a script can send.
 
-Signing a grant for the params (EIP-712) is not part of the studio yet; the page says so.
+``build_session_params`` also gives the ``SessionParams`` themselves: the app turns them into the EIP-712 Grant
+the manager's owner signs (``wallet.grants``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from ..base.parsing import UnixTime
 from ..base.units import parse_duration
 from ..domain.tokens import TokenBook
 
-__all__ = ["WizardError", "build_params"]
+__all__ = ["WizardError", "build_params", "build_session_params"]
 
 
 class WizardError(ValueError):
@@ -77,6 +78,12 @@ def _token(text: str, book: TokenBook, known: Iterable[str]) -> str:
 def build_params(form: dict[str, Any], book: TokenBook | None = None, known_tokens: Iterable[str] = ()) -> dict[str, Any]:
     """The params JSON for ``form``; raises ``WizardError`` listing every problem. ``known_tokens`` may be named by
     their symbol."""
+    return build_session_params(form, book, known_tokens)[1]
+
+
+def build_session_params(form: dict[str, Any], book: TokenBook | None = None,
+                         known_tokens: Iterable[str] = ()) -> tuple[SessionParams, dict[str, Any]]:
+    """``(SessionParams, params JSON)`` for ``form`` (see ``build_params``)."""
     book = book or TokenBook()
     problems: dict[str, str] = {}
     try:
@@ -150,4 +157,4 @@ def build_params(form: dict[str, Any], book: TokenBook | None = None, known_toke
         "guards": list(params.guards),
         "value": str(params.eth_value),
     }
-    return out
+    return params, out

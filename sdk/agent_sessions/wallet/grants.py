@@ -49,6 +49,7 @@ __all__ = [
     "SignedSpawn",
     "deposit",
     "deposit_of",
+    "grant_typed_data",
     "session_params_message",
     "sign_grant",
     "sign_spawn",
@@ -212,17 +213,25 @@ def sign_grant(manager: Manager | tuple[int, str], params: ParamsLike | Sequence
     ``(chain_id, address)`` pair to sign with no node at all (they count from this machine's clock). ``owner`` is
     the manager owner's address when the signer signs for another account (a Safe's owners sign for the Safe);
     by default the signer's own address. Nothing is sent."""
+    owner_address = v.address(owner, "owner") if owner is not None else signer_address(owner_signer)
+    typed = grant_typed_data(manager, params, owner_address, nonce=nonce, deadline=deadline)
+    return SignedGrant(typed_data=typed, signature=sign_typed(owner_signer, typed))
+
+
+def grant_typed_data(manager: Manager | tuple[int, str], params: ParamsLike | Sequence[ParamsLike], owner: Any, *,
+                     nonce: int | None = None, deadline: Any = DEFAULT_DEADLINE) -> dict[str, Any]:
+    """The unsigned EIP-712 Grant of ``params`` on ``manager`` for ``owner`` (an address): what ``sign_grant``
+    signs, for a signer elsewhere (a browser wallet's ``eth_signTypedData_v4``). A fresh nonce unless given."""
     chain_id, address = chain_and_address(manager)
     now = now_of(manager)
-    owner_address = v.address(owner, "owner") if owner is not None else signer_address(owner_signer)
+    owner_address = v.address(owner, "owner")
     message = {
         "owner": owner_address,
         "sessions": [_session_message(p, now, i) for i, p in enumerate(_many(params))],
         "nonce": str(new_nonce(owner_address) if nonce is None else v.uint(nonce, "nonce", 256)),
         "deadline": str(deadline_at(deadline, now)),
     }
-    typed = typed_data("Grant", chain_id, address, message)
-    return SignedGrant(typed_data=typed, signature=sign_typed(owner_signer, typed))
+    return typed_data("Grant", chain_id, address, message)
 
 
 def sign_spawn(session: Session | tuple[Manager | tuple[int, str], int], params: ParamsLike | Sequence[ParamsLike],

@@ -189,6 +189,13 @@
       send.disabled = !answer.facts;
     }).catch(err => { box.replaceChildren(el("p", {class: "refused"}, String(err))); });
   }
+  function onChain(chainId) {  // the wallet on the chain the server prepared for
+    return window.ethereum.request({method: "eth_chainId"}).then(id => {
+      if (parseInt(id, 16) !== parseInt(chainId, 16)) {
+        return window.ethereum.request({method: "wallet_switchEthereumChain", params: [{chainId: chainId}]});
+      }
+    });
+  }
   function sendAction() {
     const out = dialog.querySelector("#action-result"), send = dialog.querySelector("#action-send");
     send.disabled = true;
@@ -196,11 +203,7 @@
     if (account && window.ethereum) {
       return post("/api/prepare", requestBody()).then(prep => {
         if (!prep.ok) { showError(out, prep, "Could not prepare it:"); return; }
-        return window.ethereum.request({method: "eth_chainId"}).then(id => {
-          if (parseInt(id, 16) !== parseInt(prep.chainId, 16)) {
-            return window.ethereum.request({method: "wallet_switchEthereumChain", params: [{chainId: prep.chainId}]});
-          }
-        }).then(() => window.ethereum.request({method: "eth_sendTransaction",
+        return onChain(prep.chainId).then(() => window.ethereum.request({method: "eth_sendTransaction",
                                                params: [Object.assign({from: account}, prep.tx)]}))
           .then(hash => { out.replaceChildren(el("p", {class: "ok", id: "action-sent"}, "Sent from your wallet: " + hash)); })
           .catch(err => { showError(out, {error: err.message || String(err)}, "The wallet refused or the chain reverted:"); preflight(); });
@@ -252,15 +255,18 @@
 
   // ---------------------------------------------------------------- wallet (EIP-1193)
   const connectButton = document.getElementById("connect-wallet");
+  function connectWallet() {
+    return window.ethereum.request({method: "eth_requestAccounts"}).then(accounts => {
+      account = accounts[0];
+      const mode = document.getElementById("signer-mode");  // absent on a read-only studio
+      if (mode) mode.textContent = "signing: wallet " + account;
+      if (connectButton) connectButton.textContent = "Wallet connected";
+      return account;
+    });
+  }
   if (connectButton && window.ethereum) {
     connectButton.hidden = false;
-    connectButton.addEventListener("click", () => {
-      window.ethereum.request({method: "eth_requestAccounts"}).then(accounts => {
-        account = accounts[0];
-        document.getElementById("signer-mode").textContent = "signing: wallet " + account;
-        connectButton.textContent = "Wallet connected";
-      });
-    });
+    connectButton.addEventListener("click", connectWallet);
   }
 
   // ---------------------------------------------------------------- wizard
@@ -287,22 +293,93 @@
         return out;
       });
     }
-    wizard.addEventListener("submit", ev => {
-      ev.preventDefault();
+    function formBody() {
       const f = new FormData(wizard);
-      const body = {manager: f.get("manager"), agent: f.get("agent"), label: f.get("label"), expires: f.get("expires"),
+      return {manager: f.get("manager"), agent: f.get("agent"), label: f.get("label"), expires: f.get("expires"),
         period: f.get("period"), max_calls_per_period: f.get("max_calls_per_period"), max_idle: f.get("max_idle"),
         draft: f.get("draft") === "on", any_target: f.get("any_target") === "on",
         budgets: rowsOf("w-budgets"), permissions: rowsOf("w-perms")};
-      post("/api/params", body).then(answer => {
-        const problems = document.getElementById("w-problems");
-        problems.replaceChildren();
+    }
+    function showProblems(answer) {
+      const problems = document.getElementById("w-problems");
+      problems.replaceChildren();
+      if (!answer.problems && answer.ok !== false) return;
+      const ul = el("ul", {class: "refused"});
+      Object.entries(answer.problems || {error: answer.error}).forEach(([k, v]) => ul.append(el("li", {}, k + ": " + v)));
+      problems.append(ul);
+    }
+    wizard.addEventListener("submit", ev => {
+      ev.preventDefault();
+      post("/api/params", formBody()).then(answer => {
+        showProblems(answer);
         if (answer.ok) { document.getElementById("w-json").textContent = JSON.stringify(answer.params, null, 2); return; }
-        const ul = el("ul", {class: "refused"});
-        Object.entries(answer.problems || {error: answer.error}).forEach(([k, v]) => ul.append(el("li", {}, k + ": " + v)));
-        problems.append(ul);
         document.getElementById("w-json").textContent = "—";
       });
+    });
+
+    // a grant: the server builds the EIP-712 typed data, the owner's wallet signs it, the server checks and sends it
+    const grantBox = document.getElementById("w-grant-result"), signedBox = document.getElementById("w-signed-box");
+    function grantDone(result) {
+      signedBox.hidden = true;
+      if (result.problems) {
+        showProblems(result);
+        grantBox.replaceChildren(el("p", {class: "refused", id: "grant-problems"}, "The form has problems (listed above)."));
+        return;
+      }
+      document.getElementById("w-problems").replaceChildren();
+      if (!result.ok) { showError(grantBox, result, "The grant was not opened:"); return; }
+      grantBox.replaceChildren();
+      if (result.submitted) {
+        const p = el("p", {class: "ok", id: "grant-opened"}, "Opened ");
+        result.sessions.forEach((s, i) => {
+          if (i) p.append(", ");
+          p.append(el("a", {href: s.url}, "session #" + s.id));
+        });
+        p.append(" (sent by " + result.sender + ").");
+        grantBox.append(p);
+        return;
+      }
+      grantBox.append(el("p", {class: "ok", id: "grant-signed"}, "Signed by the owner. This studio has no dev key " +
+        "to send it: submit the signed grant elsewhere (agent-sessions relay, or submit_grant in Python)."));
+      if (result.warning) {
+        const holder = el("div", {id: "grant-warning"});
+        grantBox.append(holder);
+        showError(holder, {error: result.warning, explanation: result.explanation, error_name: result.error_name},
+                  "The contract would refuse it now:");
+      }
+      const text = JSON.stringify(result.signed, null, 2);
+      document.getElementById("w-signed").textContent = text;
+      const link = document.getElementById("w-signed-download");
+      link.href = URL.createObjectURL(new Blob([text + "\n"], {type: "application/json"}));
+      link.download = result.filename || "grant.json";
+      signedBox.hidden = false;
+    }
+    document.getElementById("w-grant").addEventListener("click", () => {
+      const body = formBody();
+      grantBox.replaceChildren(el("p", {class: "muted"}, "Preparing the grant…"));
+      signedBox.hidden = true;
+      if (window.ethereum) {
+        return (account ? Promise.resolve(account) : connectWallet())
+          .then(from => post("/api/grant/typed-data", Object.assign(body, {from: from})))
+          .then(prep => {
+            if (!prep.ok) { grantDone(prep); return; }
+            grantBox.replaceChildren(el("p", {class: "muted"}, "Sign the grant in your wallet (owner " + prep.owner +
+              "; ETH budgets " + prep.needed + " from a deposit of " + prep.deposit + ")…"));
+            return onChain(prep.chainId)
+              .then(() => window.ethereum.request({method: "eth_signTypedData_v4",
+                                                   params: [account, JSON.stringify(prep.typedData)]}))
+              .then(signature => post("/api/grant/submit", {typedData: prep.typedData, signature: signature}))
+              .then(grantDone);
+          })
+          .catch(err => { signedBox.hidden = true; showError(grantBox, {error: err.message || String(err)}, "The wallet refused:"); });
+      }
+      if (S.devMode) return post("/api/grant/dev", body).then(grantDone);
+      showError(grantBox, {error: "No browser wallet in this page.", explanation: "Use a browser with an " +
+        "EIP-1193 wallet (window.ethereum) to sign as the manager's owner, or start the studio with --dev-key."},
+        "Cannot sign:");
+    });
+    document.getElementById("w-signed-copy").addEventListener("click", () => {
+      navigator.clipboard && navigator.clipboard.writeText(document.getElementById("w-signed").textContent);
     });
     document.getElementById("w-copy").addEventListener("click", () => {
       navigator.clipboard && navigator.clipboard.writeText(document.getElementById("w-json").textContent);
