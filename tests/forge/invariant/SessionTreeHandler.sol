@@ -13,6 +13,7 @@ import {WeirdFalseToken} from "../../../contracts/test/WeirdFalseToken.sol";
 import {GasBurnerToken} from "../../../contracts/test/GasBurnerToken.sol";
 import {MockDex} from "../../../contracts/test/MockDex.sol";
 import {Target} from "../../../contracts/test/Target.sol";
+import {SessionTypedData} from "../utils/SessionTypedData.sol";
 
 /// @notice Drives one manager through random sequences of every mutating entry point, as every role (manager
 /// owner, token holder, transferee, agent, parent agent, sub-agent, rotated-out key, stranger), across time, over
@@ -139,19 +140,6 @@ contract SessionTreeHandler is CommonBase, StdCheats, StdUtils {
     uint256 public depositTotal;
 
     uint256 internal constant SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141;
-    bytes32 internal constant DOMAIN_T =
-        keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");
-    bytes32 internal constant BUDGET_T =
-        keccak256("BudgetParams(address token,uint128 amount,uint128 perCallCap,uint128 periodAllowance)");
-    bytes32 internal constant PERMISSION_T = keccak256("Permission(address target,bytes4 selector)");
-    bytes internal constant PARAMS_DEF = "SessionParams(address agent,uint40 expiry,uint32 maxIdle,uint32 period,"
-        "uint16 maxCallsPerPeriod,bool draft,bool anyTarget,bytes32 label,BudgetParams[] budgets,"
-        "Permission[] permissions,address[] guards)";
-    bytes internal constant REFERENCED_DEFS = "BudgetParams(address token,uint128 amount,uint128 perCallCap,"
-        "uint128 periodAllowance)Permission(address target,bytes4 selector)";
-    bytes32 internal constant EXECUTE_T = keccak256(
-        "Execute(uint256 session,address target,uint256 value,bytes data,uint256 nonce,uint256 deadline,uint256 relayFee)"
-    );
 
     constructor(IAgentSessions manager_, uint256 ownerKey, Target target_) {
         manager = manager_;
@@ -894,7 +882,7 @@ contract SessionTreeHandler is CommonBase, StdCheats, StdUtils {
         returns (bytes memory)
     {
         bytes memory sig =
-            _sign(signer, keccak256(abi.encode(EXECUTE_T, id, payee, value, keccak256(""), nonce, block.timestamp, fee)));
+            _sign(signer, SessionTypedData.executeHash(id, payee, value, "", nonce, block.timestamp, fee));
         return abi.encodeCall(manager.executeWithSig, (id, payee, value, "", nonce, block.timestamp, fee, sig));
     }
 
@@ -910,7 +898,7 @@ contract SessionTreeHandler is CommonBase, StdCheats, StdUtils {
         // most of the time the owner's deposit covers the grant first
         if (seed % 5 != 0 && manager.depositOf(owner) < eth) _deposit(owner, eth);
         uint256 nonce = ++nonceCounter;
-        bytes memory sig = _sign(owner, _grantHash(p, nonce));
+        bytes memory sig = _ownerGrant(p, nonce);
         uint256[] memory before = _managerBalances();
         uint256 depositBefore = manager.depositOf(owner);
         vm.prank(relayer);
@@ -968,11 +956,7 @@ contract SessionTreeHandler is CommonBase, StdCheats, StdUtils {
             parentId, actorSeed, [uint128(amount), uint128(amount >> 128)], [uint128(seed >> 8), uint128(seed >> 136)], p.period
         );
         uint256 nonce = ++nonceCounter;
-        bytes32 structHash = keccak256(
-            abi.encode(_typeHash("Spawn(uint256 parentId,SessionParams[] sessions,uint256 nonce,uint256 deadline)"),
-                parentId, keccak256(abi.encode(_hashParams(p))), nonce, block.timestamp)
-        );
-        bytes memory sig = _sign(signer, structHash);
+        bytes memory sig = _sign(signer, SessionTypedData.spawnHash(parentId, p, nonce, block.timestamp));
         bool blocked = _blocked(parentId);
         vm.prank(relayer);
         (bool ok, bytes memory ret) =
@@ -1027,64 +1011,20 @@ contract SessionTreeHandler is CommonBase, StdCheats, StdUtils {
         depositTotal += amount;
     }
 
+    /// @dev The owner's signature of a grant of the one session `p`, valid until now.
+    function _ownerGrant(ISessionTypes.SessionParams memory p, uint256 nonce) internal view returns (bytes memory) {
+        ISessionTypes.SessionParams[] memory one = new ISessionTypes.SessionParams[](1);
+        one[0] = p;
+        return _sign(owner, SessionTypedData.grantHash(owner, one, nonce, block.timestamp));
+    }
+
     /// @dev `signer`'s signature of `structHash` in the manager's domain (a key without a private key signs nothing
     /// valid: an empty signature).
     function _sign(address signer, bytes32 structHash) internal view returns (bytes memory) {
         uint256 privateKey = keyOf[signer];
         if (privateKey == 0) return "";
-        bytes32 domain = keccak256(
-            abi.encode(DOMAIN_T, keccak256("Agent Sessions"), keccak256("1"), block.chainid, address(manager))
-        );
-        (uint8 v, bytes32 r, bytes32 s) = vm.sign(privateKey, keccak256(abi.encodePacked(hex"1901", domain, structHash)));
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(privateKey, SessionTypedData.digest(address(manager), structHash));
         return abi.encodePacked(r, s, v);
-    }
-
-    function _typeHash(bytes memory primary) internal pure returns (bytes32) {
-        return keccak256(abi.encodePacked(primary, REFERENCED_DEFS, PARAMS_DEF));
-    }
-
-    function _grantHash(ISessionTypes.SessionParams memory p, uint256 nonce) internal view returns (bytes32) {
-        return keccak256(
-            abi.encode(
-                _typeHash("Grant(address owner,SessionParams[] sessions,uint256 nonce,uint256 deadline)"),
-                owner,
-                keccak256(abi.encode(_hashParams(p))),
-                nonce,
-                block.timestamp
-            )
-        );
-    }
-
-    function _hashParams(ISessionTypes.SessionParams memory p) internal pure returns (bytes32) {
-        bytes32[] memory rows = new bytes32[](p.budgets.length);
-        for (uint256 i; i < rows.length; ++i) {
-            ISessionTypes.BudgetParams memory b = p.budgets[i];
-            rows[i] = keccak256(abi.encode(BUDGET_T, b.token, b.amount, b.perCallCap, b.periodAllowance));
-        }
-        bytes32[] memory perms = new bytes32[](p.permissions.length);
-        for (uint256 i; i < perms.length; ++i) {
-            perms[i] = keccak256(abi.encode(PERMISSION_T, p.permissions[i].target, p.permissions[i].selector));
-        }
-        return keccak256(
-            bytes.concat(
-                abi.encode(
-                    keccak256(abi.encodePacked(PARAMS_DEF, REFERENCED_DEFS)),
-                    p.agent,
-                    p.expiry,
-                    p.maxIdle,
-                    p.period,
-                    p.maxCallsPerPeriod,
-                    p.draft,
-                    p.anyTarget,
-                    p.label
-                ),
-                abi.encode(
-                    keccak256(abi.encodePacked(rows)),
-                    keccak256(abi.encodePacked(perms)),
-                    keccak256(abi.encodePacked(p.guards))
-                )
-            )
-        );
     }
 
     function settleEverything() external {

@@ -4,6 +4,7 @@ pragma solidity ^0.8.28;
 import {IERC1271} from "@openzeppelin/contracts/interfaces/IERC1271.sol";
 import {IAgentSessions} from "../../../contracts/interfaces/IAgentSessions.sol";
 import {UnitBase} from "./UnitBase.sol";
+import {SessionTypedData} from "../utils/SessionTypedData.sol";
 
 /// @dev A contract wallet (ERC-1271) whose one key signs for it; it can be told to answer wrongly or to revert.
 contract KeyWallet is IERC1271 {
@@ -77,16 +78,6 @@ contract ReenteringRelayer {
 /// submitted by someone else; and every way a signature can be wrong, each refused with its exact error and
 /// nothing moved.
 contract SignaturesTest is UnitBase {
-    // EIP-712 type hashes, computed by forge from the definitions (independently of the contract's constants)
-    bytes32 internal GRANT_T;
-    bytes32 internal SPAWN_T;
-    bytes32 internal PARAMS_T;
-    bytes32 internal BUDGET_T;
-    bytes32 internal PERMISSION_T;
-    bytes32 internal EXECUTE_T;
-    bytes32 internal BATCH_T;
-    bytes32 internal CALL_T;
-
     string internal constant BUDGET_DEF =
         "BudgetParams(address token,uint128 amount,uint128 perCallCap,uint128 periodAllowance)";
     string internal constant PERMISSION_DEF = "Permission(address target,bytes4 selector)";
@@ -104,34 +95,6 @@ contract SignaturesTest is UnitBase {
 
     function setUp() public override {
         super.setUp();
-        GRANT_T = vm.eip712HashType(
-            string.concat(
-                "Grant(address owner,SessionParams[] sessions,uint256 nonce,uint256 deadline)",
-                PARAMS_DEF,
-                PERMISSION_DEF,
-                BUDGET_DEF
-            )
-        );
-        SPAWN_T = vm.eip712HashType(
-            string.concat(
-                "Spawn(uint256 parentId,SessionParams[] sessions,uint256 nonce,uint256 deadline)",
-                PERMISSION_DEF,
-                PARAMS_DEF,
-                BUDGET_DEF
-            )
-        );
-        PARAMS_T = vm.eip712HashType(string.concat(PARAMS_DEF, PERMISSION_DEF, BUDGET_DEF));
-        BUDGET_T = vm.eip712HashType(BUDGET_DEF);
-        PERMISSION_T = vm.eip712HashType(PERMISSION_DEF);
-        EXECUTE_T = vm.eip712HashType(
-            "Execute(uint256 session,address target,uint256 value,bytes data,uint256 nonce,uint256 deadline,"
-            "uint256 relayFee)"
-        );
-        BATCH_T = vm.eip712HashType(
-            "ExecuteBatch(uint256 session,Call[] calls,uint256 nonce,uint256 deadline,uint256 relayFee)"
-            "Call(address target,uint256 value,bytes data)"
-        );
-        CALL_T = vm.eip712HashType("Call(address target,uint256 value,bytes data)");
         assertEq(owner, vm.addr(ownerKey));
         assertEq(agent, vm.addr(agentKey));
         vm.prank(owner);
@@ -139,47 +102,56 @@ contract SignaturesTest is UnitBase {
     }
 
     /*//////////////////////////////////////////////////////////////
-                          DIGESTS (the test's own)
+                      DIGESTS (tests/forge/utils/SessionTypedData)
     //////////////////////////////////////////////////////////////*/
 
-    function _domain(address manager_) internal view returns (bytes32) {
-        return keccak256(
-            abi.encode(
-                keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"),
-                keccak256("Agent Sessions"),
-                keccak256("1"),
-                block.chainid,
-                manager_
-            )
-        );
-    }
-
-    function _digest(address manager_, bytes32 structHash) internal view returns (bytes32) {
-        return keccak256(abi.encodePacked("\x19\x01", _domain(manager_), structHash));
-    }
-
-    function _hashParams(SessionParams memory p) internal view returns (bytes32) {
-        bytes32[] memory rows = new bytes32[](p.budgets.length);
-        for (uint256 i; i < rows.length; ++i) {
-            BudgetParams memory b = p.budgets[i];
-            rows[i] = keccak256(abi.encode(BUDGET_T, b.token, b.amount, b.perCallCap, b.periodAllowance));
-        }
-        bytes32[] memory perms = new bytes32[](p.permissions.length);
-        for (uint256 i; i < perms.length; ++i) {
-            perms[i] = keccak256(abi.encode(PERMISSION_T, p.permissions[i].target, p.permissions[i].selector));
-        }
-        return keccak256(
-            bytes.concat(
-                abi.encode(
-                    PARAMS_T, p.agent, p.expiry, p.maxIdle, p.period, p.maxCallsPerPeriod, p.draft, p.anyTarget, p.label
-                ),
-                abi.encode(
-                    keccak256(abi.encodePacked(rows)),
-                    keccak256(abi.encodePacked(perms)),
-                    keccak256(abi.encodePacked(p.guards))
+    /// @dev The test's encoder agrees with forge's own EIP-712 type hashing (references given in another order: forge
+    /// sorts them), so its digests are independent of the contract's constants.
+    function test_typeHashesAreForgesEIP712TypeHashes() public {
+        assertEq(
+            SessionTypedData.grantType(),
+            vm.eip712HashType(
+                string.concat(
+                    "Grant(address owner,SessionParams[] sessions,uint256 nonce,uint256 deadline)",
+                    PARAMS_DEF,
+                    PERMISSION_DEF,
+                    BUDGET_DEF
                 )
             )
         );
+        assertEq(
+            SessionTypedData.spawnType(),
+            vm.eip712HashType(
+                string.concat(
+                    "Spawn(uint256 parentId,SessionParams[] sessions,uint256 nonce,uint256 deadline)",
+                    PERMISSION_DEF,
+                    PARAMS_DEF,
+                    BUDGET_DEF
+                )
+            )
+        );
+        assertEq(SessionTypedData.paramsType(), vm.eip712HashType(string.concat(PARAMS_DEF, PERMISSION_DEF, BUDGET_DEF)));
+        assertEq(SessionTypedData.budgetType(), vm.eip712HashType(BUDGET_DEF));
+        assertEq(SessionTypedData.permissionType(), vm.eip712HashType(PERMISSION_DEF));
+        assertEq(
+            SessionTypedData.executeType(),
+            vm.eip712HashType(
+                "Execute(uint256 session,address target,uint256 value,bytes data,uint256 nonce,uint256 deadline,"
+                "uint256 relayFee)"
+            )
+        );
+        assertEq(
+            SessionTypedData.batchType(),
+            vm.eip712HashType(
+                "ExecuteBatch(uint256 session,Call[] calls,uint256 nonce,uint256 deadline,uint256 relayFee)"
+                "Call(address target,uint256 value,bytes data)"
+            )
+        );
+        assertEq(SessionTypedData.callType(), vm.eip712HashType("Call(address target,uint256 value,bytes data)"));
+    }
+
+    function _digest(address manager_, bytes32 structHash) internal view returns (bytes32) {
+        return SessionTypedData.digest(manager_, structHash);
     }
 
     function _one(SessionParams memory p) internal pure returns (SessionParams[] memory ps) {
@@ -189,22 +161,18 @@ contract SignaturesTest is UnitBase {
 
     function _grantHash(address owner_, SessionParams[] memory ps, uint256 nonce, uint256 deadline)
         internal
-        view
+        pure
         returns (bytes32)
     {
-        bytes32[] memory hashes = new bytes32[](ps.length);
-        for (uint256 i; i < ps.length; ++i) {
-            hashes[i] = _hashParams(ps[i]);
-        }
-        return keccak256(abi.encode(GRANT_T, owner_, keccak256(abi.encodePacked(hashes)), nonce, deadline));
+        return SessionTypedData.grantHash(owner_, ps, nonce, deadline);
     }
 
     function _spawnHash(uint256 parentId, SessionParams memory p, uint256 nonce, uint256 deadline)
         internal
-        view
+        pure
         returns (bytes32)
     {
-        return keccak256(abi.encode(SPAWN_T, parentId, keccak256(abi.encode(_hashParams(p))), nonce, deadline));
+        return SessionTypedData.spawnHash(parentId, p, nonce, deadline);
     }
 
     function _executeHash(
@@ -215,8 +183,8 @@ contract SignaturesTest is UnitBase {
         uint256 nonce,
         uint256 deadline,
         uint256 fee
-    ) internal view returns (bytes32) {
-        return keccak256(abi.encode(EXECUTE_T, id, to, value, keccak256(data), nonce, deadline, fee));
+    ) internal pure returns (bytes32) {
+        return SessionTypedData.executeHash(id, to, value, data, nonce, deadline, fee);
     }
 
     function _sign(uint256 key, bytes32 digest) internal pure returns (bytes memory) {
@@ -680,12 +648,8 @@ contract SignaturesTest is UnitBase {
         Call[] memory calls = new Call[](2);
         calls[0] = Call(payee, 0.1 ether, "");
         calls[1] = Call(address(target), 0, abi.encodeWithSignature("ping()"));
-        bytes32[] memory hashes = new bytes32[](2);
-        for (uint256 i; i < 2; ++i) {
-            hashes[i] = keccak256(abi.encode(CALL_T, calls[i].target, calls[i].value, keccak256(calls[i].data)));
-        }
         uint256 deadline = block.timestamp + 1 hours;
-        bytes32 structHash = keccak256(abi.encode(BATCH_T, id, keccak256(abi.encodePacked(hashes)), 5, deadline, 0.002 ether));
+        bytes32 structHash = SessionTypedData.batchHash(id, calls, 5, deadline, 0.002 ether);
         bytes memory sig = _sign(agentKey, _digest(address(manager), structHash));
         vm.prank(relayer);
         manager.executeBatchWithSig(id, calls, 5, deadline, 0.002 ether, sig);
