@@ -17,7 +17,8 @@ library SessionTypedData {
         "uint16 maxCallsPerPeriod,bool draft,bool anyTarget,bytes32 label,BudgetParams[] budgets,"
         "Permission[] permissions,address[] guards)";
     bytes internal constant GRANT_DEF = "Grant(address owner,SessionParams[] sessions,uint256 nonce,uint256 deadline)";
-    bytes internal constant SPAWN_DEF = "Spawn(uint256 parentId,SessionParams[] sessions,uint256 nonce,uint256 deadline)";
+    bytes internal constant SPAWN_DEF =
+        "Spawn(uint256 parentId,SessionParams[] sessions,uint256 nonce,uint256 deadline)";
     bytes internal constant EXECUTE_DEF =
         "Execute(uint256 session,address target,uint256 value,bytes data,uint256 nonce,uint256 deadline,uint256 relayFee)";
     bytes internal constant BATCH_DEF =
@@ -77,7 +78,15 @@ library SessionTypedData {
         return keccak256(
             bytes.concat(
                 abi.encode(
-                    paramsType(), p.agent, p.expiry, p.maxIdle, p.period, p.maxCallsPerPeriod, p.draft, p.anyTarget, p.label
+                    paramsType(),
+                    p.agent,
+                    p.expiry,
+                    p.maxIdle,
+                    p.period,
+                    p.maxCallsPerPeriod,
+                    p.draft,
+                    p.anyTarget,
+                    p.label
                 ),
                 abi.encode(
                     keccak256(abi.encodePacked(rows)),
