@@ -12,6 +12,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
 from ..base.errors import SessionError
+from ..base.models import NATIVE
 from ..base.version import __version__
 from .tools import SessionTools
 
@@ -61,9 +62,17 @@ def build_server(tools: SessionTools) -> MCPServer:
     def preflight(session: SessionId, target: Address, value: Value = "0", data: Hex = "0x") -> str:
         return run(tools.preflight, session, target, value, data)
 
-    @server.tool(description="Call target with value (ETH) and calldata from the session. The contract's check runs "
-                             "first: a refused call is explained (e.g. BudgetExceeded with what was asked and what "
-                             "is left) and nothing is sent.")
+    execute_description = ("Call target with value (ETH) and calldata from the session. The contract's check runs "
+                           "first: a refused call is explained (e.g. BudgetExceeded with what was asked and what "
+                           "is left) and nothing is sent.")
+    if tools.relay:
+        execute_description += (
+            f" Goes through a relayer ({tools.relay}): signed with the agent key (no ETH needed for gas) and "
+            f"submitted by the relayer, with a relay fee of {tools._fmt(NATIVE, tools.relay_fee)} paid from the "
+            "session (a fee above 0 needs the session's maxRelayFee, set by a controller); the relayer's refusal "
+            "(e.g. RelayFeeAboveCap, NonceUsed) is explained.")
+
+    @server.tool(description=execute_description)
     def execute(session: SessionId, target: Address, value: Value = "0", data: Hex = "0x") -> str:
         return run(tools.execute, session, target, value, data)
 

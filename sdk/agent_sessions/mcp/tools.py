@@ -6,13 +6,21 @@ Transactions are checked before anything is signed: ``execute`` asks the contrac
 others are dry-run by the gas estimate (a revert there is raised, typed, and nothing is sent).
 
 Owner powers (pause, resume, revoke) exist only when the server was started with them (``owner_powers=True``).
+
+With ``relay`` (a relayer's URL, ``agent-sessions relay --http``), ``execute`` is signed by the agent key (an EIP-712
+Execute, ``relay_fee`` in wei paid to the relayer out of the session) and POSTed to the relayer, which submits
+``executeWithSig`` and pays the gas: the agent key needs no ETH. The same ``check`` runs first, before anything is
+signed; the relayer's typed refusal (``RelayFeeAboveCap``, ``NonceUsed``...) comes back in words.
 """
 
 from __future__ import annotations
 
+import json
+import urllib.error
+import urllib.request
 from typing import Any
 
-from ..base.errors import ContractRevert, SessionError
+from ..base.errors import ContractRevert, SessionError, error_class
 from ..base.models import NATIVE, SessionParams, checksum
 from ..base.parsing import parse_expiry
 from ..domain.diagnose import ancestors_report, explain_inactive
@@ -34,7 +42,8 @@ class SessionTools:
     only the subtree of ``root`` when given)."""
 
     def __init__(self, manager: Any, key: Any, *, root: int | None = None, owner_powers: bool = False,
-                 owner_key: Any = None) -> None:
+                 owner_key: Any = None, relay: str | None = None, relay_fee: int = 0,
+                 relay_timeout: float = 120.0) -> None:
         self.manager = manager
         self.client = manager.client
         self.key = key
@@ -43,6 +52,9 @@ class SessionTools:
         self.owner_powers = owner_powers
         self.owner_key = owner_key or key
         self.book = TokenBook(self.client)
+        self.relay = relay.rstrip("/") if relay else None
+        self.relay_fee = int(relay_fee)
+        self.relay_timeout = relay_timeout
 
     # --- helpers ----------------------------------------------------------------------------------------------
 
@@ -199,11 +211,72 @@ class SessionTools:
             lineage = explain_inactive(self.manager, why) if why is not None else None
             raise Refused(f"{check['reason']}" + (f" ({lineage})" if lineage else "") + "; nothing was sent")
         sid = int(session)
+        if self.relay:
+            return self._relayed(sid, target, self._amount(NATIVE, value, "value"), data)
         try:
             receipt = self.manager.execute(sid, target, self._amount(NATIVE, value, "value"), data, sender=self.key)
         except (SessionError, ValueError) as exc:
             raise self._refuse(exc, sent=bool(getattr(exc, "tx_hash", None))) from None
         return self._sent(receipt, sid)
+
+    # --- acting through a relayer ---------------------------------------------------------------------------------
+
+    def _post(self, body: dict[str, Any]) -> Any:
+        url = self.relay if self.relay.endswith("/relay") else self.relay + "/relay"
+        request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
+                                         headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=self.relay_timeout) as answer:
+                return json.load(answer)
+        except urllib.error.HTTPError as exc:
+            raise Refused(f"the relayer at {self.relay} answered HTTP {exc.code}; the signed execute may not have "
+                          "been submitted") from None
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            why = getattr(exc, "reason", None) or exc
+            raise Refused(f"the relayer at {self.relay} could not be reached ({why}); the signed execute was not "
+                          "submitted") from None
+
+    def _relay_reason(self, outcome: dict[str, Any]) -> str:
+        """The relayer's typed refusal in words: a contract error rebuilt from its name and arguments (amounts
+        in units), else the relayer's own rule and message."""
+        name = str(outcome.get("error") or outcome.get("status") or "refused")
+        args = outcome.get("args") or {}
+        cls = error_class(name)
+        if cls is not None and set(cls.fields) <= set(args):
+            values = [int(a) if isinstance(a, str) and a.isdigit() else a for a in (args[f] for f in cls.fields)]
+            try:
+                return self._reason(cls(*values))
+            except Exception:  # arguments of an unexpected shape: the relayer's message below
+                pass
+        message = str(outcome.get("message") or "").splitlines()[0] if outcome.get("message") else ""
+        suffix = f" ({name})"
+        message = message[: -len(suffix)] if message.endswith(suffix) else message
+        return f"{name}: {message}" if message else name
+
+    def _relayed(self, sid: int, target: str, wei: int, data: str) -> dict[str, Any]:
+        """Sign ``execute`` with the agent key and hand it to the relayer; its outcome, or a ``Refused`` in words."""
+        from ..wallet.executes import sign_execute
+
+        try:
+            signed = sign_execute((self.manager, sid), target, wei, data, self.key, relay_fee=self.relay_fee)
+        except (SessionError, ValueError) as exc:
+            raise self._refuse(exc) from None
+        outcome = self._post(signed.to_dict())
+        if isinstance(outcome, list) and len(outcome) == 1:
+            outcome = outcome[0]
+        if not isinstance(outcome, dict):
+            raise Refused(f"the relayer at {self.relay} answered something other than an outcome")
+        status = outcome.get("status")
+        if status == "mined":
+            state = self.manager.state(sid)
+            return {"sent": True, "relayed": True, "relayer": self.relay, "tx": outcome.get("tx"),
+                    "block": outcome.get("block"), "gas_used": outcome.get("gas_used"), "session": sid,
+                    "relay_fee": self._fmt(NATIVE, self.relay_fee),
+                    "remaining": {k: v["remaining"] for k, v in self._budgets(state).items()}}
+        reason = self._relay_reason(outcome)
+        if status == "reverted":
+            raise Refused(f"{reason}; the relayer at {self.relay} sent it and it reverted (tx {outcome.get('tx')})")
+        raise Refused(f"{reason}; the relayer at {self.relay} refused it and sent nothing")
 
     def transfer_token(self, session: int, token: str, to: str, amount: str) -> dict[str, Any]:
         """Pay ``amount`` of ``token`` (ETH or an ERC-20 address) from the session's escrow to ``to``."""
