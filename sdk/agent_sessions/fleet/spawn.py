@@ -511,12 +511,14 @@ class _ChainRun:
             if token in test_tokens:
                 balance = int(erc20.call("balanceOf", owner.address))
                 if balance < amount:
-                    erc20.transact("mint", owner.address, amount - balance, sender=owner)
-                    self.counts.transactions += 1
-            allowance = int(erc20.call("allowance", owner.address, manager.address))
-            if allowance < amount:
-                erc20.transact("approve", manager.address, amount, sender=owner)
-                self.counts.transactions += 1
+                    self.token_call("mint test tokens", owner, erc20, "mint", owner.address, amount - balance)
+            if int(erc20.call("allowance", owner.address, manager.address)) < amount:
+                self.token_call("approve the manager", owner, erc20, "approve", manager.address, amount)
+
+    def token_call(self, what: str, owner: Any, erc20: Any, fn: str, *args: Any) -> None:
+        """One transaction of the owner to a token while funding roots (``what`` names it in a plan)."""
+        erc20.transact(fn, *args, sender=owner)
+        self.counts.transactions += 1
 
     # --- children -------------------------------------------------------------------------------------------
 
@@ -824,24 +826,9 @@ class _Simulation(_ChainRun):
     def live_by_label(self, name: str, manager: Manager) -> dict[str, SessionState]:
         return {} if name in self.missing_managers else super().live_by_label(name, manager)
 
-    def fund_erc20(self, manager: Manager, owner: Any, params: list[SessionParams]) -> None:
-        need: dict[str, int] = defaultdict(int)
-        for p in params:
-            for b in p.budgets:
-                if b.token != NATIVE:
-                    need[b.token] += b.amount
-        test_tokens = {self.tokens[name] for name, t in self.spec.tokens.items()
-                       if self.name in t.chains and t.chains[self.name].deploy == "test"}
-        for token, amount in need.items():
-            erc20 = self.client.contract("testing/TestToken", token)
-            if token in test_tokens:
-                balance = int(erc20.call("balanceOf", owner.address))
-                if balance < amount:
-                    self.calls.append(_Call("mint test tokens", owner.address, token,
-                                            erc20.encode("mint", owner.address, amount - balance)))
-            if int(erc20.call("allowance", owner.address, manager.address)) < amount:
-                self.calls.append(_Call("approve the manager", owner.address, token,
-                                        erc20.encode("approve", manager.address, amount)))
+    def token_call(self, what: str, owner: Any, erc20: Any, fn: str, *args: Any) -> None:
+        """Recorded for the simulation, not sent."""
+        self.calls.append(_Call(what, owner.address, erc20.address, erc20.encode(fn, *args)))
 
     def send_all(self, batches: list[_Batch]) -> None:
         for b in batches:
