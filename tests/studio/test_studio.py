@@ -541,6 +541,29 @@ def _tab_to(page, selector: str, limit: int = 80) -> None:
     raise AssertionError(f"{selector} is not reachable with Tab")
 
 
+def test_a_redraw_sent_before_a_node_was_closed_leaves_it_closed(page, studio_server, world):
+    page.goto(studio_server.url + "/fleet?view=tree&label=tree-")
+    root = page.locator(f'li.node[data-session="{world.tree_root.id}"]')
+    toggle = root.locator(":scope > .node-line button.toggle")
+    expect()(toggle).to_have_attribute("aria-expanded", "true")
+    node = toggle.get_attribute("data-node")
+    toggle.click()
+    expect()(toggle).to_have_attribute("aria-expanded", "false")
+    # the answer to a request made while the node was open (no `shut`): the server draws it open
+    page.evaluate(
+        "htmx.ajax('GET', '/fleet?view=tree&label=tree-&open=' + encodeURIComponent(%r), "
+        "{target: '#results', swap: 'innerHTML'})" % node
+    )
+    _wait_idle(page)
+    expect()(toggle).to_have_attribute("aria-expanded", "false")
+    expect()(root.locator(":scope > ul.kids")).to_be_hidden()
+
+
+def _wait_idle(page) -> None:
+    """Until no htmx request is in flight and nothing is being swapped in."""
+    page.wait_for_function("!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")
+
+
 def test_fleet_works_from_the_keyboard(page, studio_server, world):
     page.goto(studio_server.url + "/fleet")
     _tab_to(page, "#f-label")
@@ -553,6 +576,7 @@ def test_fleet_works_from_the_keyboard(page, studio_server, world):
     root = page.locator(f'li.node[data-session="{world.tree_root.id}"]')
     toggle = root.locator(":scope > .node-line button.toggle")
     expect()(toggle).to_have_attribute("aria-expanded", "true")  # a filtered tree opens the way to its matches
+    _wait_idle(page)  # the key goes to the toggle, not to a node a redraw is replacing
     page.keyboard.press("Enter")
     expect()(toggle).to_have_attribute("aria-expanded", "false")
     expect()(root.locator(":scope > ul.kids")).to_be_hidden()

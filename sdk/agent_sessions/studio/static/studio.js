@@ -109,6 +109,21 @@
     const form = document.getElementById("filters");
     return form ? new URLSearchParams(new FormData(form)).toString() : "";
   }
+  // Shows a tree node closed (its children stay in the page, hidden).
+  function fold(button) {
+    const group = document.getElementById(button.getAttribute("aria-controls"));
+    if (group) group.hidden = true;
+    button.setAttribute("aria-expanded", "false"); button.closest("li").dataset.expanded = "false";
+    button.textContent = "▸"; button.setAttribute("aria-label", button.getAttribute("aria-label").replace(/^Collapse/, "Expand"));
+  }
+  // A redraw asked for before a node was closed by hand answers with it open: the hand wins.
+  document.addEventListener("htmx:afterSwap", ev => {
+    const root = ev.detail.target;
+    if (!root || !shut.size) return;
+    root.querySelectorAll('button.toggle[aria-expanded="true"]').forEach(button => {
+      if (shut.has(button.dataset.node)) fold(button);
+    });
+  });
   document.addEventListener("click", ev => {
     const button = ev.target.closest("button.toggle");
     if (!button) return;
@@ -117,9 +132,7 @@
     const open = button.getAttribute("aria-expanded") === "true";
     const label = button.getAttribute("aria-label");
     if (open) {
-      opened.delete(node); shut.add(node); group.hidden = true;
-      button.setAttribute("aria-expanded", "false"); item.dataset.expanded = "false";
-      button.textContent = "▸"; button.setAttribute("aria-label", label.replace(/^Collapse/, "Expand"));
+      opened.delete(node); shut.add(node); fold(button);
     } else {
       opened.add(node); shut.delete(node);
       const show = () => {
