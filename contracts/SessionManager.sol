@@ -11,11 +11,11 @@ import {SessionActions} from "./SessionActions.sol";
 
 /// @title SessionManager
 /// @notice One owner's escrow of agent sessions; see ISessionManager for the rules. Deployed once as the
-/// implementation behind every EIP-1167 clone the SessionFactory makes. Calls it does not know (editing,
+/// implementation whose runtime code the SessionFactory copies for every manager. Calls it does not know (editing,
 /// owner-wide switches, listing) fall through to EXTENSION by delegatecall, on this same storage: together
 /// they answer IAgentSessions and each stays under the 24 KiB code limit.
 contract SessionManager is SessionActions, ISessionManager {
-    /// @notice The factory that deploys the clones (forbidden as a target, sole caller of `initialize`).
+    /// @notice The factory that deploys the managers (forbidden as a target, sole caller of `initialize`).
     address public immutable FACTORY;
     /// @notice Where unknown selectors are delegated (SessionManagerExtension).
     address public immutable EXTENSION;

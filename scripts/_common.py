@@ -48,12 +48,12 @@ class System:
     extension: Any
     factory: Any
     manager: Any
-    #: Receipt of `factory.deployManager` (the clone deployment).
+    #: Receipt of `factory.deployManager` (the manager's deployment).
     deploy_receipt: Any
 
 
 def deploy_system(project: Any, owner: Any, salt: bytes = b"\x00" * 32) -> System:
-    """Deploys SessionManagerExtension and SessionFactory, then a manager clone for `owner`, bound to the
+    """Deploys SessionManagerExtension and SessionFactory, then a manager for `owner`, bound to the
     full IAgentSessions ABI."""
     extension = project.SessionManagerExtension.deploy(project.SessionSignatures.deploy(sender=owner), sender=owner)
     factory = project.SessionFactory.deploy(extension, sender=owner)

@@ -116,7 +116,7 @@ def run_scenarios() -> dict[str, int]:
     g.record("plain ERC20 transfer", tusd.transfer(holder, ETHER, sender=owner))
 
     # --- deployment ------------------------------------------------------------------------------------
-    # deploy manager: the owner's first manager clone (EIP-1167 + CREATE2, initialize, registry push).
+    # deploy manager: the owner's first manager (a CREATE2 copy of the implementation's code, initialize, registry push).
     system = deploy_system(project, owner)
     manager = system.manager
     g.record("deploy manager", system.deploy_receipt)

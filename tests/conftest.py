@@ -82,7 +82,7 @@ def factory(project, owner, extension):
 
 @pytest.fixture(scope="session")
 def manager(project, factory, owner):
-    """The owner's manager (an EIP-1167 clone) bound to the full IAgentSessions ABI."""
+    """The owner's manager bound to the full IAgentSessions ABI."""
     receipt = factory.deployManager(owner, b"\x00" * 32, sender=owner)
     address = receipt.events[-1].manager
     return project.IAgentSessions.at(address)

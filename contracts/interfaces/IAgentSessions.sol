@@ -9,7 +9,7 @@ import {ISessionViews} from "./ISessionViews.sol";
 import {ISessionToken} from "./ISessionToken.sol";
 
 /// @title IAgentSessions
-/// @notice Everything a SessionManager clone answers to: the hot paths, the cold writes, the reads and the signed
+/// @notice Everything a SessionManager answers to: the hot paths, the cold writes, the reads and the signed
 /// entry points reached through its fallback, and the ERC-721 / ERC-4907 token surface. Tools bind this ABI to a manager address.
 interface IAgentSessions is
     ISessionManager,

@@ -2,8 +2,8 @@
 pragma solidity ^0.8.28;
 
 /// @title ISessionFactory
-/// @notice Deploys one SessionManager per owner (and salt) as an EIP-1167 clone at a CREATE2 address that can
-/// be predicted, and lists the managers of each owner.
+/// @notice Deploys one SessionManager per owner (and salt), a full copy of the implementation's code, at a CREATE2
+/// address that can be predicted, and lists the managers of each owner.
 interface ISessionFactory {
     /// @notice `manager` was deployed for `owner` with `salt`.
     event ManagerDeployed(address indexed owner, address indexed manager, bytes32 indexed salt);
@@ -13,8 +13,10 @@ interface ISessionFactory {
     /// @notice Managers are deployed only by their owner (`caller` is not `owner`): nobody can take an owner's
     /// address or reorder the owner's list.
     error DeployerNotOwner(address owner, address caller);
+    /// @notice The manager's code could not be deployed (the transaction's gas did not cover the code deposit).
+    error ManagerDeployFailed();
 
-    /// @notice The implementation every manager clone delegates to.
+    /// @notice The SessionManager whose runtime code every manager is a copy of (it is never initialised itself).
     function implementation() external view returns (address);
 
     /// @notice Deploys a manager owned by `owner`, who must be the caller; its address depends only on `owner`

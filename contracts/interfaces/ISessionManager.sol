@@ -86,7 +86,7 @@ interface ISessionManager is ISessionTypes {
                                     VIEWS
     //////////////////////////////////////////////////////////////*/
 
-    /// @notice Sets the owner of a fresh clone. Only the factory, once.
+    /// @notice Sets the owner of a fresh manager. Only the factory, once.
     function initialize(address owner_) external;
 
     /// @notice The owner of this manager: creates root sessions, pauses or revokes everything.

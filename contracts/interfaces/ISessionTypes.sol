@@ -115,7 +115,7 @@ interface ISessionTypes {
 
     /// @notice `caller` is not the owner of this manager.
     error NotManagerOwner(address caller);
-    /// @notice Only the factory may initialise a clone.
+    /// @notice Only the factory may initialise a manager.
     error NotFactory(address caller);
     /// @notice No session `id` exists.
     error SessionNotFound(uint256 id);
@@ -186,7 +186,7 @@ interface ISessionTypes {
     error BalanceMismatch(address token, uint256 expected, uint256 actual);
     /// @notice An amount above 2^128 - 1.
     error AmountTooLarge(uint256 amount);
-    /// @notice The clone was initialised already.
+    /// @notice The manager was initialised already.
     error AlreadyInitialized();
     /// @notice More guards than `max` on one session.
     error TooManyGuards(uint256 max);

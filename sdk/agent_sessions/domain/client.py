@@ -55,7 +55,7 @@ def salt_bytes(salt: int | str | bytes) -> bytes:
 
 
 class Factory(Contract):
-    """A ``SessionFactory``: deploys one manager clone per owner and salt, lists them per owner."""
+    """A ``SessionFactory``: deploys one manager per owner and salt, lists them per owner."""
 
     def __init__(self, client: AgentSessions, address: str) -> None:
         super().__init__(client, address, artifact_abi("SessionFactory"), name="Factory")
@@ -206,7 +206,7 @@ class AgentSessions:
 
     def deploy_factory(self, sender: Any, **txn_kwargs: Any) -> Factory:
         """Deploy the system: a SessionSignatures, a SessionManagerExtension that knows it, then a SessionFactory
-        (which deploys the SessionManager implementation every clone delegates to)."""
+        (which deploys the SessionManager implementation every manager is a copy of)."""
         signatures = self.deploy("SessionSignatures", sender=sender, **txn_kwargs)
         extension = self.deploy("SessionManagerExtension", signatures.address, sender=sender, **txn_kwargs)
         factory = self.deploy("SessionFactory", extension.address, sender=sender, **txn_kwargs)

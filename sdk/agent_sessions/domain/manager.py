@@ -1,4 +1,4 @@
-"""``Manager``: one owner's SessionManager clone, every operation and view of ``IAgentSessions``.
+"""``Manager``: one owner's SessionManager, every operation and view of ``IAgentSessions``.
 
 Transactions take ``sender`` (a ``Sender``, an eth-account ``LocalAccount`` or a private key) and pass
 ``**txn_kwargs`` (gas, nonce, fees, timeout) through to the ``Sender``. Reverts, whether caught by the gas
@@ -65,7 +65,7 @@ def _token_amount(token: str, value: int | str, field: str, bits: int = 256) -> 
 
 
 class Manager(Contract):
-    """A SessionManager clone bound to the full ``IAgentSessions`` ABI."""
+    """A SessionManager bound to the full ``IAgentSessions`` ABI."""
 
     def __init__(self, client: AgentSessions, address: str) -> None:
         super().__init__(client, address, artifact_abi("IAgentSessions"), name="Manager")

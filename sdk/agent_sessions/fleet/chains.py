@@ -11,7 +11,7 @@ each with the canonical deployment (``domain.deployment``).
 Why a canonical deployment: the system is deployed through the deterministic CREATE2 deployer that Anvil (and
 nearly every public chain) has at ``0x4e59b44847b379578588920cA78FbF26c0B4956C``, with a fixed salt. The
 factory's address is then a pure function of the shipped bytecode, the same on every chain, and a tool that
-restarts with nothing on disk finds it again (``canonical_factory_address``). Managers are CREATE2 clones of
+restarts with nothing on disk finds it again (``canonical_factory_address``). Managers are CREATE2 deployments of
 the factory (owner + salt), so they are found the same way, and sessions by listing the managers.
 """
 

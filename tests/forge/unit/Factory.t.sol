@@ -5,7 +5,7 @@ import {IAgentSessions} from "../../../contracts/interfaces/IAgentSessions.sol";
 import {ISessionFactory} from "../../../contracts/interfaces/ISessionFactory.sol";
 import {UnitBase} from "./UnitBase.sol";
 
-/// @notice SessionFactory: deterministic manager clones per owner and salt, the registry, and initialisation.
+/// @notice SessionFactory: deterministic managers (copies of the implementation) per owner and salt, the registry, and initialisation.
 contract FactoryTest is UnitBase {
     function test_deployManager_emitsAndReturnsThePredictedAddress() public {
         address predicted = factory.predictManager(payee, bytes32("two"));
@@ -27,13 +27,17 @@ contract FactoryTest is UnitBase {
         assertTrue(factory.predictManager(payee, bytes32(0)) != a);
     }
 
-    function test_deployManager_makesAMinimalProxyClone() public view {
-        // EIP-1167 minimal proxy (Solady's 44-byte form) delegating to the implementation
-        assertEq(
-            address(manager).code,
-            abi.encodePacked(hex"3d3d3d3d363d3d37363d73", factory.implementation(), hex"5af43d3d93803e602a57fd5bf3")
-        );
-        assertTrue(factory.implementation().code.length > 0);
+    function test_deployManager_copiesTheImplementationsCode() public view {
+        // a full copy (immutables included), not a proxy: no delegatecall on any call
+        assertEq(address(manager).code, factory.implementation().code);
+        assertGt(address(manager).code.length, 20_000);
+    }
+
+    function test_deployManager_withoutGasForTheCodeFailsClearly() public {
+        vm.prank(payee);
+        vm.expectRevert(ISessionFactory.ManagerDeployFailed.selector);
+        factory.deployManager{gas: 1_000_000}(payee, bytes32("low"));
+        assertEq(factory.managerCount(payee), 0);
     }
 
     function test_managersOf_listsAnOwnersManagersInOrder() public {
