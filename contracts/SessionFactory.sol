@@ -7,6 +7,7 @@ import {SessionExecutor} from "./SessionExecutor.sol";
 import {SessionManager} from "./SessionManager.sol";
 import {SessionManagerExtension} from "./SessionManagerExtension.sol";
 import {SessionRenderer} from "./SessionRenderer.sol";
+import {SessionSwaps} from "./SessionSwaps.sol";
 
 /// @title SessionFactory
 /// @notice Registry of managers: one SessionManager per owner and salt, at a CREATE2 address derived from both, so
@@ -28,12 +29,15 @@ contract SessionFactory is ISessionFactory {
     mapping(address manager => bool) private _isManager;
 
     /// @param extension A deployed SessionManagerExtension (the cold half every manager delegates to; it knows the
-    /// signed entry points). The executor implementation and the token-metadata renderer are deployed here.
+    /// signed entry points). The executor implementation, the swaps module and the token-metadata renderer are
+    /// deployed here.
     constructor(address extension) {
         address signatures = SessionManagerExtension(payable(extension)).SIGNATURES();
         // the implementation records this factory as the only caller of `initialize`
+        address executorImplementation = address(new SessionExecutor());
+        address swaps = address(new SessionSwaps(executorImplementation));
         address impl = address(
-            new SessionManager(extension, signatures, address(new SessionExecutor()), address(new SessionRenderer()))
+            new SessionManager(extension, signatures, swaps, executorImplementation, address(new SessionRenderer()))
         );
         implementation = impl;
         _INIT_CODE_HASH = keccak256(_copyOf(impl));

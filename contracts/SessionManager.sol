@@ -6,45 +6,46 @@ import {SafeTransferLib} from "solady/utils/SafeTransferLib.sol";
 import {ISessionManager} from "./interfaces/ISessionManager.sol";
 import {ISessionExecutor} from "./interfaces/ISessionExecutor.sol";
 import {ISessionSignatures} from "./interfaces/ISessionSignatures.sol";
+import {ISessionSwaps} from "./interfaces/ISessionSwaps.sol";
 import {ISessionRenderer} from "./interfaces/ISessionRenderer.sol";
 import {SessionActions} from "./SessionActions.sol";
+import {SessionDeployment} from "./SessionDeployment.sol";
 
 /// @title SessionManager
 /// @notice One owner's escrow of agent sessions; see ISessionManager for the rules. Deployed once as the
 /// implementation whose runtime code the SessionFactory copies for every manager. Calls it does not know (editing,
 /// owner-wide switches, listing) fall through to EXTENSION by delegatecall, on this same storage: together
 /// they answer IAgentSessions and each stays under the 24 KiB code limit.
-contract SessionManager is SessionActions, ISessionManager {
-    /// @notice The factory that deploys the managers (forbidden as a target, sole caller of `initialize`).
-    address public immutable FACTORY;
+contract SessionManager is SessionActions, SessionDeployment, ISessionManager {
     /// @notice Where unknown selectors are delegated (SessionManagerExtension).
     address public immutable EXTENSION;
     /// @notice Where signed executes are delegated (SessionSignatures; the extension's, read at construction).
     address public immutable SIGNATURES;
+    /// @notice Where swaps are delegated (SessionSwaps, deployed by the factory).
+    address public immutable SWAPS;
     /// @notice The SessionExecutor every manager clones (salt 0) to make its sessions' calls from.
     address public immutable EXECUTOR_IMPLEMENTATION;
     /// @notice Where `tokenURI` is rendered (SessionRenderer).
     address public immutable RENDERER;
-    /// @dev Init code hash of the executor clone, so finding this manager's executor costs one hash.
-    bytes32 internal immutable _EXECUTOR_INIT_CODE_HASH;
 
     /*//////////////////////////////////////////////////////////////
                               CONSTRUCTION
     //////////////////////////////////////////////////////////////*/
 
-    constructor(address extension, address signatures, address executorImplementation, address renderer) {
-        FACTORY = msg.sender;
+    constructor(address extension, address signatures, address swaps, address executorImplementation, address renderer)
+        SessionDeployment(executorImplementation)
+    {
         EXTENSION = extension;
         SIGNATURES = signatures;
+        SWAPS = swaps;
         EXECUTOR_IMPLEMENTATION = executorImplementation;
         RENDERER = renderer;
-        _EXECUTOR_INIT_CODE_HASH = LibClone.initCodeHash(executorImplementation);
     }
 
     /// @inheritdoc ISessionManager
     function initialize(address owner_) external {
         // only the factory, right after cloning
-        if (msg.sender != FACTORY) revert NotFactory(msg.sender);
+        if (msg.sender != _FACTORY) revert NotFactory(msg.sender);
         // once
         if (_owner != address(0)) revert AlreadyInitialized();
         _owner = owner_;
@@ -58,11 +59,14 @@ contract SessionManager is SessionActions, ISessionManager {
         if (!_acceptingETH) revert UnexpectedETH(msg.sender);
     }
 
-    /// @dev A signed execute goes straight to SIGNATURES (the relayers' hot path: one hop); everything else to the
-    /// extension (ISessionManagerExtension; it passes reads and the other signed entry points on), run on this
-    /// storage. Payable so `fund` and `deposit` can take ETH; the modules' non-payable functions refuse value.
+    /// @dev A signed execute goes straight to SIGNATURES (the relayers' hot path: one hop), a swap to SWAPS;
+    /// everything else to the extension (ISessionManagerExtension; it passes reads and the other signed entry points
+    /// on), run on this storage. Payable so `fund` and `deposit` can take ETH; the modules' non-payable functions
+    /// refuse value.
     fallback() external payable {
-        address module = msg.sig == ISessionSignatures.executeWithSig.selector ? SIGNATURES : EXTENSION;
+        bytes4 s = msg.sig;
+        address module =
+            s == ISessionSignatures.executeWithSig.selector ? SIGNATURES : s == ISessionSwaps.swap.selector ? SWAPS : EXTENSION;
         /// @solidity memory-safe-assembly
         assembly {
             calldatacopy(0, 0, calldatasize())
@@ -176,42 +180,6 @@ contract SessionManager is SessionActions, ISessionManager {
         emit TokenTransferred(id, token, to, amount);
     }
 
-    /// @inheritdoc ISessionManager
-    function swap(
-        uint256 id,
-        address tokenIn,
-        uint256 amountIn,
-        address tokenOut,
-        uint256 minAmountOut,
-        address target,
-        bytes calldata data
-    ) external nonReentrant returns (uint256 spent, uint256 received) {
-        // one token in, another out: the balance deltas must not overlap
-        if (tokenIn == tokenOut) revert SameToken(tokenIn);
-        // nothing in: it would only make the manager call an arbitrary `tokenIn` (as in transferToken)
-        if (amountIn == 0) revert ZeroAmount();
-        Core memory c = _authorize(id, msg.sender, 1);
-        _checkTarget(id, c, target, _selectorOf(id, data), tokenIn, amountIn, data);
-        // the proceeds join the session's escrow only in a token it has a budget row for (so do its ancestors:
-        // a child's rows are a subset of its parent's), whose caps then bind them
-        if (!_hasRow(id, c, tokenOut)) revert NoBudgetRow(id, tokenOut);
-        // the approved amount must fit the budget and the caps of the session and its ancestors before anything moves
-        _spendCheck(id, c, tokenIn, amountIn);
-        if (c.depth != 0) _checkAncestorCaps(id, tokenIn, amountIn);
-        uint256 inBefore = _balance(tokenIn);
-        uint256 outBefore = _balance(tokenOut);
-        _swapThroughExecutor(id, tokenIn, amountIn, inBefore, tokenOut, target, data);
-        spent = inBefore - _balance(tokenIn);
-        received = _balance(tokenOut) - outBefore;
-        // charge what actually left, never more than approved
-        if (spent > amountIn) revert SwapOverspent(id, tokenIn, amountIn, spent);
-        if (received < minAmountOut) revert InsufficientOutput(id, tokenOut, received, minAmountOut);
-        if (spent != 0) _spend(id, c, tokenIn, spent);
-        // the proceeds stay in the session's escrow
-        if (received != 0) _credit(id, tokenOut, received);
-        emit Swapped(id, target, tokenIn, spent, tokenOut, received);
-    }
-
     /*//////////////////////////////////////////////////////////////
                                     VIEWS
     //////////////////////////////////////////////////////////////*/
@@ -222,62 +190,12 @@ contract SessionManager is SessionActions, ISessionManager {
     }
 
     /// @inheritdoc ISessionManager
+    function FACTORY() external view returns (address) {
+        return _FACTORY;
+    }
+
+    /// @inheritdoc ISessionManager
     function executor() external view returns (address) {
         return _executor();
-    }
-
-    /*//////////////////////////////////////////////////////////////
-                              INTERNAL: CREATION
-    //////////////////////////////////////////////////////////////*/
-
-    /*//////////////////////////////////////////////////////////////
-                               INTERNAL: ESCROW
-    //////////////////////////////////////////////////////////////*/
-
-    function _balance(address token) internal view returns (uint256) {
-        return token == NATIVE ? address(this).balance : SafeTransferLib.balanceOf(token, address(this));
-    }
-
-    /*//////////////////////////////////////////////////////////////
-                               INTERNAL: ACTING
-    //////////////////////////////////////////////////////////////*/
-
-    /// @dev Hands `amountIn` to the executor, which approves, calls, resets and sends everything back; ETH
-    /// may flow back to this manager only during that call. `inBefore` is this manager's `tokenIn` balance
-    /// right before (read by the caller; nothing moved since).
-    function _swapThroughExecutor(
-        uint256 id,
-        address tokenIn,
-        uint256 amountIn,
-        uint256 inBefore,
-        address tokenOut,
-        address target,
-        bytes calldata data
-    ) internal {
-        address executor_ = _executor();
-        uint256 value;
-        if (tokenIn == NATIVE) {
-            value = amountIn;
-        } else {
-            SafeTransferLib.safeTransfer(tokenIn, executor_, amountIn);
-            uint256 moved = inBefore - SafeTransferLib.balanceOf(tokenIn, address(this));
-            // the escrow must shrink by exactly what was handed over, else the charge would be misreported
-            if (moved != amountIn) revert BalanceMismatch(tokenIn, amountIn, moved);
-        }
-        _acceptingETH = true;
-        (bool ok, bytes memory result) = executor_.call{value: value}(
-            abi.encodeCall(ISessionExecutor.swap, (tokenIn, amountIn, tokenOut, target, data))
-        );
-        _acceptingETH = false;
-        if (!ok) revert CallFailed(id, target, result);
-    }
-
-    function _factory() internal view override returns (address) {
-        return FACTORY;
-    }
-
-    /// @dev This manager's executor: the CREATE2 clone it deployed in `initialize`.
-    function _executor() internal view override returns (address) {
-        return LibClone.predictDeterministicAddress(_EXECUTOR_INIT_CODE_HASH, bytes32(0), address(this));
     }
 }

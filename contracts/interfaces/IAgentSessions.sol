@@ -5,6 +5,7 @@ import {IERC721Metadata} from "@openzeppelin/contracts/token/ERC721/extensions/I
 import {ISessionManager} from "./ISessionManager.sol";
 import {ISessionManagerExtension} from "./ISessionManagerExtension.sol";
 import {ISessionSignatures} from "./ISessionSignatures.sol";
+import {ISessionSwaps} from "./ISessionSwaps.sol";
 import {ISessionViews} from "./ISessionViews.sol";
 import {ISessionToken} from "./ISessionToken.sol";
 
@@ -16,6 +17,7 @@ interface IAgentSessions is
     ISessionManagerExtension,
     ISessionViews,
     ISessionSignatures,
+    ISessionSwaps,
     ISessionToken,
     IERC721Metadata
 {}

@@ -16,8 +16,8 @@ import {ISessionTypes} from "./ISessionTypes.sol";
 /// unspent escrow: a child's to its nearest unclosed ancestor, a root's to the holder of its token.
 /// `complete` ends and settles in one call.
 /// This interface holds the hot paths (creation, acting, revoke). The cold writes live in
-/// ISessionManagerExtension and the reads in ISessionViews, reached through the manager's fallback;
-/// IAgentSessions is the whole surface.
+/// ISessionManagerExtension, swaps in ISessionSwaps and the reads in ISessionViews, reached through the manager's
+/// fallback; IAgentSessions is the whole surface.
 interface ISessionManager is ISessionTypes {
     /*//////////////////////////////////////////////////////////////
                                    CREATION
@@ -63,24 +63,6 @@ interface ISessionManager is ISessionTypes {
 
     /// @notice Pays `amount` of ERC-20 `token` from the session's escrow to `to` (metered). Agent only.
     function transferToken(uint256 id, address token, address to, uint256 amount) external;
-
-    /// @notice Approve-call-reset for DEX-like calls, made from `executor()`: the manager hands it `amountIn` of
-    /// `tokenIn` (ETH as value), it approves `target`, calls it, resets the allowance to zero and returns every
-    /// unit of `tokenIn`/`tokenOut` it holds. The session is charged the actual decrease of `tokenIn` (against its
-    /// own and every ancestor's caps) and credited the increase of `tokenOut`. Agent only. `tokenOut` must be a
-    /// token the session has a budget row for (ETH included), else NoBudgetRow: an agent cannot bring a token of
-    /// its own choosing into the escrow, nor one no cap of its tree applies to. Handing `amountIn` of an ERC-20 `tokenIn` to the
-    /// executor must lower the manager's balance by exactly `amountIn`, else BalanceMismatch. A zero `amountIn`
-    /// is refused (ZeroAmount).
-    function swap(
-        uint256 id,
-        address tokenIn,
-        uint256 amountIn,
-        address tokenOut,
-        uint256 minAmountOut,
-        address target,
-        bytes calldata data
-    ) external returns (uint256 spent, uint256 received);
 
     /*//////////////////////////////////////////////////////////////
                                     VIEWS
