@@ -15,16 +15,15 @@ abstract contract SessionActions is SessionStore {
 
     /// @dev Opens the root `params` for `holder` (the manager owner); returns its id and the ETH it needs.
     function _openRoot(SessionParams calldata params, address holder) internal returns (uint256 id, uint256 eth) {
-        uint24 epoch;
-        (id, epoch) = _reserveIds(1);
-        eth = _open(id, 0, Core(address(0), 0, Status.None, 0, 0, 0), params, epoch, holder);
+        id = _reserveIds(1);
+        eth = _open(id, 0, Core(address(0), 0, Status.None, 0, 0, 0), params, holder);
     }
 
     /// @dev Opens the child `params` of `parentId` for `actor` (its agent or a controller); returns its id.
     function _openChild(uint256 parentId, SessionParams calldata params, address actor) internal returns (uint256 id) {
-        (Core memory parent, uint24 epoch) = _requireSpawner(parentId, actor);
-        (id,) = _reserveIds(1);
-        _open(id, parentId, parent, params, epoch, actor);
+        Core memory parent = _requireSpawner(parentId, actor);
+        id = _reserveIds(1);
+        _open(id, parentId, parent, params, actor);
     }
 
     /// @dev Opens the roots `params` for `holder` (the manager owner); returns the first id and the ETH they need.
@@ -32,11 +31,10 @@ abstract contract SessionActions is SessionStore {
         internal
         returns (uint256 firstId, uint256 eth)
     {
-        uint24 epoch;
-        (firstId, epoch) = _reserveIds(params.length);
+        firstId = _reserveIds(params.length);
         Core memory none;
         for (uint256 i; i < params.length; ++i) {
-            eth += _open(firstId + i, 0, none, params[i], epoch, holder);
+            eth += _open(firstId + i, 0, none, params[i], holder);
         }
     }
 
@@ -46,23 +44,23 @@ abstract contract SessionActions is SessionStore {
         internal
         returns (uint256 firstId)
     {
-        (Core memory parent, uint24 epoch) = _requireSpawner(parentId, actor);
-        (firstId,) = _reserveIds(params.length);
+        Core memory parent = _requireSpawner(parentId, actor);
+        firstId = _reserveIds(params.length);
         for (uint256 i; i < params.length; ++i) {
-            _open(firstId + i, parentId, parent, params[i], epoch, actor);
+            _open(firstId + i, parentId, parent, params[i], actor);
         }
     }
 
-    /// @dev Hands out `n` fresh ids; returns the first and the current epoch.
-    function _reserveIds(uint256 n) internal returns (uint256 firstId, uint24 epoch) {
-        uint56 count = _count;
-        firstId = uint256(count) + 1;
-        _count = count + uint56(n);
-        epoch = _epoch;
+    /// @dev Hands out `n` fresh ids; returns the first. Ids are 32-bit (a parent id fits the core word).
+    function _reserveIds(uint256 n) internal returns (uint256 firstId) {
+        uint256 count = _count;
+        firstId = count + 1;
+        if (count + n > type(uint32).max) revert SessionLimitReached(type(uint32).max);
+        _count = uint32(count + n);
     }
 
     /// @dev Checks `actor` may spawn under `parentId` (as its agent or a controller) and that the parent can act.
-    function _requireSpawner(uint256 parentId, address actor) internal view returns (Core memory parent, uint24 epoch) {
+    function _requireSpawner(uint256 parentId, address actor) internal view returns (Core memory parent) {
         parent = _core[parentId];
         if (parent.status == Status.None) revert SessionNotFound(parentId);
         // the parent's agent or a controller of the parent spawns
@@ -74,19 +72,14 @@ abstract contract SessionActions is SessionStore {
         if (asAgent) _requireNotRotatedOut(parentId, parent, actor);
         // depth stays bounded so every ancestor walk is
         if (parent.depth >= MAX_DEPTH) revert DepthExceeded(parentId, MAX_DEPTH);
-        epoch = parent.epoch;
     }
 
     /// @dev Writes session `id` (a root when `parentId` is 0) and mints its token to `holder`, who funds a root's
-    /// ERC-20 budgets. Returns the ETH amount a root must be given.
-    function _open(
-        uint256 id,
-        uint256 parentId,
-        Core memory parent,
-        SessionParams calldata p,
-        uint24 epoch,
-        address holder
-    ) internal returns (uint256 eth) {
+    /// ERC-20 budgets. Returns the ETH amount a root must be given (its ETH escrow is written with the token).
+    function _open(uint256 id, uint256 parentId, Core memory parent, SessionParams calldata p, address holder)
+        internal
+        returns (uint256 eth)
+    {
         // an agent key is required
         if (p.agent == address(0)) revert ZeroAgent();
         _requireExpiry(parentId, p.expiry);
@@ -146,13 +139,17 @@ abstract contract SessionActions is SessionStore {
                 // reserved out of the parent's unspent escrow, never shared; the parent's caps bind the child's
                 // spends as they happen
                 _reserve(parentId, b.token, amount);
-            } else if (b.token == NATIVE) {
-                eth += amount;
-            } else {
+            } else if (b.token != NATIVE) {
                 amount = _pullERC20(b.token, holder, amount);
             }
-            _credit(id, b.token, amount);
-            if (b.token == NATIVE) flags |= _F_NATIVE_ROW;
+            if (b.token == NATIVE) {
+                // the ETH escrow goes into the token's ownership word, written by the mint below (96 bits)
+                if (amount > type(uint96).max) revert AmountTooLarge(amount);
+                eth = amount;
+                flags |= _F_NATIVE_ROW;
+            } else {
+                _credit(id, b.token, amount);
+            }
             if ((b.perCallCap | b.periodAllowance) != 0) {
                 flags = _setCaps(id, flags, b.token, b.perCallCap, b.periodAllowance);
             }
@@ -161,8 +158,9 @@ abstract contract SessionActions is SessionStore {
 
         Status status = p.draft ? Status.Draft : Status.Active;
         uint8 depth = parentId == 0 ? 0 : parent.depth + 1;
-        _core[id] = Core(p.agent, p.expiry, status, flags, depth, epoch);
-        _mintAndSetExtraDataUnchecked(holder, id, uint96(parentId));
+        // expiry and parent id fit 32 bits (checked by `_requireExpiry` and `_reserveIds`)
+        _core[id] = Core(p.agent, uint32(p.expiry), status, flags, depth, uint32(parentId));
+        _mintAndSetExtraDataUnchecked(holder, id, uint96(eth));
         emit SessionCreated(id, parentId, p.agent, holder, p.expiry, p.label, status);
         emit UpdateUser(id, p.agent, p.expiry);
     }

@@ -73,6 +73,8 @@ contract SessionManagerExtension is SessionModule, ISessionManagerExtension {
         _requireOwner();
         uint24 epoch = _epoch + 1;
         _epoch = epoch;
+        // every session that exists now is revoked; ids are handed out in order, so later ones are not
+        _revokedThrough = _count;
         emit AllRevoked(msg.sender, epoch);
     }
 
@@ -190,8 +192,9 @@ contract SessionManagerExtension is SessionModule, ISessionManagerExtension {
     /// @inheritdoc ISessionManagerExtension
     function updateExpiry(uint256 id, uint40 expiry) external nonReentrant {
         Core memory c = _requireLiveController(id);
-        _requireExpiry(c.depth == 0 ? 0 : _parentOf(id), expiry);
-        c.expiry = expiry;
+        _requireExpiry(c.parent, expiry);
+        // 32 bits (checked by `_requireExpiry`)
+        c.expiry = uint32(expiry);
         _core[id] = c;
         emit ExpiryUpdated(id, expiry);
         emit UpdateUser(id, c.agent, expiry);
@@ -413,10 +416,9 @@ contract SessionManagerExtension is SessionModule, ISessionManagerExtension {
     }
 
     function _returnEscrow(uint256 id, address token, uint256 dest, address payee) internal {
-        Budget storage b = _budgets[id][token];
-        uint256 amount = b.available;
+        uint256 amount = _available(id, token);
         if (amount == 0) return;
-        b.available = 0;
+        _setAvailable(id, token, 0);
         if (dest != 0) {
             _credit(dest, token, amount);
         } else if (token == NATIVE) {

@@ -49,13 +49,9 @@ contract SessionRenderer is ISessionRenderer {
         for (uint256 i; i < s.budgets.length; ++i) {
             ISessionTypes.BudgetInfo memory b = s.budgets[i];
             string memory key = b.token == _NATIVE ? "ETH" : b.token.toHexString();
-            json = string.concat(
-                json,
-                ",",
-                _numberTrait(string.concat("available ", key), b.available),
-                ",",
-                _numberTrait(string.concat("spent ", key), b.spent)
-            );
+            json = string.concat(json, ",", _numberTrait(string.concat("available ", key), b.available));
+            // an ETH budget's lifetime spending is not kept on chain (its events carry it)
+            if (b.token != _NATIVE) json = string.concat(json, ",", _numberTrait(string.concat("spent ", key), b.spent));
         }
         json = string.concat(json, "]");
     }

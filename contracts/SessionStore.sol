@@ -14,13 +14,14 @@ import {SessionToken} from "./SessionToken.sol";
 ///
 /// Storage layout (slots in declaration order; bit 0 is the least significant):
 ///
-///     slot 0     _owner [0..159] | _count [160..215] | _pausedAll [216..223] | _epoch [224..247]
-///     slot 1     _core[id]                  agent [0..159] | expiry [160..199] | status [200..207] |
-///                                           flags [208..223] | depth [224..231] | epoch [232..255]
+///     slot 0     _owner [0..159] | _count [160..191] | _pausedAll [192..199] | _epoch [200..223] |
+///                _revokedThrough [224..255]
+///     slot 1     _core[id]                  agent [0..159] | expiry [160..191] | status [192..199] |
+///                                           flags [200..215] | depth [216..223] | parent [224..255]
 ///     slot 2     _timing[id]                lastActive [0..39] | maxIdle [40..71] | period [72..103] |
 ///                                           start [104..143] | maxCalls [144..159] | calls [160..175] |
 ///                                           callsWindow [176..207]          (written only with _F_TIMING)
-///     slot 3     _budgets[id][token]        available [0..127] | spent [128..255]
+///     slot 3     _budgets[id][token]        available [0..127] | spent [128..255]   (ERC-20 rows; ETH: below)
 ///     slot 4     _caps[id][token]           perCall [0..127] | perPeriod [128..255]   (0 = none)
 ///     slot 5     _windows[id][token]        spent [0..127] | index [128..191]
 ///     slot 6     _erc20s[id]                the ERC-20 budget rows of a session (ETH's row is _F_NATIVE_ROW)
@@ -36,9 +37,15 @@ import {SessionToken} from "./SessionToken.sol";
 ///     slot 16    _deposits[account]         ETH not allocated to any session (signed grants draw on it)
 ///     slot 17    _nonces[signer][word]      used signature nonces, a bitmap of 256 per word
 ///     slot 18    _maxRelayFee[id]           most a relayer is paid per signed execute (0 = none)
-///     Solady ERC721 (hashed slots): ownership word owner [0..159] | extra data = parent id [160..255];
+///     Solady ERC721 (hashed slots): ownership word owner [0..159] | extra data = unspent ETH escrow [160..255];
 ///                                   balance word balance [0..31] | aux [32..255]
 ///     transient: Solady's reentrancy guard; _acceptingETH
+///
+/// A session is two words, both written once when it opens: the core (agent and rules) and the token's ownership
+/// word (holder and unspent ETH). An ETH budget has no word of its own: its lifetime spending is not kept on
+/// chain (every ETH spend is in an event: Executed, TokenTransferred, Swapped, RelayFeePaid), which saves a fresh
+/// slot per session. Ids are 32-bit (a parent id fits the core word); revoke-all revokes every id up to
+/// `_revokedThrough`, so no session carries an epoch.
 ///
 /// Flags (`Core.flags`): 1 any target, 2 guards, 4 timing word in use, 8 ETH caps, 16 closed, 32 an ancestor has
 /// guards, 64 an ancestor limits calls, 128 idle timeout, 256 some ERC-20 caps, 512 ETH budget row, 1024 a key
@@ -86,17 +93,17 @@ abstract contract SessionStore is ISessionTypes, SessionToken, ReentrancyGuardTr
     //////////////////////////////////////////////////////////////*/
 
     /// @dev The hot record of a session, one word, read by every call:
-    /// [0..159] agent, [160..199] expiry (exclusive, unix seconds), [200..207] status (stored),
-    /// [208..223] flags, [224..231] depth, [232..255] epoch (revoke-all generation at creation).
-    /// The parent id lives in the ERC-721 ownership word's 96 spare bits (Solady "extra data"), which the
-    /// mint writes anyway and a burn keeps.
+    /// [0..159] agent, [160..191] expiry (exclusive, unix seconds), [192..199] status (stored),
+    /// [200..215] flags, [216..223] depth, [224..255] parent id (0 for a root).
+    /// The unspent ETH lives in the ERC-721 ownership word's 96 spare bits (Solady "extra data"), which the
+    /// mint writes anyway.
     struct Core {
         address agent;
-        uint40 expiry;
+        uint32 expiry;
         Status status;
         uint16 flags;
         uint8 depth;
-        uint24 epoch;
+        uint32 parent;
     }
 
     /// @dev Optional timing word, written only when a session uses it (`_F_TIMING`):
@@ -113,7 +120,8 @@ abstract contract SessionStore is ISessionTypes, SessionToken, ReentrancyGuardTr
         uint32 callsWindow;
     }
 
-    /// @dev Per session and token: [0..127] available (own unspent escrow), [128..255] spent (only grows).
+    /// @dev Per session and ERC-20 token: [0..127] available (own unspent escrow), [128..255] spent (only grows).
+    /// An ETH budget is the ownership word's extra data (available only; see the layout).
     struct Budget {
         uint128 available;
         uint128 spent;
@@ -138,11 +146,13 @@ abstract contract SessionStore is ISessionTypes, SessionToken, ReentrancyGuardTr
         uint40 at;
     }
 
-    // One word, read by every call: owner, session count, pause-all flag, revoke-all epoch.
+    // One word, read by every call: owner, session count (the last id), pause-all flag, how many revoke-alls, and
+    // the last id the latest revoke-all revoked.
     address internal _owner;
-    uint56 internal _count;
+    uint32 internal _count;
     bool internal _pausedAll;
     uint24 internal _epoch;
+    uint32 internal _revokedThrough;
 
     mapping(uint256 id => Core) internal _core;
     mapping(uint256 id => Timing) internal _timing;
@@ -183,7 +193,7 @@ abstract contract SessionStore is ISessionTypes, SessionToken, ReentrancyGuardTr
     /// @dev Effective status: stored status, then revoke-all, time, ancestors and pauses.
     function _statusOf(uint256 id, Core memory c) internal view returns (Status) {
         if (c.status == Status.None || uint8(c.status) >= uint8(Status.Completed)) return c.status;
-        if (c.epoch != _epoch) return Status.Revoked;
+        if (id <= _revokedThrough) return Status.Revoked;
         if (_timedOut(id, c)) return Status.Expired;
         bool paused = c.status == Status.Paused || _pausedAll;
         uint256 cur = id;
@@ -201,7 +211,7 @@ abstract contract SessionStore is ISessionTypes, SessionToken, ReentrancyGuardTr
 
     /// @dev Whether `id` (with core `c`) and all its ancestors can act now.
     function _canAct(uint256 id, Core memory c) internal view returns (bool) {
-        if (c.status != Status.Active || c.epoch != _epoch || _pausedAll || _timedOut(id, c)) return false;
+        if (c.status != Status.Active || id <= _revokedThrough || _pausedAll || _timedOut(id, c)) return false;
         return c.depth == 0 || _ancestorsActive(id);
     }
 
@@ -281,7 +291,7 @@ abstract contract SessionStore is ISessionTypes, SessionToken, ReentrancyGuardTr
     }
 
     function _parentOf(uint256 id) internal view returns (uint256) {
-        return _getExtraData(id);
+        return _core[id].parent;
     }
 
     /// @dev The holder of `id` or of an ancestor, unless a controller rotated `account` out of the path since.
@@ -324,9 +334,11 @@ abstract contract SessionStore is ISessionTypes, SessionToken, ReentrancyGuardTr
                                INTERNAL: RULES
     //////////////////////////////////////////////////////////////*/
 
-    /// @dev Expiry must be in the future and, for a child, within its parent's.
+    /// @dev Expiry must be in the future, fit the core word (32 bits: before 2106-02-07) and, for a child, be
+    /// within its parent's.
     function _requireExpiry(uint256 parentId, uint40 expiry) internal view {
         if (expiry <= block.timestamp) revert ExpiryInPast(expiry, uint40(block.timestamp));
+        if (expiry > type(uint32).max) revert ExpiryTooLate(expiry, type(uint32).max);
         if (parentId != 0) {
             uint40 parentExpiry = _core[parentId].expiry;
             if (expiry > parentExpiry) revert ExpiryExceedsParent(parentId, expiry, parentExpiry);
@@ -413,11 +425,20 @@ abstract contract SessionStore is ISessionTypes, SessionToken, ReentrancyGuardTr
             _escrowed[token] = true;
         }
         if (amount == 0) return;
-        if (amount > type(uint128).max) revert AmountTooLarge(amount);
-        Budget storage b = _budgets[id][token];
-        uint256 available = b.available + amount;
-        if (available > type(uint128).max) revert AmountTooLarge(available);
-        b.available = uint128(available);
+        _setAvailable(id, token, _available(id, token) + amount);
+    }
+
+    /// @dev The unspent escrow of `token` in session `id`: ETH in the ownership word's extra data (96 bits), an
+    /// ERC-20 in its budget word (128 bits).
+    function _available(uint256 id, address token) internal view returns (uint256) {
+        return token == NATIVE ? _getExtraData(id) : _budgets[id][token].available;
+    }
+
+    /// @dev Sets the unspent escrow of `token` in session `id`; reverts when it does not fit its field.
+    function _setAvailable(uint256 id, address token, uint256 amount) internal {
+        if (amount > (token == NATIVE ? type(uint96).max : type(uint128).max)) revert AmountTooLarge(amount);
+        if (token == NATIVE) _setExtraData(id, uint96(amount));
+        else _budgets[id][token].available = uint128(amount);
     }
 
     /// @dev Whether session `id` already lists ERC-20 `token`.
@@ -489,7 +510,7 @@ abstract contract SessionStore is ISessionTypes, SessionToken, ReentrancyGuardTr
         if (caller != c.agent) revert NotAgent(id, caller);
         // active, same epoch, not paused manager-wide, not expired
         if (
-            c.status != Status.Active || c.epoch != _epoch || _pausedAll || block.timestamp >= c.expiry
+            c.status != Status.Active || id <= _revokedThrough || _pausedAll || block.timestamp >= c.expiry
         ) revert SessionNotActive(id, _statusOf(id, c));
         timed = c.flags & _F_TIMING != 0;
         if (timed) {
@@ -603,22 +624,26 @@ abstract contract SessionStore is ISessionTypes, SessionToken, ReentrancyGuardTr
     /// `spent`, then the per-call cap and period allowance of the session and of every ancestor, so a parent's
     /// limits bind whatever its descendants spend, whenever they spend it.
     function _spend(uint256 id, Core memory c, address token, uint256 amount) internal {
-        Budget storage slot = _budgets[id][token];
-        Budget memory b = slot;
+        uint256 available = _available(id, token);
         // never more than the unspent escrow
-        if (amount > b.available) revert BudgetExceeded(id, token, amount, b.available);
+        if (amount > available) revert BudgetExceeded(id, token, amount, available);
+        if (token == NATIVE) {
+            // no lifetime counter for ETH (its events carry every spend): one write of the ownership word
+            _setExtraData(id, uint96(available - amount));
+        } else {
+            Budget storage slot = _budgets[id][token];
+            // lifetime spending can outgrow one funding after refills: fail clearly, never wrap
+            uint256 spent = uint256(slot.spent) + amount;
+            if (spent > type(uint128).max) revert AmountTooLarge(spent);
+            // one write of the packed word (available [0..127] | spent [128..255])
+            /// @solidity memory-safe-assembly
+            assembly {
+                sstore(slot.slot, or(sub(available, amount), shl(128, spent)))
+            }
+        }
         if (_hasCaps(c, token)) {
             (Window memory w, bool windowed) = _capsCheck(id, token, amount);
             if (windowed) _windows[id][token] = w;
-        }
-        // lifetime spending can outgrow one funding after refills: fail clearly, never wrap
-        uint256 spent = uint256(b.spent) + amount;
-        if (spent > type(uint128).max) revert AmountTooLarge(spent);
-        uint256 available = b.available - amount;
-        // one write of the packed word (available [0..127] | spent [128..255]) through the slot already found
-        /// @solidity memory-safe-assembly
-        assembly {
-            sstore(slot.slot, or(available, shl(128, spent)))
         }
         if (c.depth != 0) _chargeAncestorCaps(id, token, amount);
     }
@@ -626,23 +651,17 @@ abstract contract SessionStore is ISessionTypes, SessionToken, ReentrancyGuardTr
     /// @dev Sets `amount` of `token` aside from `id` for a child, out of its unspent escrow. It is not a spend:
     /// no cap or allowance is charged here; they are charged, at every level, when the child spends.
     function _reserve(uint256 id, address token, uint256 amount) internal {
-        Budget storage b = _budgets[id][token];
-        uint128 available = b.available;
+        uint256 available = _available(id, token);
         if (amount > available) revert BudgetExceeded(id, token, amount, available);
-        b.available = available - uint128(amount);
+        _setAvailable(id, token, available - amount);
     }
 
-    /// @dev The view half of `_spend` for the session itself: returns its budget and window as they would be
-    /// before the charge (ancestors: `_checkAncestorCaps`).
-    function _spendCheck(uint256 id, Core memory c, address token, uint256 amount)
-        internal
-        view
-        returns (Budget memory b, Window memory w, bool windowed)
-    {
-        b = _budgets[id][token];
+    /// @dev The view half of `_spend` for the session itself (ancestors: `_checkAncestorCaps`).
+    function _spendCheck(uint256 id, Core memory c, address token, uint256 amount) internal view {
+        uint256 available = _available(id, token);
         // never more than the unspent escrow
-        if (amount > b.available) revert BudgetExceeded(id, token, amount, b.available);
-        if (_hasCaps(c, token)) (w, windowed) = _capsCheck(id, token, amount);
+        if (amount > available) revert BudgetExceeded(id, token, amount, available);
+        if (_hasCaps(c, token)) _capsCheck(id, token, amount);
     }
 
     /// @dev Whether session core `c` may have a cap or an allowance on `token` (a flag per kind, so spends of an

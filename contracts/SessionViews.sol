@@ -61,7 +61,7 @@ contract SessionViews is SessionModule, ISessionViews {
 
     /// @inheritdoc ISessionViews
     function remaining(uint256 id, address token) external view returns (uint256) {
-        return _budgets[id][token].available;
+        return _available(id, token);
     }
 
     /// @inheritdoc ISessionViews
@@ -113,7 +113,8 @@ contract SessionViews is SessionModule, ISessionViews {
         info.period = t.period;
         info.maxCallsPerPeriod = t.maxCalls;
         info.callsInPeriod = t.callsWindow == _windowIndex(t) ? t.calls : 0;
-        info.epoch = c.epoch;
+        // the generation the session belongs to: the current one, unless the latest revoke-all revoked it
+        info.epoch = id <= _revokedThrough ? _epoch - 1 : _epoch;
         info.label = _labels[id];
         info.checkpointRoot = cp.root;
         info.taskCount = cp.taskCount;
@@ -148,7 +149,8 @@ contract SessionViews is SessionModule, ISessionViews {
         Caps memory k = _caps[id][token];
         Window memory w = _windows[id][token];
         info.token = token;
-        info.available = b.available;
+        // ETH: the ownership word holds the unspent escrow; its lifetime spending is not kept on chain (0 here)
+        info.available = _available(id, token);
         info.spent = b.spent;
         info.perCallCap = k.perCall;
         info.periodAllowance = k.perPeriod;

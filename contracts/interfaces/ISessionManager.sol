@@ -11,7 +11,7 @@ import {ISessionTypes} from "./ISessionTypes.sol";
 /// controllers of a session's parent control it too.
 ///
 /// Lifecycle: `Draft` (editable, cannot act) -> `Active` <-> `Paused` -> `Completed` | `Revoked`. `Expired` is
-/// derived from time. A session also stops acting when any ancestor ends, after `revokeAll` (epoch bump) and
+/// derived from time. A session also stops acting when any ancestor ends, after `revokeAll` (every id handed out so far) and
 /// while `pauseAll` is on. Ending a session is O(1); settling it (`close`) burns its token and returns its
 /// unspent escrow: a child's to its nearest unclosed ancestor, a root's to the holder of its token.
 /// `complete` ends and settles in one call.

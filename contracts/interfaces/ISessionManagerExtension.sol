@@ -84,7 +84,7 @@ interface ISessionManagerExtension is ISessionTypes {
     /// @notice Ends session `id` as done and settles it at once. Agent or controller.
     function complete(uint256 id) external;
 
-    /// @notice Settles an ended session (revoked, completed, expired, revoked by epoch or under an ended
+    /// @notice Settles an ended session (revoked, completed, expired, revoked by revoke-all or under an ended
     /// ancestor): burns its token and returns its unspent escrow to its nearest unclosed ancestor, or for a
     /// root (or when every ancestor is closed) to the holder of the root token. Anyone may call it: the funds
     /// can only go to that fixed destination. ETH is always sent (forced); an ERC-20 that refuses the payment

@@ -76,7 +76,9 @@ interface ISessionTypes {
         address token;
         /// @dev Unspent escrow held for the session itself (excludes what its children hold).
         uint256 available;
-        /// @dev Spent by the session's own calls (only grows).
+        /// @dev Spent by the session's own calls (only grows). ERC-20 budgets only: an ETH budget's lifetime
+        /// spending is not kept on chain (0 here); its events carry every ETH spend (Executed, TokenTransferred,
+        /// Swapped, RelayFeePaid), and the SDK sums them.
         uint256 spent;
         uint256 perCallCap;
         uint256 periodAllowance;
@@ -102,6 +104,9 @@ interface ISessionTypes {
         uint32 period;
         uint16 maxCallsPerPeriod;
         uint16 callsInPeriod;
+        /// @dev The revoke-all generation the session belongs to: the current one, or the one before it when the
+        /// latest revoke-all revoked it (sessions are not stamped with one: revoke-all revokes every id up to the
+        /// last one handed out).
         uint32 epoch;
         bytes32 label;
         bytes32 checkpointRoot;
@@ -167,6 +172,8 @@ interface ISessionTypes {
     error InsufficientOutput(uint256 id, address token, uint256 received, uint256 minReceived);
     /// @notice `expiry` is not in the future (now is `nowTs`).
     error ExpiryInPast(uint40 expiry, uint40 nowTs);
+    /// @notice `expiry` is after the latest a session can have (`latest`, 2106-02-07: expiries are 32-bit).
+    error ExpiryTooLate(uint40 expiry, uint40 latest);
     /// @notice A child's `expiry` is later than its parent's `parentExpiry`.
     error ExpiryExceedsParent(uint256 parentId, uint40 expiry, uint40 parentExpiry);
     /// @notice Spawning under `parentId` would exceed the depth cap `maxDepth`.
@@ -186,6 +193,8 @@ interface ISessionTypes {
     error BalanceMismatch(address token, uint256 expected, uint256 actual);
     /// @notice An amount above 2^128 - 1.
     error AmountTooLarge(uint256 amount);
+    /// @notice The manager has handed out every id a session can have (`max`: ids are 32-bit).
+    error SessionLimitReached(uint256 max);
     /// @notice The manager was initialised already.
     error AlreadyInitialized();
     /// @notice More guards than `max` on one session.

@@ -56,7 +56,7 @@ interface ISessionViews is ISessionTypes, IERC5267 {
     /// @notice Whether the manager has ever escrowed `token` (such tokens are forbidden targets).
     function isEscrowToken(address token) external view returns (bool);
 
-    /// @notice Manager-wide state: revoke-all epoch and pause-all flag.
+    /// @notice Manager-wide state: how many revoke-alls there were (the epoch) and the pause-all flag.
     function globalState() external view returns (uint32 epoch, bool pausedAll);
 
     /// @notice Number of sessions ever created; ids run from 1 to this.
