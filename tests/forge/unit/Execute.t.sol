@@ -28,7 +28,8 @@ contract ExecuteTest is UnitBase {
         assertEq(address(manager).balance, 8.5 ether);
         BudgetInfo memory b = manager.getBudget(id, NATIVE);
         assertEq(b.available, 8.5 ether);
-        assertEq(b.spent, 1.5 ether);
+        // an ETH budget keeps no lifetime counter on chain (the Executed event above carries the spend)
+        assertEq(b.spent, 0);
     }
 
     function test_execute_plainTransferComesFromTheManager() public {
@@ -56,6 +57,8 @@ contract ExecuteTest is UnitBase {
     function test_execute_withoutValueSpendsNothing() public {
         vm.prank(agent);
         manager.execute(id, address(target), 0, abi.encodeCall(Target.ping, ()));
+        assertEq(manager.remaining(id, NATIVE), 10 ether);
+        assertEq(address(manager).balance, 10 ether);
         assertEq(manager.getBudget(id, NATIVE).spent, 0);
         assertEq(target.pings(), 1);
     }
@@ -82,17 +85,26 @@ contract ExecuteTest is UnitBase {
         budget = uint128(bound(budget, 0, 1e23));
         value = uint128(bound(value, 0, 1e23));
         uint256 sid = _rootWithEth(agent, budget);
-        vm.prank(agent);
+        uint256 managerBefore = address(manager).balance;
         if (value > budget) {
             vm.expectRevert(
                 abi.encodeWithSelector(BudgetExceeded.selector, sid, NATIVE, uint256(value), uint256(budget))
             );
+        } else {
+            vm.expectEmit(address(manager));
+            emit Executed(sid, payee, value, NO_SELECTOR);
         }
+        vm.prank(agent);
         manager.execute(sid, payee, value, "");
         if (value <= budget) {
             assertEq(payee.balance, value);
+            // exactly the value left the manager and the session's escrow, nothing more
+            assertEq(address(manager).balance, managerBefore - value);
             assertEq(manager.remaining(sid, NATIVE), budget - value);
-            assertEq(manager.getBudget(sid, NATIVE).spent, value);
+        } else {
+            assertEq(payee.balance, 0);
+            assertEq(address(manager).balance, managerBefore);
+            assertEq(manager.remaining(sid, NATIVE), budget);
         }
     }
 
@@ -401,7 +413,8 @@ contract ExecuteTest is UnitBase {
         vm.expectRevert();
         manager.execute(id, address(target), 1 ether, abi.encodeCall(Target.fail, (1)));
         assertEq(manager.remaining(id, NATIVE), 10 ether);
-        assertEq(manager.getBudget(id, NATIVE).spent, 0);
+        assertEq(address(manager).balance, 10 ether);
+        assertEq(target.received(), 0);
     }
 
     function test_execute_reentryFromTheTargetIsRefused() public {
@@ -444,8 +457,11 @@ contract ExecuteTest is UnitBase {
         assertEq(results[0].length, 0);
         assertEq(abi.decode(results[1], (uint256)), 1);
         assertEq(abi.decode(results[2], (uint256)), 42);
+        // the sum of the values left the session's escrow and the manager, each to its own target
         assertEq(manager.remaining(id, NATIVE), 7 ether);
-        assertEq(manager.getBudget(id, NATIVE).spent, 3 ether);
+        assertEq(address(manager).balance, 7 ether);
+        assertEq(payee.balance, 1 ether);
+        assertEq(target.received(), 2 ether);
     }
 
     function test_executeBatch_failingCallRevertsTheWholeBatchWithItsIndex() public {

@@ -121,17 +121,39 @@ contract ExecuteLimitsTest is UnitBase {
         manager.execute(id, payee, 2 ether, "");
     }
 
-    function test_spentInPeriodResetsAtTheBoundaryWhileSpentKeepsGrowing() public {
+    function test_spentInPeriodResetsAtTheBoundaryWhileTheEscrowKeepsFalling() public {
         uint256 id = _allowanceRoot(10 ether, 3 ether);
         _pay(id, payee, 2 ether);
         vm.warp(T0 + PERIOD);
         BudgetInfo memory b = manager.getBudget(id, NATIVE);
         assertEq(b.spentInPeriod, 0);
-        assertEq(b.spent, 2 ether);
+        // the window resets, what left does not come back (ETH keeps no lifetime counter: available is the record)
+        assertEq(b.available, 8 ether);
+        assertEq(payee.balance, 2 ether);
         _pay(id, payee, 1 ether);
         b = manager.getBudget(id, NATIVE);
         assertEq(b.spentInPeriod, 1 ether);
-        assertEq(b.spent, 3 ether);
+        assertEq(b.available, 7 ether);
+        assertEq(payee.balance, 3 ether);
+        assertEq(address(manager).balance, 7 ether);
+    }
+
+    function test_spentInPeriodResetsAtTheBoundaryWhileErc20SpentKeepsGrowing() public {
+        SessionParams memory p = _withPeriod(_params(agent, 30 * DAY), PERIOD, 0);
+        uint256 id = _createRoot(_withBudget(p, address(usdc), 10e6, 0, 3e6));
+        vm.prank(agent);
+        manager.transferToken(id, address(usdc), payee, 2e6);
+        vm.warp(T0 + PERIOD);
+        BudgetInfo memory b = manager.getBudget(id, address(usdc));
+        assertEq(b.spentInPeriod, 0);
+        assertEq(b.spent, 2e6);
+        vm.prank(agent);
+        manager.transferToken(id, address(usdc), payee, 1e6);
+        b = manager.getBudget(id, address(usdc));
+        assertEq(b.spentInPeriod, 1e6);
+        assertEq(b.spent, 3e6);
+        assertEq(b.available, 7e6);
+        assertEq(usdc.balanceOf(payee), 3e6);
     }
 
     function test_execute_allowanceLoweredBelowWhatTheWindowSpentLeavesNothing() public {

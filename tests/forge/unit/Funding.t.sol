@@ -144,8 +144,41 @@ contract FundingTest is UnitBase {
         uint256 amount = uint256(type(uint128).max) + 1;
         vm.deal(owner, amount);
         vm.prank(owner);
-        vm.expectRevert(abi.encodeWithSelector(AmountTooLarge.selector, amount));
+        // the error reports the total the escrow would hold, not the amount sent
+        vm.expectRevert(abi.encodeWithSelector(AmountTooLarge.selector, amount + 1));
         manager.fund{value: amount}(id, NATIVE, amount);
+    }
+
+    function test_fund_rootEthRevertsWhenTheTotalWouldExceedUint96() public {
+        // the ETH escrow lives in the token's 96 spare bits: 2^96 - 1 wei at most, in total
+        uint256 id = _rootWithEth(agent, 1 ether);
+        uint256 amount = uint256(type(uint96).max) - 1 ether + 1;
+        vm.deal(owner, amount);
+        vm.prank(owner);
+        vm.expectRevert(abi.encodeWithSelector(AmountTooLarge.selector, uint256(type(uint96).max) + 1));
+        manager.fund{value: amount}(id, NATIVE, amount);
+        assertEq(manager.remaining(id, NATIVE), 1 ether);
+        assertEq(address(manager).balance, 1 ether);
+        // the holder is untouched by the failed top-up
+        assertEq(manager.ownerOf(id), owner);
+    }
+
+    function test_fund_rootEthUpToExactlyUint96Fits() public {
+        uint256 id = _rootWithEth(agent, 1 ether);
+        uint256 amount = uint256(type(uint96).max) - 1 ether;
+        vm.deal(owner, amount);
+        vm.prank(owner);
+        manager.fund{value: amount}(id, NATIVE, amount);
+        assertEq(manager.remaining(id, NATIVE), type(uint96).max);
+        assertEq(address(manager).balance, type(uint96).max);
+        // the escrow shares the ownership word with the holder: neither clobbers the other
+        assertEq(manager.ownerOf(id), owner);
+        assertEq(manager.getSession(id).parentId, 0);
+        // and one more wei no longer fits
+        vm.deal(owner, 1);
+        vm.prank(owner);
+        vm.expectRevert(abi.encodeWithSelector(AmountTooLarge.selector, uint256(type(uint96).max) + 1));
+        manager.fund{value: 1}(id, NATIVE, 1);
     }
 
     function test_fund_rootRevertsWhenAvailableWouldExceedUint128() public {
@@ -256,7 +289,9 @@ contract FundingTest is UnitBase {
         vm.prank(agent);
         manager.fund(child, NATIVE, 2 ether);
         assertEq(manager.remaining(child, NATIVE), 3 ether);
-        assertEq(manager.getBudget(root, NATIVE).spent, 0);
+        // out of the parent's escrow, inside the manager: nothing left it
+        assertEq(manager.remaining(root, NATIVE), 2 ether);
+        assertEq(address(manager).balance, 5 ether);
         vm.prank(subAgent);
         vm.expectRevert(abi.encodeWithSelector(PerCallCapExceeded.selector, root, NATIVE, 2 ether, 1 ether));
         manager.execute(child, address(target), 2 ether, "");

@@ -528,12 +528,19 @@ contract SignaturesTest is UnitBase {
         assertEq(agent.balance, 0);
         bytes memory sig = _signExecute(agentKey, id, payee, 0.2 ether, "", 1, 0.001 ether);
         uint256 deadline = block.timestamp + 1 hours;
+        uint256 managerBefore = address(manager).balance;
+        // both ETH spends are in events (an ETH budget keeps no lifetime counter on chain)
+        vm.expectEmit(address(manager));
+        emit Executed(id, payee, 0.2 ether, bytes4(0));
+        vm.expectEmit(address(manager));
+        emit RelayFeePaid(id, relayer, 0.001 ether);
         vm.prank(relayer);
         manager.executeWithSig(id, payee, 0.2 ether, "", 1, deadline, 0.001 ether, sig);
         assertEq(payee.balance, 0.2 ether);
         assertEq(relayer.balance, 0.001 ether);
+        // the value and the fee, and nothing else, left the session's escrow and the manager
         assertEq(manager.remaining(id, NATIVE), 1 ether - 0.201 ether);
-        assertEq(manager.getBudget(id, NATIVE).spent, 0.201 ether);
+        assertEq(address(manager).balance, managerBefore - 0.201 ether);
     }
 
     function test_executeWithSig_callsTheTargetAsTheSession() public {

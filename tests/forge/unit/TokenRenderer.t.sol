@@ -169,7 +169,10 @@ contract TokenRendererTest is UnitBase {
         _assertNumber(json, 4, "depth", 0);
         _assertNumber(json, 5, "parent", 0);
         _assertNumber(json, 6, "available ETH", 1.5 ether);
-        _assertNumber(json, 7, "spent ETH", 0.5 ether);
+        // no "spent ETH" trait: an ETH budget's lifetime spending is not kept on chain (its events carry it)
+        assertTrue(vm.keyExistsJson(json, ".attributes[6]"));
+        assertFalse(vm.keyExistsJson(json, ".attributes[7]"));
+        assertFalse(LibString.contains(json, "spent ETH"));
     }
 
     function test_tokenURI_ofAChildWithAnErc20Budget() public {
@@ -180,8 +183,22 @@ contract TokenRendererTest is UnitBase {
         _assertNumber(json, 4, "depth", 1);
         _assertNumber(json, 5, "parent", root);
         string memory key = LibString.toHexString(address(usdc));
-        _assertNumber(json, 8, string.concat("available ", key), 4e6);
-        _assertNumber(json, 9, string.concat("spent ", key), 0);
+        // ETH (always listed first) has its available only; an ERC-20 has available and spent
+        _assertNumber(json, 6, "available ETH", 0);
+        _assertNumber(json, 7, string.concat("available ", key), 4e6);
+        _assertNumber(json, 8, string.concat("spent ", key), 0);
+        assertFalse(vm.keyExistsJson(json, ".attributes[9]"));
+    }
+
+    function test_tokenURI_showsWhatAnErc20BudgetSpent() public {
+        uint256 id = _rootWithToken(agent, address(usdc), 9e6);
+        vm.prank(agent);
+        manager.transferToken(id, address(usdc), payee, 2e6);
+        string memory json = _json(manager.tokenURI(id));
+        string memory key = LibString.toHexString(address(usdc));
+        _assertNumber(json, 6, "available ETH", 0);
+        _assertNumber(json, 7, string.concat("available ", key), 7e6);
+        _assertNumber(json, 8, string.concat("spent ", key), 2e6);
     }
 
     function test_tokenURI_statusNames() public {

@@ -72,13 +72,22 @@ contract ViewsTest is UnitBase {
     }
 
     function test_getSession_reflectsSpendingAndCheckpoints() public {
-        uint256 id = _rootWithEth(agent, 2 ether);
+        uint256 id = _createRoot(
+            _withBudget(_withBudget(_params(agent, 30 * DAY), NATIVE, 2 ether, 0, 0), address(usdc), 9e6, 0, 0)
+        );
         _pay(id, payee, 0.5 ether);
+        vm.prank(agent);
+        manager.transferToken(id, address(usdc), payee, 4e6);
         vm.prank(agent);
         manager.checkpoint(id, keccak256("s"), 2);
         SessionInfo memory s = manager.getSession(id);
+        assertEq(s.budgets[0].token, NATIVE);
         assertEq(s.budgets[0].available, 1.5 ether);
-        assertEq(s.budgets[0].spent, 0.5 ether);
+        // an ETH budget keeps no lifetime counter on chain (events carry its spends): spent reads 0
+        assertEq(s.budgets[0].spent, 0);
+        assertEq(s.budgets[1].token, address(usdc));
+        assertEq(s.budgets[1].available, 5e6);
+        assertEq(s.budgets[1].spent, 4e6);
         assertEq(s.checkpointRoot, keccak256("s"));
         assertEq(s.taskCount, 2);
     }
