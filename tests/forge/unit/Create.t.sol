@@ -228,6 +228,70 @@ contract CreateTest is UnitBase {
         manager.createSession(p);
     }
 
+    function test_createSession_revertsWithExpiryPast32Bits() public {
+        SessionParams memory p = _withBudget(_params(agent, DAY), NATIVE, 1 ether, 0, 0);
+        uint40 tooLate = uint40(type(uint32).max) + 1;
+        p.expiry = tooLate;
+        vm.prank(owner);
+        vm.expectRevert(abi.encodeWithSelector(ExpiryTooLate.selector, tooLate, uint40(type(uint32).max)));
+        manager.createSession{value: 1 ether}(p);
+        assertEq(manager.sessionCount(), 0);
+        assertEq(address(manager).balance, 0);
+    }
+
+    function testFuzz_createSession_revertsWithAnyExpiryPast32Bits(uint40 expiry) public {
+        expiry = uint40(bound(expiry, uint256(type(uint32).max) + 1, type(uint40).max));
+        SessionParams memory p = _params(agent, DAY);
+        p.expiry = expiry;
+        vm.prank(owner);
+        vm.expectRevert(abi.encodeWithSelector(ExpiryTooLate.selector, expiry, uint40(type(uint32).max)));
+        manager.createSession(p);
+    }
+
+    function test_createSession_acceptsTheLast32BitExpiry() public {
+        SessionParams memory p = _withBudget(_params(agent, DAY), NATIVE, 1 ether, 0, 0);
+        p.expiry = type(uint32).max;
+        uint256 id = _createRoot(p);
+        SessionInfo memory s = manager.getSession(id);
+        assertEq(s.expiry, type(uint32).max);
+        assertEq(manager.userExpires(id), type(uint32).max);
+        // the expiry fills its field of the core word without spilling into its neighbours
+        assertEq(s.agent, agent);
+        assertEq(uint8(s.status), uint8(Status.Active));
+        assertTrue(s.anyTarget);
+        assertFalse(s.closed);
+        assertEq(s.depth, 0);
+        assertEq(s.parentId, 0);
+        // it acts until the last second before it
+        vm.warp(uint256(type(uint32).max) - 1);
+        _pay(id, payee, 1);
+        assertEq(payee.balance, 1);
+        vm.warp(type(uint32).max);
+        assertEq(uint8(manager.statusOf(id)), uint8(Status.Expired));
+    }
+
+    function test_createSession_revertsWithAnEthBudgetPast96Bits() public {
+        // a root's ETH escrow is the token's 96 spare bits
+        uint128 amount = uint128(type(uint96).max) + 1;
+        SessionParams memory p = _withBudget(_params(agent, DAY), NATIVE, amount, 0, 0);
+        vm.deal(owner, amount);
+        vm.prank(owner);
+        vm.expectRevert(abi.encodeWithSelector(AmountTooLarge.selector, uint256(amount)));
+        manager.createSession{value: amount}(p);
+        assertEq(manager.sessionCount(), 0);
+    }
+
+    function test_createSession_escrowsAnEthBudgetOfExactly96Bits() public {
+        uint128 amount = type(uint96).max;
+        vm.deal(owner, amount);
+        uint256 id = _rootWithEth(agent, amount);
+        assertEq(manager.remaining(id, NATIVE), amount);
+        assertEq(address(manager).balance, amount);
+        // the holder shares the word and is intact
+        assertEq(manager.ownerOf(id), owner);
+        assertEq(manager.getSession(id).holder, owner);
+    }
+
     function test_createSession_revertsWhenCallLimitHasNoPeriod() public {
         SessionParams memory p = _withPeriod(_params(agent, DAY), 0, 3);
         vm.prank(owner);
@@ -436,6 +500,89 @@ contract CreateTest is UnitBase {
         vm.prank(owner);
         uint256 first = manager.createSessions(new SessionParams[](0));
         assertEq(first, 1);
+        assertEq(manager.sessionCount(), 0);
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                              SESSION LIMIT
+    //////////////////////////////////////////////////////////////*/
+
+    function test_createSession_theLastIdIs32BitsThenSessionLimitReached() public {
+        _setSessionCount(MAX_ID - 1);
+        uint256 id = _rootWithEth(agent, 1 ether);
+        assertEq(id, MAX_ID);
+        assertEq(manager.sessionCount(), MAX_ID);
+        assertEq(manager.ownerOf(id), owner);
+        assertEq(manager.remaining(id, NATIVE), 1 ether);
+        assertEq(manager.getSession(id).agent, agent);
+        _pay(id, payee, 0.5 ether);
+        assertEq(payee.balance, 0.5 ether);
+        // the next id would not fit 32 bits
+        SessionParams memory p = _withBudget(_params(agent, DAY), NATIVE, 1 ether, 0, 0);
+        uint256 ownerBefore = owner.balance;
+        vm.prank(owner);
+        vm.expectRevert(abi.encodeWithSelector(SessionLimitReached.selector, MAX_ID));
+        manager.createSession{value: 1 ether}(p);
+        assertEq(manager.sessionCount(), MAX_ID);
+        assertEq(owner.balance, ownerBefore);
+        assertEq(address(manager).balance, 0.5 ether);
+    }
+
+    function test_createSession_revertsAtTheLimitEvenWithoutBudgets() public {
+        _setSessionCount(MAX_ID);
+        SessionParams memory p = _params(agent, DAY);
+        vm.prank(owner);
+        vm.expectRevert(abi.encodeWithSelector(SessionLimitReached.selector, MAX_ID));
+        manager.createSession(p);
+        assertEq(manager.sessionCount(), MAX_ID);
+    }
+
+    function test_createSessions_revertsAsAWholeWhenTheBatchWouldPassTheLastId() public {
+        _setSessionCount(MAX_ID - 2);
+        SessionParams[] memory ps = new SessionParams[](3);
+        for (uint256 i; i < 3; ++i) {
+            ps[i] = _withBudget(_params(agent, DAY), NATIVE, 1 ether, 0, 0);
+        }
+        vm.prank(owner);
+        vm.expectRevert(abi.encodeWithSelector(SessionLimitReached.selector, MAX_ID));
+        manager.createSessions{value: 3 ether}(ps);
+        assertEq(manager.sessionCount(), MAX_ID - 2);
+        assertEq(address(manager).balance, 0);
+        // two still fit: the last one takes the last id
+        SessionParams[] memory two = new SessionParams[](2);
+        (two[0], two[1]) = (ps[0], ps[1]);
+        vm.prank(owner);
+        uint256 first = manager.createSessions{value: 2 ether}(two);
+        assertEq(first, MAX_ID - 1);
+        assertEq(manager.sessionCount(), MAX_ID);
+        assertEq(manager.ownerOf(MAX_ID), owner);
+        assertEq(manager.remaining(MAX_ID, NATIVE), 1 ether);
+        // and now not even one more
+        SessionParams[] memory one = new SessionParams[](1);
+        one[0] = ps[0];
+        vm.prank(owner);
+        vm.expectRevert(abi.encodeWithSelector(SessionLimitReached.selector, MAX_ID));
+        manager.createSessions{value: 1 ether}(one);
+    }
+
+    function test_createSessions_anEmptyBatchAtTheLimitCreatesNothing() public {
+        _setSessionCount(MAX_ID);
+        vm.prank(owner);
+        uint256 first = manager.createSessions(new SessionParams[](0));
+        assertEq(first, MAX_ID + 1);
+        assertEq(manager.sessionCount(), MAX_ID);
+    }
+
+    function test_createSessions_revertsWithExpiryPast32BitsInAnyEntry() public {
+        SessionParams[] memory ps = new SessionParams[](2);
+        ps[0] = _params(agent, DAY);
+        ps[1] = _params(agent, DAY);
+        ps[1].expiry = uint40(type(uint32).max) + 1;
+        vm.prank(owner);
+        vm.expectRevert(
+            abi.encodeWithSelector(ExpiryTooLate.selector, uint40(type(uint32).max) + 1, uint40(type(uint32).max))
+        );
+        manager.createSessions(ps);
         assertEq(manager.sessionCount(), 0);
     }
 

@@ -446,6 +446,47 @@ contract EditingTest is UnitBase {
         manager.updateExpiry(id, uint40(T0 + 100));
     }
 
+    function test_updateExpiry_past32BitsReverts() public {
+        uint256 id = _rootWithEth(agent, 1);
+        uint40 before = manager.getSession(id).expiry;
+        uint40 tooLate = uint40(type(uint32).max) + 1;
+        vm.prank(owner);
+        vm.expectRevert(abi.encodeWithSelector(ExpiryTooLate.selector, tooLate, uint40(type(uint32).max)));
+        manager.updateExpiry(id, tooLate);
+        assertEq(manager.getSession(id).expiry, before);
+    }
+
+    function test_updateExpiry_toTheLast32BitExpiryThenAChildToo() public {
+        uint256 root = _rootWithEth(agent, 1 ether);
+        uint256 child = _childWithEth(root, subAgent, 0.5 ether);
+        vm.expectEmit(address(manager));
+        emit ExpiryUpdated(root, type(uint32).max);
+        vm.prank(owner);
+        manager.updateExpiry(root, type(uint32).max);
+        SessionInfo memory s = manager.getSession(root);
+        assertEq(s.expiry, type(uint32).max);
+        assertEq(manager.userExpires(root), type(uint32).max);
+        // the rest of the core word is intact
+        assertEq(s.agent, agent);
+        assertEq(uint8(s.status), uint8(Status.Active));
+        assertTrue(s.anyTarget);
+        assertEq(manager.remaining(root, NATIVE), 0.5 ether);
+        // the child may follow its parent to the last expiry, not past it (too late before beyond the parent)
+        uint40 tooLate = uint40(type(uint32).max) + 1;
+        vm.prank(agent);
+        vm.expectRevert(abi.encodeWithSelector(ExpiryTooLate.selector, tooLate, uint40(type(uint32).max)));
+        manager.updateExpiry(child, tooLate);
+        vm.prank(agent);
+        manager.updateExpiry(child, type(uint32).max);
+        s = manager.getSession(child);
+        assertEq(s.expiry, type(uint32).max);
+        assertEq(s.parentId, root);
+        assertEq(s.depth, 1);
+        vm.warp(uint256(type(uint32).max) - 1);
+        _pay(child, payee, 0.5 ether);
+        assertEq(payee.balance, 0.5 ether);
+    }
+
     function test_updateExpiry_ofAChildBeyondItsParentReverts() public {
         uint256 root = _rootWithEth(agent, 1 ether);
         uint256 child = _childWithEth(root, subAgent, 1);

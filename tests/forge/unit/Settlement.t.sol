@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {ERC721} from "solady/tokens/ERC721.sol";
 import {SafeTransferLib} from "solady/utils/SafeTransferLib.sol";
 import {GasBurnerToken} from "../../../contracts/test/GasBurnerToken.sol";
 import {WeirdBlocklistToken} from "../../../contracts/test/WeirdBlocklistToken.sol";
@@ -267,6 +268,60 @@ contract SettlementTest is UnitBase {
         manager.closeMany(ids);
         assertEq(owner.balance, ownerBefore + 8.5 ether);
         assertEq(address(manager).balance, 0);
+    }
+
+    function test_close_leavesNoEthEscrowBehindAndNothingRefillsIt() public {
+        uint256 root = _rootWithEth(agent, 3 ether);
+        uint256 child = _childWithEth(root, subAgent, 1 ether);
+        uint256 grandchild = _childWithEth(child, subSubAgent, 0.25 ether);
+        // the child closes: its ETH escrow (kept in its token's word, which the burn leaves) goes to the root
+        vm.prank(subAgent);
+        manager.complete(child);
+        assertEq(manager.remaining(child, NATIVE), 0);
+        assertEq(manager.getBudget(child, NATIVE).available, 0);
+        assertEq(manager.remaining(root, NATIVE), 2.75 ether);
+        // a later close under it skips it: it stays at 0
+        _revoke(grandchild);
+        manager.close(grandchild);
+        assertEq(manager.remaining(grandchild, NATIVE), 0);
+        assertEq(manager.remaining(child, NATIVE), 0);
+        assertEq(manager.remaining(root, NATIVE), 3 ether);
+        // nobody can fund it again
+        vm.prank(agent);
+        vm.expectRevert(abi.encodeWithSelector(SessionEnded.selector, child, Status.Completed));
+        manager.fund(child, NATIVE, 1);
+        // the root closes: everything is paid out once, and every escrow reads 0
+        _revoke(root);
+        uint256 ownerBefore = owner.balance;
+        manager.close(root);
+        assertEq(owner.balance, ownerBefore + 3 ether);
+        assertEq(address(manager).balance, 0);
+        assertEq(manager.remaining(root, NATIVE), 0);
+        assertEq(manager.remaining(child, NATIVE), 0);
+        assertEq(manager.remaining(grandchild, NATIVE), 0);
+        // a closed id has no token: nothing can be sent to it or through it
+        vm.expectRevert(ERC721.TokenDoesNotExist.selector);
+        manager.ownerOf(root);
+        vm.expectRevert(abi.encodeWithSelector(SessionAlreadyClosed.selector, root));
+        manager.close(root);
+        assertEq(manager.remaining(root, NATIVE), 0);
+    }
+
+    function testFuzz_close_ofAChildMovesExactlyItsEthEscrowToTheParent(uint96 budget, uint96 reserved, uint96 spend)
+        public
+    {
+        budget = uint96(bound(budget, 0, 1e24));
+        reserved = uint96(bound(reserved, 0, budget));
+        spend = uint96(bound(spend, 0, reserved));
+        uint256 root = _rootWithEth(agent, budget);
+        uint256 child = _childWithEth(root, subAgent, reserved);
+        _pay(child, payee, spend);
+        _revoke(child);
+        manager.close(child);
+        assertEq(manager.remaining(child, NATIVE), 0);
+        assertEq(manager.remaining(root, NATIVE), uint256(budget) - spend);
+        assertEq(address(manager).balance, uint256(budget) - spend);
+        assertEq(payee.balance, spend);
     }
 
     function test_close_forcesEthOnAHolderThatRejectsIt() public {

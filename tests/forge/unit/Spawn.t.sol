@@ -19,6 +19,47 @@ contract SpawnTest is UnitBase {
         assertEq(address(manager).balance, 10 ether);
     }
 
+    function testFuzz_spawnChild_ethReservationMovesExactlyTheAmount(uint96 budget, uint96 amount) public {
+        budget = uint96(bound(budget, 0, 1e24));
+        amount = uint96(bound(amount, 0, 1e24));
+        uint256 root = _rootWithEth(agent, budget);
+        SessionParams memory p = _withBudget(_childParams(root, subAgent), NATIVE, amount, 0, 0);
+        if (amount > budget) {
+            vm.prank(agent);
+            vm.expectRevert(
+                abi.encodeWithSelector(BudgetExceeded.selector, root, NATIVE, uint256(amount), uint256(budget))
+            );
+            manager.spawnChild(root, p);
+            assertEq(manager.remaining(root, NATIVE), budget);
+            return;
+        }
+        uint256 child = _spawn(agent, root, p);
+        // the parent's escrow goes down by exactly what the child's goes up; no ETH moves
+        assertEq(manager.remaining(root, NATIVE), budget - amount);
+        assertEq(manager.remaining(child, NATIVE), amount);
+        assertEq(address(manager).balance, budget);
+        // each escrow sits in its own token's word, next to its holder
+        assertEq(manager.ownerOf(root), owner);
+        assertEq(manager.ownerOf(child), agent);
+        assertEq(manager.getSession(child).parentId, root);
+    }
+
+    function test_spawnChild_ethReservationOfAGrandchildMovesOnlyItsParent() public {
+        uint256 root = _rootWithEth(agent, 10 ether);
+        uint256 child = _childWithEth(root, subAgent, 4 ether);
+        uint256 grandchild = _childWithEth(child, subSubAgent, 1.5 ether);
+        assertEq(manager.remaining(root, NATIVE), 6 ether);
+        assertEq(manager.remaining(child, NATIVE), 2.5 ether);
+        assertEq(manager.remaining(grandchild, NATIVE), 1.5 ether);
+        // spending by the grandchild comes out of its own escrow only
+        _pay(grandchild, payee, 1 ether);
+        assertEq(manager.remaining(root, NATIVE), 6 ether);
+        assertEq(manager.remaining(child, NATIVE), 2.5 ether);
+        assertEq(manager.remaining(grandchild, NATIVE), 0.5 ether);
+        assertEq(address(manager).balance, 9 ether);
+        assertEq(payee.balance, 1 ether);
+    }
+
     function test_spawnChild_emitsFundedFromNobodyThenMintAndCreated() public {
         uint256 root = _rootWithEth(agent, 10 ether);
         SessionParams memory p = _withLabel(_withBudget(_childParams(root, subAgent), NATIVE, 1 ether, 0, 0), "sub");
@@ -355,6 +396,35 @@ contract SpawnTest is UnitBase {
         manager.spawnChild(root, p);
     }
 
+    function test_spawnChild_revertsWithExpiryPast32Bits() public {
+        SessionParams memory rp = _withBudget(_params(agent, DAY), NATIVE, 1 ether, 0, 0);
+        rp.expiry = type(uint32).max;
+        uint256 root = _createRoot(rp);
+        SessionParams memory p = _childParams(root, subAgent);
+        uint40 tooLate = uint40(type(uint32).max) + 1;
+        p.expiry = tooLate;
+        // reported as too late for any session (before "later than the parent")
+        _expectSpawnRevert(root, p, abi.encodeWithSelector(ExpiryTooLate.selector, tooLate, uint40(type(uint32).max)));
+        assertEq(manager.sessionCount(), 1);
+    }
+
+    function test_spawnChild_acceptsTheLast32BitExpiryUnderAParentWithIt() public {
+        SessionParams memory rp = _withBudget(_params(agent, DAY), NATIVE, 1 ether, 0, 0);
+        rp.expiry = type(uint32).max;
+        uint256 root = _createRoot(rp);
+        SessionParams memory p = _withBudget(_childParams(root, subAgent), NATIVE, 0.5 ether, 0, 0);
+        assertEq(p.expiry, type(uint32).max);
+        uint256 child = _spawn(agent, root, p);
+        SessionInfo memory s = manager.getSession(child);
+        assertEq(s.expiry, type(uint32).max);
+        assertEq(s.parentId, root);
+        assertEq(s.depth, 1);
+        assertEq(uint8(s.status), uint8(Status.Active));
+        vm.warp(uint256(type(uint32).max) - 1);
+        _pay(child, payee, 0.5 ether);
+        assertEq(payee.balance, 0.5 ether);
+    }
+
     function test_spawnChild_revertsWithExpiryInThePast() public {
         uint256 root = _rootWithEth(agent, 1 ether);
         SessionParams memory p = _childParams(root, subAgent);
@@ -436,6 +506,43 @@ contract SpawnTest is UnitBase {
         uint256 wide = _spawn(agent, root, _childParams(root, subAgent));
         assertTrue(manager.isAllowed(child, payee, NO_SELECTOR));
         assertTrue(manager.getSession(wide).anyTarget);
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                              SESSION LIMIT
+    //////////////////////////////////////////////////////////////*/
+
+    function test_spawnChild_takesTheLastIdThenSessionLimitReached() public {
+        _setSessionCount(MAX_ID - 2);
+        uint256 root = _rootWithEth(agent, 1 ether);
+        uint256 child = _childWithEth(root, subAgent, 0.25 ether);
+        assertEq(root, MAX_ID - 1);
+        assertEq(child, MAX_ID);
+        // the parent id fills the core word's top 32 bits
+        SessionInfo memory s = manager.getSession(child);
+        assertEq(s.parentId, MAX_ID - 1);
+        assertEq(s.depth, 1);
+        assertEq(s.agent, subAgent);
+        _pay(child, payee, 0.25 ether);
+        assertEq(payee.balance, 0.25 ether);
+        // no id is left for another child
+        SessionParams memory p = _withBudget(_childParams(root, subAgent), NATIVE, 0.25 ether, 0, 0);
+        _expectSpawnRevert(root, p, abi.encodeWithSelector(SessionLimitReached.selector, MAX_ID));
+        assertEq(manager.remaining(root, NATIVE), 0.75 ether);
+        assertEq(manager.sessionCount(), MAX_ID);
+    }
+
+    function test_spawnChildren_revertsAsAWholeWhenTheBatchWouldPassTheLastId() public {
+        _setSessionCount(MAX_ID - 2);
+        uint256 root = _rootWithEth(agent, 1 ether);
+        SessionParams[] memory ps = new SessionParams[](2);
+        ps[0] = _withBudget(_childParams(root, subAgent), NATIVE, 0.25 ether, 0, 0);
+        ps[1] = ps[0];
+        vm.prank(agent);
+        vm.expectRevert(abi.encodeWithSelector(SessionLimitReached.selector, MAX_ID));
+        manager.spawnChildren(root, ps);
+        assertEq(manager.remaining(root, NATIVE), 1 ether);
+        assertEq(manager.sessionCount(), MAX_ID - 1);
     }
 
     /*//////////////////////////////////////////////////////////////

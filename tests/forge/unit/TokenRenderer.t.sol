@@ -45,6 +45,24 @@ contract TokenRendererTest is UnitBase {
         manager.resume(id);
     }
 
+    function test_transferFrom_keepsTheEthEscrowWithTheToken() public {
+        // a root's unspent ETH lives in its token's ownership word: a transfer rewrites the holder only
+        uint256 id = _rootWithEth(agent, 2 ether);
+        _pay(id, payee, 0.5 ether);
+        vm.prank(owner);
+        manager.transferFrom(owner, stranger, id);
+        assertEq(manager.ownerOf(id), stranger);
+        assertEq(manager.remaining(id, NATIVE), 1.5 ether);
+        _pay(id, payee, 0.5 ether);
+        assertEq(manager.remaining(id, NATIVE), 1 ether);
+        // the new holder is paid what is left
+        vm.prank(stranger);
+        manager.complete(id);
+        assertEq(stranger.balance, 1 ether);
+        assertEq(manager.remaining(id, NATIVE), 0);
+        assertEq(address(manager).balance, 0);
+    }
+
     function test_safeTransferFrom_toAnAccount() public {
         uint256 id = _rootWithEth(agent, 1);
         vm.prank(owner);

@@ -145,4 +145,26 @@ abstract contract UnitBase is SessionTest {
     function _expectRevert(bytes memory err) internal {
         vm.expectRevert(err);
     }
+
+    /*//////////////////////////////////////////////////////////////
+                                 STORAGE
+    //////////////////////////////////////////////////////////////*/
+
+    /// @dev The last id a session can have: ids are 32-bit (a parent id fits the core word).
+    uint256 internal constant MAX_ID = type(uint32).max;
+
+    /// @dev Sets the manager's session count (`_count`: slot 0, bits [160..191], next to `_owner` [0..159],
+    /// `_pausedAll`, `_epoch` and `_revokedThrough`; see the layout in SessionStore) and checks the rest of the
+    /// word is intact.
+    function _setSessionCount(uint256 count) internal {
+        (uint32 epoch, bool pausedAll) = manager.globalState();
+        uint256 word = uint256(vm.load(address(manager), bytes32(0)));
+        uint256 mask = uint256(type(uint32).max) << 160;
+        vm.store(address(manager), bytes32(0), bytes32((word & ~mask) | (count << 160)));
+        assertEq(manager.sessionCount(), count);
+        assertEq(manager.owner(), owner);
+        (uint32 epochAfter, bool pausedAllAfter) = manager.globalState();
+        assertEq(epochAfter, epoch);
+        assertEq(pausedAllAfter, pausedAll);
+    }
 }
