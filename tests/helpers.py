@@ -121,3 +121,72 @@ class Run:
 
     def __repr__(self) -> str:
         return f"<Run exit={self.code}\nstdout:\n{self.out}\nstderr:\n{self.err}\nexception: {self.result.exception!r}>"
+
+
+
+NATIVE = "0xEeeeeEeeeEeEeeEeEeEeeEEEeeeeEeeeeeeeEEeE"
+
+#: The manager's events that carry ETH leaving a session (layout v2 keeps no lifetime ETH counter on chain).
+_SPEND_TOPICS = {
+    "0x" + keccak(text=sig).hex(): kind
+    for sig, kind in (
+        ("Executed(uint256,address,uint256,bytes4)", "executed"),
+        ("TokenTransferred(uint256,address,address,uint256)", "transferred"),
+        ("Swapped(uint256,address,address,uint256,address,uint256)", "swapped"),
+        ("RelayFeePaid(uint256,address,uint256)", "relay_fee"),
+    )
+}
+
+
+def _hex(value) -> str:
+    return value.lower() if isinstance(value, str) else "0x" + bytes(value).hex()
+
+
+def spend_logs_filter(manager, session_id=None) -> dict:
+    """The `eth_getLogs` filter of the ETH spends of `manager` (of one session, or all with None)."""
+    topics: list = [list(_SPEND_TOPICS)]
+    if session_id is not None:
+        topics.append("0x" + int(session_id).to_bytes(32, "big").hex())
+    address = manager.address if hasattr(manager, "address") else str(manager)
+    return {"address": address, "fromBlock": "0x0", "toBlock": "latest", "topics": topics}
+
+
+def eth_spent_in_logs(logs) -> dict[int, int]:
+    """ETH spent per session id in the manager's raw `logs` (JSON-RPC or web3 form), decoded here independently
+    of the SDK: `Executed.value`, `TokenTransferred.amount` of NATIVE, `Swapped.amountIn` when selling NATIVE,
+    `RelayFeePaid.fee`."""
+    spent: dict[int, int] = {}
+    for log in logs:
+        kind = _SPEND_TOPICS.get(_hex(log["topics"][0]))
+        if kind is None:
+            continue
+        data = bytes.fromhex(_hex(log["data"])[2:])
+        word = [int.from_bytes(data[i : i + 32], "big") for i in range(0, len(data), 32)]
+        amount = 0
+        if kind in ("executed", "relay_fee"):
+            amount = word[0]
+        elif kind == "transferred" and int(_hex(log["topics"][2]), 16) == int(NATIVE, 16):
+            amount = word[0]
+        elif kind == "swapped" and word[0] == int(NATIVE, 16):
+            amount = word[1]
+        sid = int(_hex(log["topics"][1]), 16)
+        spent[sid] = spent.get(sid, 0) + amount
+    return spent
+
+
+def eth_spent_by_events(manager, session_id) -> int:
+    """ETH session `session_id` of `manager` spent, summed from the manager's events: what
+    `getBudget(id, NATIVE).spent` held before the layout v2 (a reverted transaction emits none)."""
+    logs = ape.chain.provider.web3.eth.get_logs(spend_logs_filter(manager, session_id))
+    return eth_spent_in_logs(logs).get(int(session_id), 0)
+
+
+def budget_row(manager, session_id, token) -> tuple:
+    """`getBudget(id, token)` as a tuple (token, available, spent, perCallCap, periodAllowance, spentInPeriod)
+    where an ETH row's `spent` (0 on chain since the layout v2, asserted here) is the sum of the session's spend
+    events: one shape for assertions over ETH and ERC-20 budgets alike."""
+    row = tuple(manager.getBudget(session_id, token))
+    if norm(token) == NATIVE.lower():
+        assert row[2] == 0, f"the chain reports ETH spent {row[2]}: layout v2 keeps none"
+        row = (*row[:2], eth_spent_by_events(manager, session_id), *row[3:])
+    return row

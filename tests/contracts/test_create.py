@@ -288,6 +288,17 @@ def test_create_session_reverts_with_zero_expiry(manager, owner, agent, params, 
         manager.createSession(params(agent, eth=ETHER, expiry=0), value=ETHER, sender=owner)
 
 
+def test_create_session_expiry_fits_32_bits_and_one_second_more_reverts_expiry_too_late(manager, owner, agent,
+                                                                                         params):
+    """A session's expiry lives in 32 bits of its core word (layout v2): 2^32 - 1 (2106-02-07) is the latest."""
+    with ape.reverts(manager.ExpiryTooLate, expiry=2**32, latest=2**32 - 1):
+        manager.createSession(params(agent, eth=ETHER, expiry=2**32), value=ETHER, sender=owner)
+    with ape.reverts(manager.ExpiryTooLate, expiry=2**40 - 1, latest=2**32 - 1):
+        manager.createSession(params(agent, eth=ETHER, expiry=2**40 - 1), value=ETHER, sender=owner)
+    manager.createSession(params(agent, eth=ETHER, expiry=2**32 - 1), value=ETHER, sender=owner)
+    assert manager.getSession(1).expiry == 2**32 - 1
+
+
 def test_create_session_reverts_when_call_limit_has_no_period(manager, owner, agent, params):
     with ape.reverts(manager.PeriodRequired):
         manager.createSession(params(agent, eth=ETHER, max_calls=3), value=ETHER, sender=owner)
@@ -626,7 +637,8 @@ def test_fund_revoked_root_reverts(manager, owner, make_session):
 def test_fund_root_reverts_when_amount_exceeds_uint128(manager, owner, make_session, token):
     sid = make_session(eth=0, budgets=[(token, 1)])
     token.mint(owner, 2**129, sender=owner)
-    with ape.reverts(manager.AmountTooLarge, amount=2**128):
+    # the check is on the budget it would reach: 1 already held + 2^128
+    with ape.reverts(manager.AmountTooLarge, amount=2**128 + 1):
         manager.fund(sid, token, 2**128, sender=owner)
 
 

@@ -16,9 +16,10 @@ import pytest
 from eth_abi.exceptions import ValueOutOfBounds
 
 from tests.conftest import ACTIVE, DAY, ETHER, EXPIRED, NATIVE, REVOKED, ZERO_ADDRESS
-from tests.helpers import event_args, expect
+from tests.helpers import budget_row, eth_spent_by_events, event_args, expect
 
 MAX128 = 2**128 - 1
+MAX96 = 2**96 - 1  # the most ETH a session holds (layout v2)
 MAX256 = 2**256 - 1
 MAX_DEPTH = 8
 MAX_GUARDS = 4
@@ -83,6 +84,7 @@ def test_zero_value_execute_without_any_budget_succeeds(manager, agent, stranger
     manager.execute(sid, target, 0, target.ping.encode_input(), sender=agent)
     assert target.pings() == 1
     assert manager.getBudget(sid, NATIVE)[1:3] == (0, 0)
+    assert eth_spent_by_events(manager, sid) == 0
 
 
 def test_zero_value_execute_passes_a_zero_per_call_cap_and_an_exhausted_allowance(manager, agent, stranger, open_at,
@@ -95,7 +97,8 @@ def test_zero_value_execute_passes_a_zero_per_call_cap_and_an_exhausted_allowanc
     manager.execute(sid, stranger, 5, b"", sender=agent)
     clock.at(t0 + 3)
     manager.execute(sid, stranger, 0, b"", sender=agent)
-    assert manager.getBudget(sid, NATIVE)[1:3] == (0, 10)
+    assert manager.getBudget(sid, NATIVE)[1:3] == (0, 0)  # layout v2: ETH spent is in the events
+    assert eth_spent_by_events(manager, sid) == 10
 
 
 @pytest.mark.parametrize("which", ["held_erc20", "unheld_erc20", "native"])
@@ -150,7 +153,6 @@ def test_a_zero_child_budget_of_a_contract_does_not_make_it_a_forbidden_target(m
 # price + value", its own u128 arithmetic), so no transaction can carry 2^128 - 1 wei: ETH budgets reach the
 # exact boundary in two steps (2^127, then 2^127 - 1 more), and a single amount of 2^128 is tried with an
 # ERC-20 (the same _credit code).
-HALF = 2**127
 
 
 @pytest.fixture
@@ -163,21 +165,29 @@ def whale(owner, chain, token):
 
 @pytest.fixture
 def max_eth_session(manager, whale, make_session):
-    """A root holding exactly 2^128 - 1 wei."""
-    sid = make_session(eth=HALF, sender=whale)
-    manager.fund(sid, NATIVE, HALF - 1, value=HALF - 1, sender=whale)
+    """A root holding exactly 2^96 - 1 wei: the most ETH a session can hold (layout v2 keeps a session's unspent
+    ETH in 96 bits of its ownership word; ERC-20 budgets keep 128 bits)."""
+    sid = make_session(eth=2**95, sender=whale)
+    manager.fund(sid, NATIVE, 2**95 - 1, value=2**95 - 1, sender=whale)
     return sid
 
 
-def test_eth_budget_reaches_exactly_uint128_max(manager, max_eth_session):
-    assert manager.remaining(max_eth_session, NATIVE) == MAX128
-    assert manager.balance == MAX128
+def test_eth_budget_reaches_exactly_uint96_max(manager, max_eth_session):
+    assert manager.remaining(max_eth_session, NATIVE) == MAX96
+    assert manager.balance == MAX96
 
 
-def test_fund_one_wei_past_uint128_max_reverts_amount_too_large(manager, whale, max_eth_session):
-    with ape.reverts(manager.AmountTooLarge, amount=2**128):
+def test_fund_one_wei_past_uint96_max_reverts_amount_too_large(manager, whale, max_eth_session):
+    with ape.reverts(manager.AmountTooLarge, amount=2**96):
         manager.fund(max_eth_session, NATIVE, 1, value=1, sender=whale)
-    assert manager.remaining(max_eth_session, NATIVE) == MAX128
+    assert manager.remaining(max_eth_session, NATIVE) == MAX96
+
+
+def test_eth_budget_of_2_pow_96_at_creation_reverts_amount_too_large(manager, whale, agent, params):
+    before = manager.balance
+    with ape.reverts(manager.AmountTooLarge, amount=2**96):
+        manager.createSession(params(agent, budgets=[(NATIVE, 2**96)]), value=2**96, sender=whale)
+    assert (manager.balance, manager.sessionCount()) == (before, 0)
 
 
 def test_erc20_budget_of_exactly_uint128_max_is_escrowed(manager, whale, make_session, token):
@@ -222,10 +232,11 @@ def test_budget_amount_of_2_pow_128_cannot_be_encoded(manager, owner, agent, par
     assert manager.sessionCount() == 0
 
 
-@pytest.mark.parametrize("value", [2**128, MAX256], ids=["2^128", "2^256-1"])
-def test_execute_value_above_uint128_reverts_budget_exceeded(manager, agent, stranger, max_eth_session, value):
+@pytest.mark.parametrize("value", [2**96, 2**128, MAX256], ids=["2^96", "2^128", "2^256-1"])
+def test_execute_value_above_the_eth_maximum_reverts_budget_exceeded(manager, agent, stranger, max_eth_session,
+                                                                     value):
     sid = max_eth_session
-    with ape.reverts(manager.BudgetExceeded, id=sid, token=NATIVE, requested=value, remaining=MAX128):
+    with ape.reverts(manager.BudgetExceeded, id=sid, token=NATIVE, requested=value, remaining=MAX96):
         manager.execute(sid, stranger, value, b"", sender=agent)
 
 
@@ -267,8 +278,11 @@ def test_eth_budget_spent_exactly_then_one_wei_more(manager, agent, stranger, ma
     sid = make_session(eth=1_000)
     with ape.reverts(manager.BudgetExceeded, id=sid, token=NATIVE, requested=1_001, remaining=1_000):
         manager.execute(sid, stranger, 1_001, b"", sender=agent)
+    before = stranger.balance
     manager.execute(sid, stranger, 1_000, b"", sender=agent)
-    assert manager.getBudget(sid, NATIVE)[1:3] == (0, 1_000)
+    assert stranger.balance - before == 1_000
+    assert manager.getBudget(sid, NATIVE)[1:3] == (0, 0)  # layout v2: ETH spent is in the events
+    assert eth_spent_by_events(manager, sid) == 1_000
     with ape.reverts(manager.BudgetExceeded, id=sid, token=NATIVE, requested=1, remaining=0):
         manager.execute(sid, stranger, 1, b"", sender=agent)
 
@@ -304,7 +318,7 @@ def test_per_call_cap_exactly_then_one_more(manager, agent, stranger, make_sessi
     with ape.reverts(manager.PerCallCapExceeded, id=sid, token=tok, requested=301, cap=300):
         spend(301)
     spend(300)
-    assert manager.getBudget(sid, tok)[1:3] == (700, 300)
+    assert budget_row(manager, sid, tok)[1:3] == (700, 300)
 
 
 @pytest.mark.parametrize("kind", ["eth", "erc20"])
@@ -331,7 +345,7 @@ def test_period_allowance_at_the_last_second_of_a_window_and_the_first_of_the_ne
     with ape.reverts(manager.PeriodAllowanceExceeded, id=sid, token=tok, requested=1, remaining=0):
         spend(1)
     clock.mine(t0 + 2 * period)
-    assert manager.getBudget(sid, tok)[1:] == (10_000 - 200, 200, 0, 100, 0)
+    assert budget_row(manager, sid, tok)[1:] == (10_000 - 200, 200, 0, 100, 0)
 
 
 def test_period_allowance_counts_windows_from_activation_of_a_draft(manager, owner, agent, stranger, open_at, clock):

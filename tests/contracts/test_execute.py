@@ -23,7 +23,7 @@ from tests.conftest import (
     PAUSED,
     REVOKED,
 )
-from tests.helpers import error_data, event_args, expect, plain
+from tests.helpers import budget_row, error_data, eth_spent_by_events, event_args, expect, plain
 
 NO_SELECTOR = b"\x00" * 4
 ANY = bytes.fromhex(ANY_SELECTOR[2:])
@@ -104,11 +104,15 @@ def test_execute_takes_value_out_of_the_manager_only(manager, agent, stranger, e
 
 
 def test_execute_updates_remaining_and_spent(manager, agent, stranger, eth_session):
+    before = stranger.balance
     manager.execute(eth_session, stranger, 10**17, b"", sender=agent)
     manager.execute(eth_session, stranger, 2 * 10**17, b"", sender=agent)
+    assert stranger.balance - before == 3 * 10**17
     assert manager.remaining(eth_session, NATIVE) == ETHER - 3 * 10**17
     budget = manager.getBudget(eth_session, NATIVE)
-    assert (budget.available, budget.spent) == (ETHER - 3 * 10**17, 3 * 10**17)
+    # layout v2: no lifetime ETH counter on chain (0); the Executed events carry what was spent
+    assert (budget.available, budget.spent) == (ETHER - 3 * 10**17, 0)
+    assert eth_spent_by_events(manager, eth_session) == 3 * 10**17
 
 
 def test_execute_emits_executed_with_target_value_and_selector(manager, agent, target, eth_session, ping_sel):
@@ -148,7 +152,7 @@ def test_execute_returns_the_target_result(manager, agent, target, eth_session):
 
 def test_execute_without_value_spends_nothing(manager, agent, target, eth_session):
     manager.execute(eth_session, target, 0, target.ping.encode_input(), sender=agent)
-    assert manager.getBudget(eth_session, NATIVE).spent == 0
+    assert eth_spent_by_events(manager, eth_session) == 0
     assert manager.remaining(eth_session, NATIVE) == ETHER
 
 
@@ -313,7 +317,8 @@ def test_execute_at_per_call_cap_succeeds(manager, agent, stranger, make_session
     sid = make_session(eth=0, budgets=[(NATIVE, 1_000, 100)])
     manager.execute(sid, stranger, 100, b"", sender=agent)
     manager.execute(sid, stranger, 100, b"", sender=agent)
-    assert manager.getBudget(sid, NATIVE).spent == 200
+    assert eth_spent_by_events(manager, sid) == 200
+    assert manager.remaining(sid, NATIVE) == 800
 
 
 def test_execute_above_per_call_cap_reverts(manager, agent, stranger, make_session):
@@ -371,8 +376,8 @@ def test_execute_period_allowance_resets_at_the_exact_boundary(manager, agent, s
     manager.execute(sid, stranger, 100, b"", sender=agent)
     clock.at(t0 + DAY)
     manager.execute(sid, stranger, 100, b"", sender=agent)
-    budget = manager.getBudget(sid, NATIVE)
-    assert (budget.spent, budget.spentInPeriod, budget.available) == (200, 100, 800)
+    _, available, spent, _, _, in_period = budget_row(manager, sid, NATIVE)
+    assert (spent, in_period, available) == (200, 100, 800)
 
 
 def test_spent_in_period_view_resets_at_the_boundary_while_spent_keeps_growing(
@@ -384,8 +389,8 @@ def test_spent_in_period_view_resets_at_the_boundary_while_spent_keeps_growing(
     clock.mine(t0 + DAY - 1)
     assert manager.getBudget(sid, NATIVE).spentInPeriod == 70
     clock.mine(t0 + DAY)
-    budget = manager.getBudget(sid, NATIVE)
-    assert (budget.spent, budget.spentInPeriod) == (70, 0)
+    _, _, spent, _, _, in_period = budget_row(manager, sid, NATIVE)
+    assert (spent, in_period) == (70, 0)
 
 
 def test_execute_period_windows_are_fixed_not_sliding(manager, agent, stranger, allowance_session, clock):
@@ -395,7 +400,7 @@ def test_execute_period_windows_are_fixed_not_sliding(manager, agent, stranger, 
     manager.execute(sid, stranger, 100, b"", sender=agent)
     clock.at(t0 + DAY)
     manager.execute(sid, stranger, 100, b"", sender=agent)
-    assert manager.getBudget(sid, NATIVE).spent == 200
+    assert eth_spent_by_events(manager, sid) == 200
 
 
 def test_execute_period_allowance_full_after_skipped_windows(manager, agent, stranger, allowance_session, clock):
@@ -639,7 +644,8 @@ def test_execute_works_again_after_resume(manager, owner, agent, stranger, eth_s
     manager.pause(eth_session, sender=owner)
     manager.resume(eth_session, sender=owner)
     manager.execute(eth_session, stranger, 1, b"", sender=agent)
-    assert manager.getBudget(eth_session, NATIVE).spent == 1
+    assert eth_spent_by_events(manager, eth_session) == 1
+    assert manager.remaining(eth_session, NATIVE) == ETHER - 1
 
 
 @pytest.mark.parametrize("how, status", [("paused", PAUSED), ("revoked", REVOKED)])
@@ -689,7 +695,8 @@ def test_execute_batch_runs_every_call_and_charges_the_sum(manager, agent, targe
     receipt = manager.executeBatch(eth_session, calls, sender=agent)
     assert stranger.balance - before == 10
     assert target.received() == 20
-    assert manager.getBudget(eth_session, NATIVE).spent == 30
+    assert eth_spent_by_events(manager, eth_session) == 30
+    assert manager.remaining(eth_session, NATIVE) == ETHER - 30
     assert event_args(receipt, manager.Executed) == [
         expect(eth_session, stranger, 10, NO_SELECTOR),
         expect(eth_session, target, 20, ping_sel),
@@ -789,7 +796,7 @@ def test_transfer_token_native_moves_exact_eth(manager, agent, stranger, token_s
     before = stranger.balance
     receipt = manager.transferToken(token_session, NATIVE, stranger, 10**16, sender=agent)
     assert stranger.balance - before == 10**16
-    assert manager.getBudget(token_session, NATIVE).spent == 10**16
+    assert eth_spent_by_events(manager, token_session) == 10**16
     assert event_args(receipt, manager.TokenTransferred) == [expect(token_session, NATIVE, stranger, 10**16)]
 
 
@@ -967,7 +974,7 @@ def test_swap_eth_to_erc20_spends_eth_and_credits_token(manager, agent, dex, tok
     assert receipt.return_value == (10**17, 10**17)
     assert eth_before - manager.balance == 10**17
     assert token.balanceOf(manager) - token_before == 10**17
-    assert manager.getBudget(swap_session, NATIVE).spent == 10**17
+    assert eth_spent_by_events(manager, swap_session) == 10**17
     assert manager.remaining(swap_session, token) == 1_000 + 10**17
 
 

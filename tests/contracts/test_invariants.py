@@ -68,6 +68,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from tests.helpers import eth_spent_in_logs, spend_logs_filter
 from tests.contracts._model import (
     ANY_SELECTOR,
     ENDED,
@@ -1261,6 +1262,8 @@ class SessionMachine(RuleBasedStateMachine):
         ids = sorted(m.sessions)
         tracked = list(m.balances[NATIVE])
         reqs: list[tuple[str, list]] = [("eth_getBlockByNumber", ["latest", False])]
+        # ETH spent is not kept on chain since the layout v2: the manager's spend events carry it
+        reqs.append(("eth_getLogs", [spend_logs_filter(w.manager)]))
 
         def call(to, data):
             reqs.append(("eth_call", [{"to": to, "data": "0x" + data.hex()}, "latest"]))
@@ -1302,6 +1305,9 @@ class SessionMachine(RuleBasedStateMachine):
         # time is what the model thinks it is
         ts = int(result()[1]["timestamp"], 16)
         assert ts == m.now, f"{where}: block time {ts}, model {m.now}"
+        ok, logs = result()
+        assert ok, f"{where}: eth_getLogs failed"
+        eth_spent = eth_spent_in_logs(logs)
 
         # balances: manager, then the tracked accounts (ETH net of gas)
         manager_bal = {NATIVE: uint(result())}
@@ -1360,7 +1366,9 @@ class SessionMachine(RuleBasedStateMachine):
             assert closed == s.closed, f"{at}: closed {closed}, model {s.closed}"
             assert holder.lower() == (s.holder or ZERO), f"{at}: holder {self._name(holder.lower())}"
             assert agent.lower() == s.agent, f"{at}: agent"
-            assert (expiry, cepoch, any_target) == (s.expiry, s.epoch, s.any_target), f"{at}: expiry/epoch/anyTarget"
+            # the generation of the session: the current one, or the one before it once a revoke-all revoked it
+            model_epoch = m.epoch if s.epoch == m.epoch else m.epoch - 1
+            assert (expiry, cepoch, any_target) == (s.expiry, model_epoch, s.any_target), f"{at}: expiry/epoch/anyTarget"
             assert (max_idle, period, max_calls) == (s.max_idle, s.period, s.max_calls), f"{at}: timing"
             assert last_active == (s.last_active if s.timed else 0), (
                 f"{at}: lastActive {last_active}, model {s.last_active}"
@@ -1372,6 +1380,9 @@ class SessionMachine(RuleBasedStateMachine):
             dead = status in ENDED or m.ancestor_ended(sid)
             for tok, b in chain_budgets.items():
                 _, available, spent, per_call, per_period, in_period = b
+                if tok == NATIVE:
+                    assert spent == 0, f"{at}: ETH spent {spent} on chain (layout v2 keeps none)"
+                    spent = eth_spent.get(sid, 0)  # the sum of the session's spend events
                 name = f"{at} {self._name(tok)}"
                 model_available = s.available.get(tok, 0)
                 assert available == model_available, f"{name}: available {available}, model {model_available}"

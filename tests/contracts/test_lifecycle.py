@@ -26,7 +26,7 @@ from tests.conftest import (
     REVOKED,
     ZERO_ADDRESS,
 )
-from tests.helpers import assert_events, reverts
+from tests.helpers import assert_events, eth_spent_by_events, reverts
 
 # conftest's `params`: one default expiry per test, so a child opened later never outlives its parent
 FIXED_DEFAULT_EXPIRY = True
@@ -297,7 +297,8 @@ def test_complete_by_agent_refunds_eth_to_root_holder_exactly(manager, sid, owne
     info = manager.getSession(sid)
     assert info.closed
     assert info.holder == ZERO_ADDRESS
-    assert info.budgets[0].spent == 3 * 10**17
+    assert info.budgets[0].spent == 0  # layout v2: ETH spent is in the events
+    assert eth_spent_by_events(manager, sid) == 3 * 10**17
     assert manager.balanceOf(owner) == owner_tokens - 1
     with reverts_with_selector(TOKEN_DOES_NOT_EXIST):
         manager.ownerOf(sid)
@@ -919,6 +920,13 @@ def test_update_expiry_in_past_reverts(manager, sid, owner, chain):
     now = chain.pending_timestamp
     with reverts(manager.ExpiryInPast, expiry=now, nowTs=now):
         manager.updateExpiry(sid, now, sender=owner)
+
+
+def test_update_expiry_past_32_bits_reverts_expiry_too_late(manager, sid, owner):
+    with reverts(manager.ExpiryTooLate, expiry=2**32, latest=2**32 - 1):
+        manager.updateExpiry(sid, 2**32, sender=owner)
+    manager.updateExpiry(sid, 2**32 - 1, sender=owner)
+    assert manager.getSession(sid).expiry == 2**32 - 1
 
 
 def test_rotate_agent_swaps_the_key(manager, sid, owner, agent, new_agent, stranger):

@@ -25,6 +25,7 @@ from tests.conftest import (
     REVOKED,
     ZERO_ADDRESS,
 )
+from tests.helpers import eth_spent_by_events
 
 NO_SELECTOR = b"\x00" * 4
 ANY = bytes.fromhex(ANY_SELECTOR[2:])
@@ -139,7 +140,9 @@ def test_get_session_lists_native_first_even_without_eth(manager, make_session, 
 def test_get_session_reflects_spending(manager, agent, stranger, make_session):
     sid = make_session(eth=ETHER)
     manager.execute(sid, stranger, 100, b"", sender=agent)
-    assert manager.getSession(sid).budgets[0] == (NATIVE, ETHER - 100, 100, 0, 0, 0)
+    # layout v2: an ETH row's lifetime spent is not kept on chain (0); the session's events carry it
+    assert manager.getSession(sid).budgets[0] == (NATIVE, ETHER - 100, 0, 0, 0, 0)
+    assert eth_spent_by_events(manager, sid) == 100
 
 
 def test_get_session_holder_follows_the_token(manager, owner, other, make_session):
@@ -462,7 +465,6 @@ def test_token_uri_attributes(manager, agent, chain, make_session, token):
         "depth": 0,
         "parent": 0,
         "available ETH": ETHER,
-        "spent ETH": 0,
         f"available {token.address.lower()}": 500,
         f"spent {token.address.lower()}": 0,
     }
@@ -474,11 +476,16 @@ def test_token_uri_of_a_child(manager, sub_agent, tree):
     assert (t["label"], t["agent"], t["depth"], t["parent"]) == ("child", sub_agent.address.lower(), 1, root)
 
 
-def test_token_uri_reflects_spending(manager, agent, stranger, make_session):
-    sid = make_session(eth=ETHER)
+def test_token_uri_reflects_spending(manager, agent, stranger, make_session, token):
+    """ETH spent is not kept on chain since the layout v2, so the metadata has no "spent ETH" trait; what is
+    left of ETH, and an ERC-20's spent, still follow spending."""
+    sid = make_session(eth=0, budgets=[(NATIVE, ETHER), (token, 500)])
     manager.execute(sid, stranger, 123, b"", sender=agent)
+    manager.transferToken(sid, token, stranger, 7, sender=agent)
     t = traits(decode_token_uri(manager.tokenURI(sid)))
-    assert (t["available ETH"], t["spent ETH"]) == (ETHER - 123, 123)
+    assert "spent ETH" not in t
+    assert t["available ETH"] == ETHER - 123
+    assert (t[f"available {token.address.lower()}"], t[f"spent {token.address.lower()}"]) == (493, 7)
 
 
 @pytest.mark.parametrize("action, name", [("pause", "paused"), ("revoke", "revoked"), ("draft", "draft")])

@@ -22,7 +22,7 @@ import pytest
 from eth_utils import keccak
 
 from tests.conftest import COMPLETED, ETHER, NATIVE
-from tests.helpers import error_data, event_args, expect, plain
+from tests.helpers import error_data, eth_spent_by_events, event_args, expect, plain
 
 FEE_BPS = 100  # FeeToken burns 1% of every transfer
 SUPPLY = 10**30
@@ -664,6 +664,7 @@ def test_child_agent_cannot_strand_its_roots_eth_with_a_token_it_controls(
     with ape.reverts(manager.NoBudgetRow, id=child, token=blocky):
         manager.swap(child, NATIVE, 1, blocky, 1, dex, mock_swap(dex, NATIVE, 1, blocky, manager), sender=sub_agent)
     assert manager.getBudget(child, NATIVE)[1:3] == (10, 0)
+    assert eth_spent_by_events(manager, child) == 0
     assert blocky.balanceOf(manager) == 0
     assert not manager.isEscrowToken(blocky)
     manager.complete(child, sender=sub_agent)
