@@ -22,6 +22,7 @@ from agent_sessions import (
     DuplicateToken,
     ExpiryExceedsParent,
     ExpiryInPast,
+    ExpiryTooLate,
     ForbiddenTarget,
     GuardRejected,
     InsufficientOutput,
@@ -245,6 +246,10 @@ scenario("ExpiryInPast", ExpiryInPast,
          lambda w: w.client.now(),
          lambda w, now, kw: w.manager.create_session(w.params(eth=0, expiry=UnixTime(now - 10)), w.owner_key, **kw),
          lambda w, now: {"expiry": now - 10})
+scenario("ExpiryTooLate", ExpiryTooLate,
+         lambda w: None,
+         lambda w, c, kw: w.manager.create_session(w.params(eth=0, expiry=UnixTime(2**32)), w.owner_key, **kw),
+         lambda w, c: {"expiry": 2**32, "latest": 2**32 - 1})
 scenario("ExpiryExceedsParent", ExpiryExceedsParent,
          lambda w: w.make_session(),
          lambda w, s, kw: w.make_child(s, w.sub_key, expiry=UnixTime(s.state.expiry_timestamp + 1), **kw),

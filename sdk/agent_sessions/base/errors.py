@@ -44,6 +44,7 @@ __all__ = [
     "DuplicateToken",
     "ExpiryExceedsParent",
     "ExpiryInPast",
+    "ExpiryTooLate",
     "ForbiddenTarget",
     "GuardRejected",
     "InsufficientOutput",
@@ -79,6 +80,7 @@ __all__ = [
     "SessionAlreadyClosed",
     "SessionEnded",
     "SessionError",
+    "SessionLimitReached",
     "SessionNotActive",
     "SessionNotDraft",
     "SessionNotEnded",
@@ -465,6 +467,11 @@ class AmountTooLarge(LimitExceeded):
     template = "amount {amount} is above 2^128 - 1"
 
 
+class SessionLimitReached(LimitExceeded):
+    fields = ("max",)
+    template = "this manager has handed out all {max} session ids it can hold (ids are 32-bit)"
+
+
 class SwapOverspent(LimitExceeded):
     fields = ("session", "token", "approved", "spent")
     template = "session {session}: the swap took {spent} of {token}, more than the {approved} approved"
@@ -481,6 +488,11 @@ class InsufficientOutput(LimitExceeded):
 class ExpiryInPast(InvalidParams):
     fields = ("expiry", "now")
     template = "expiry {expiry} is not in the future (chain time is {now})"
+
+
+class ExpiryTooLate(InvalidParams):
+    fields = ("expiry", "latest")
+    template = "expiry {expiry} is later than {latest}, the latest time a session can end (2^32 - 1)"
 
 
 class ExpiryExceedsParent(InvalidParams):

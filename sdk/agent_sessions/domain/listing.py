@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from ..base.errors import RPCError, typed_error
 from ..base.models import SessionState, Status, checksum, checksum_cached
+from .spending import eth_spent_from_logs, logs_result, spend_log_query, with_eth_spent
 
 if TYPE_CHECKING:
     from .client import AgentSessions, Factory
@@ -101,23 +102,30 @@ def decode_session_infos(data: bytes) -> list[tuple[Any, ...]]:
 def iter_states(manager: Manager, *, page_size: int = 200, start: int = 1,
                 pages_per_request: int = 5) -> Iterator[SessionState]:
     """Every session of ``manager`` from id ``start``, ``page_size`` per ``listSessions`` call,
-    ``pages_per_request`` calls per JSON-RPC batch."""
+    ``pages_per_request`` calls per JSON-RPC batch. ETH ``spent`` is summed from the manager's events
+    (``spending``): one log query for the whole listing, sent in the first batch."""
     if page_size < 1:
         raise ValueError("page_size must be at least 1")
     count = manager.count()
     fn = manager.fn("listSessions")
     starts = list(range(max(1, start), count + 1, page_size))
+    spent: dict[int, int] = {}
     for i in range(0, len(starts), pages_per_request):
         group = starts[i : i + pages_per_request]
         calls = [
             ("eth_call", [{"to": manager.address, "data": "0x" + fn.encode(s, page_size).hex()}, "latest"])
             for s in group
         ]
-        for result in manager.client.rpc.batch(calls):
+        if i == 0:
+            calls.append(spend_log_query(manager))
+        results = manager.client.rpc.batch(calls)
+        if i == 0:
+            spent = eth_spent_from_logs(manager.abi, logs_result(results.pop()), manager.address)
+        for result in results:
             if isinstance(result, RPCError):
                 raise typed_error(result)
             for info in decode_session_infos(bytes.fromhex(result[2:])):
-                yield SessionState.from_chain_trusted(info)
+                yield with_eth_spent(SessionState.from_chain_trusted(info), spent)
 
 
 @dataclass

@@ -33,6 +33,7 @@ from ..chain.contract import Contract
 from ..chain.pipeline import TxRequest, estimate_limits, run_pipeline
 from .listing import SessionFilter, iter_states
 from .session import Session
+from .spending import budget_with_eth_spent, eth_spent_from_logs, logs_result, spend_log_query, with_eth_spent
 
 if TYPE_CHECKING:
     from .client import AgentSessions
@@ -358,28 +359,48 @@ class Manager(Contract):
         """Sessions ever created; ids run from 1 to this."""
         return int(self.call("sessionCount"))
 
+    def _with_spends(self, call: tuple[str, list[Any]], ids: Iterable[int] | None) -> tuple[Any, dict[int, int]]:
+        """One JSON-RPC batch: ``call`` and the log query of the ETH spends of ``ids`` (``spending``). Returns
+        the call's raw answer and ETH spent per id."""
+        result, logs = self.client.rpc.batch([call, spend_log_query(self, ids)])
+        if isinstance(result, RPCError):
+            raise typed_error(result)
+        return result, eth_spent_from_logs(self.abi, logs_result(logs), self.address)
+
+    def _eth_call(self, name: str, *args: Any) -> tuple[str, list[Any]]:
+        return "eth_call", [{"to": self.address, "data": "0x" + self.fn(name).encode(*args).hex()}, "latest"]
+
     def state(self, session: SessionRef) -> SessionState:
-        """``getSession`` as a model (raises ``SessionNotFound``)."""
-        return SessionState.from_chain(self.call("getSession", _sid(session)))
+        """``getSession`` as a model (raises ``SessionNotFound``), its ETH ``spent`` summed from the session's
+        events (``spending``) in the same JSON-RPC batch."""
+        sid = _sid(session)
+        result, spent = self._with_spends(self._eth_call("getSession", sid), [sid])
+        (info,) = self.fn("getSession").decode_output(bytes.fromhex(result[2:]))
+        return with_eth_spent(SessionState.from_chain(info), spent)
 
     def session(self, session: SessionRef) -> Session:
         """Session ``id`` with a fresh snapshot."""
         return Session(self, _sid(session), self.state(session))
 
     def sessions(self, ids: Iterable[SessionRef], *, chunk_size: int = 200) -> list[Session]:
-        """Many sessions by id, ``getSessions`` in chunks sent as one JSON-RPC batch."""
+        """Many sessions by id, ``getSessions`` in chunks sent as one JSON-RPC batch, with one log query for the
+        ETH spent of them all (``spending``)."""
         id_list = [_sid(i, "ids") for i in ids]
+        if not id_list:
+            return []
         fn = self.fn("getSessions")
         chunks = [id_list[i : i + chunk_size] for i in range(0, len(id_list), chunk_size)]
         results = self.client.rpc.batch(
             [("eth_call", [{"to": self.address, "data": "0x" + fn.encode(c).hex()}, "latest"]) for c in chunks]
+            + [spend_log_query(self, id_list)]
         )
+        spent = eth_spent_from_logs(self.abi, logs_result(results.pop()), self.address)
         out: list[Session] = []
         for result in results:
             if isinstance(result, RPCError):
                 raise typed_error(result)
             (infos,) = fn.decode_output(bytes.fromhex(result[2:]))
-            out.extend(Session(self, info[0], SessionState.from_chain(info)) for info in infos)
+            out.extend(Session(self, info[0], with_eth_spent(SessionState.from_chain(info), spent)) for info in infos)
         return out
 
     def iter_sessions(self, *, page_size: int = 200, start: int = 1, status: Status | str | Iterable[Any] | None = None,
@@ -408,7 +429,13 @@ class Manager(Contract):
         return int(self.call("remaining", _sid(session), checksum(token, "token")))
 
     def budget(self, session: SessionRef, token: Any = NATIVE) -> Budget:
-        return Budget.from_chain(self.call("getBudget", _sid(session), checksum(token, "token")))
+        """``getBudget`` as a model; for ETH, ``spent`` is summed from the session's events (``spending``)."""
+        sid, token = _sid(session), checksum(token, "token")
+        if token != NATIVE:
+            return Budget.from_chain(self.call("getBudget", sid, token))
+        result, spent = self._with_spends(self._eth_call("getBudget", sid, token), [sid])
+        (raw,) = self.fn("getBudget").decode_output(bytes.fromhex(result[2:]))
+        return budget_with_eth_spent(Budget.from_chain(raw), sid, spent)
 
     def check(self, session: SessionRef, target: Any, value: int | str = 0, data: bytes | str = b"", *,
               caller: Any = None) -> CheckResult:

@@ -503,7 +503,7 @@ def to_jsonable(state: StateLike, *, book: TokenBook | None = None) -> dict[str,
 _AMOUNT_FIELDS = {"requested", "remaining", "cap", "approved", "spent", "received", "min_received", "expected",
                   "actual", "amount", "fee", "needed", "available"}
 _ETH_ERRORS = {"ValueMismatch", "NoValueExpected", "RelayFeeAboveCap", "DepositTooLow"}
-_TIME_FIELDS = {"expiry", "now", "parent_expiry", "deadline"}
+_TIME_FIELDS = {"expiry", "now", "parent_expiry", "deadline", "latest"}
 
 
 def _show(name: str, value: Any, unit: Any, book: TokenBook) -> str:

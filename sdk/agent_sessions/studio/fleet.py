@@ -572,6 +572,8 @@ class FleetView:
             elif e.name == "Swapped":
                 out.append(SpendPoint(e.timestamp, e.block, to_checksum_address(e.args["tokenIn"]),
                                       int(e.args["amountIn"]), e.name, e.tx_hash))
+            elif e.name == "RelayFeePaid" and int(e.args.get("fee", 0)):
+                out.append(SpendPoint(e.timestamp, e.block, NATIVE, int(e.args["fee"]), e.name, e.tx_hash))
         return out
 
     # ------------------------------------------------------------------------------------------------------------

@@ -1,0 +1,137 @@
+"""ETH spent, summed from the manager's events (``domain/spending.py``).
+
+Since the storage layout v2 a manager keeps no lifetime counter of a session's ETH spending: ``getBudget(id,
+NATIVE).spent`` is 0 on chain. The SDK fills ``Budget.spent`` of ETH from the spend events instead (Executed,
+TokenTransferred of NATIVE, Swapped selling NATIVE, RelayFeePaid), wherever it reads sessions: ``state``,
+``sessions``, the listing, ``budget``, ``Session`` snapshots. These tests spend ETH every way there is, across
+several sessions, with reverted transactions in between, and check every reader against what actually left."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from agent_sessions import NATIVE, BatchCallFailed, BudgetExceeded
+from agent_sessions.domain import spending
+from agent_sessions.domain.spending import eth_spent
+from agent_sessions.wallet import set_max_relay_fee, sign_execute, submit_execute
+
+from .conftest import ETHER
+
+MINED = {"gas": 1_500_000}  # a fixed gas limit skips the estimate: the revert is mined
+
+
+def _every_reader(manager, session) -> dict[str, int]:
+    """ETH spent of ``session`` as each way of reading it reports."""
+    sid = session.id
+    listed = {s.id: s for s in manager.list_sessions()}
+    return {
+        "state": manager.state(sid).budget(NATIVE).spent,
+        "sessions": manager.sessions([sid])[0].state.budgets[NATIVE].spent,
+        "list_sessions": listed[sid].budgets[NATIVE].spent,
+        "budget": manager.budget(sid).spent,
+        "session.budget": session.budget().spent,
+        "snapshot": session.refresh().budgets[NATIVE].spent,
+        "eth_spent": eth_spent(manager, [sid]).get(sid, 0),
+    }
+
+
+def test_eth_spent_is_what_left_through_every_door_across_sessions(manager, make_session, client, owner_key,
+                                                                    agent_key, stranger_key, target, token, dex):
+    paying = make_session(budgets={NATIVE: ETHER, token.address: 1})  # a token row: a swap's output needs one
+    other = make_session(eth=ETHER)
+    idle = make_session(eth=ETHER)
+    stranger = stranger_key.address
+    out_before = client.balance(stranger) + client.balance(target.address) + client.balance(dex.address)
+
+    paying.execute(stranger, 100, sender=agent_key)
+    paying.execute_batch([(stranger, 10), (target.address, 20, target.encode("ping"))], sender=agent_key)
+    paying.transfer_token(NATIVE, stranger, 1_000, sender=agent_key)
+    paying.swap(NATIVE, 5_000, token.address, 5_000, dex.address,
+                dex.encode("swap", NATIVE, 5_000, token.address, manager.address), sender=agent_key)
+    paying.transfer_token(token.address, stranger, 1, sender=agent_key)  # an ERC-20 spend: not ETH
+    set_max_relay_fee(paying, 10**15, owner_key)
+    relayer_before = client.balance(owner_key.address)
+    signed = sign_execute(paying, stranger, 7, b"", agent_key, relay_fee=300)
+    receipt = submit_execute(signed, owner_key, client=client)
+    assert client.balance(owner_key.address) - relayer_before == 300 - receipt.gas_used * receipt.effective_gas_price
+    other.execute(stranger, 42, sender=agent_key)
+
+    # reverted transactions, mined: they move nothing and emit nothing
+    with pytest.raises(BatchCallFailed):
+        paying.execute_batch([(stranger, 50), (target.address, 0, target.encode("fail", 7))], sender=agent_key,
+                             **MINED)
+    with pytest.raises(BudgetExceeded):
+        other.execute(stranger, 2 * ETHER, sender=agent_key, **MINED)
+
+    spent_paying = 100 + 10 + 20 + 1_000 + 5_000 + 7 + 300
+    out_after = client.balance(stranger) + client.balance(target.address) + client.balance(dex.address)
+    assert out_after - out_before == spent_paying - 300 + 42  # the relay fee went to the relayer
+
+    assert set(_every_reader(manager, paying).values()) == {spent_paying}
+    assert set(_every_reader(manager, other).values()) == {42}
+    assert set(_every_reader(manager, idle).values()) == {0}
+    # what was granted is what is left plus what was spent
+    assert manager.budget(paying).available == ETHER - spent_paying
+    assert manager.budget(other).available == ETHER - 42
+    # the chain itself keeps no ETH counter; ERC-20 budgets still count theirs
+    assert manager.call("getBudget", paying.id, NATIVE)[2] == 0
+    assert manager.budget(paying, token.address).spent == 1
+    assert paying.state.budgets[token.address].spent == 1
+    # one query for the whole manager
+    assert {k: v for k, v in eth_spent(manager).items() if k in (paying.id, other.id, idle.id)} == {
+        paying.id: spent_paying, other.id: 42}
+
+
+def test_a_childs_spending_is_not_the_parents(manager, make_session, make_child, agent_key, sub_key, stranger_key):
+    root = make_session(eth=ETHER)
+    child = make_child(root, sub_key, eth=10**17)
+    grandchild = make_child(child, stranger_key, eth=10**16, sender=sub_key)
+    grandchild.execute(stranger_key.address, 3, sender=stranger_key)
+    child.execute(stranger_key.address, 123, sender=sub_key)
+    root.execute(stranger_key.address, 5, sender=agent_key)
+
+    assert set(_every_reader(manager, root).values()) == {5}
+    assert set(_every_reader(manager, child).values()) == {123}
+    assert set(_every_reader(manager, grandchild).values()) == {3}
+    assert [c.budgets[NATIVE].spent for c in root.children] == [123]
+    assert manager.budget(root).available == ETHER - 10**17 - 5
+
+
+def _count_log_queries(client, monkeypatch) -> list[str]:
+    """Every eth_getLogs the client sends, alone or in a batch."""
+    seen: list[str] = []
+    rpc = client.rpc
+    request, batch = rpc.request, rpc.batch
+
+    def counted_request(method: str, params: Any = ()) -> Any:
+        seen.append(method)
+        return request(method, params)
+
+    def counted_batch(calls: Any) -> Any:
+        seen.extend(m for m, _ in calls)
+        return batch(calls)
+
+    monkeypatch.setattr(rpc, "request", counted_request)
+    monkeypatch.setattr(rpc, "batch", counted_batch)
+    return seen
+
+
+@pytest.mark.parametrize("few_ids", [spending.FEW_IDS, 0], ids=["by-id", "whole-manager"])
+def test_a_listing_costs_one_log_query_and_both_query_shapes_agree(manager, make_session, client, agent_key,
+                                                                   stranger_key, monkeypatch, few_ids):
+    monkeypatch.setattr(spending, "FEW_IDS", few_ids)
+    sessions = [make_session(eth=ETHER) for _ in range(4)]
+    for i, s in enumerate(sessions):
+        s.execute_batch([(stranger_key.address, i + 1)] * (i + 1), sender=agent_key)
+    expected = {s.id: (i + 1) ** 2 for i, s in enumerate(sessions)}
+    seen = _count_log_queries(client, monkeypatch)
+
+    listed = manager.list_sessions(page_size=2)
+    assert seen.count("eth_getLogs") == 1
+    assert {s.id: s.budgets[NATIVE].spent for s in listed if s.id in expected} == expected
+    seen.clear()
+    fetched = manager.sessions(list(expected), chunk_size=3)
+    assert seen.count("eth_getLogs") == 1
+    assert {s.id: s.budgets[NATIVE].spent for s in fetched} == expected
