@@ -74,6 +74,22 @@ def test_erc20_allowance_with_payees_becomes_a_live_session_and_back(client, man
         session.transfer_token(token.address, payee, 151 * ETHER, sender=agent_key)
 
 
+def test_native_allowance_keeps_the_granted_total_after_spending(client, manager, owner_key, agent_key,
+                                                                  stranger_key):
+    """allowanceAmount = available + spent: ETH spent comes from the session's events (no ETH counter on chain),
+    so every way ETH leaves keeps the total the wallet granted."""
+    request = {"chainId": hex(client.chain_id), "to": agent_key.address,
+               "permission": {"type": "native-token-allowance", "isAdjustmentAllowed": True,
+                              "data": {"allowanceAmount": hex(ETHER)}},
+               "rules": [{"type": "expiry", "data": {"timestamp": client.now() + DAY}}]}
+    [session] = grant(manager, [from_erc7715(request, now=client.now())], owner_key)
+    session.execute(stranger_key.address, ETHER // 10, sender=agent_key)
+    session.execute_batch([(stranger_key.address, 5), (stranger_key.address, 7)], sender=agent_key)
+    session.transfer_token(NATIVE, stranger_key.address, ETHER // 100, sender=agent_key)
+    assert session.budget(NATIVE).available == ETHER - ETHER // 10 - 12 - ETHER // 100
+    assert to_erc7715(session)["permission"]["data"]["allowanceAmount"] == hex(ETHER)
+
+
 def test_a_payee_the_session_does_not_allow_is_refused(client, manager, owner_key, agent_key, stranger_key, keys):
     now = client.now()
     request = {"chainId": hex(client.chain_id), "to": agent_key.address,
