@@ -101,14 +101,20 @@ def test_a_relay_fee_within_the_cap_pays_the_relayer(world, relayer, rpc_url):
     client, sid = world["client"], world["session"]
     before = client.balance(DEAD)
     _, results = call(rpc_url, world["manager"].address, world["agent"].key.hex(),
-                      [("execute", {"session": sid, "target": DEAD, "value": "0.01 ether"})],
+                      [("execute", {"session": sid, "target": DEAD, "value": "0.01 ether"}),
+                       ("spend_history", {"session": sid})],
                       "--relay", url, "--relay-fee", "0.001")
-    ((is_error, text),) = results
-    assert not is_error
+    (is_error, text), (history_error, history) = results
+    assert not is_error and not history_error
     done = json.loads(text)
     assert done["relay_fee"] == "0.001 ETH" and done["remaining"] == {"ETH": "0.089 ETH"}
     assert client.balance(DEAD) - before == 10 * MILLI
     assert client.balance(world["agent"].address) == 0
+    # the fee is ETH the session spent: in its history, and in its ETH spent (summed from the events)
+    entries = json.loads(history)["entries"]
+    assert sorted((e["kind"], e.get("value") or e.get("fee")) for e in entries) == [
+        ("Executed", "0.01 ETH"), ("RelayFeePaid", "0.001 ETH")]
+    assert world["manager"].state(sid).budgets[NATIVE].spent == 11 * MILLI
 
 
 def test_a_relay_fee_above_the_cap_is_refused_in_words(world, relayer, rpc_url):

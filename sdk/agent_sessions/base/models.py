@@ -327,7 +327,8 @@ class Budget(_Frozen):
 
     token: Address
     available: int = Field(description="Unspent escrow held for the session itself (children's excluded)")
-    spent: int = Field(description="Spent by the session's own calls (only grows)")
+    spent: int = Field(description="Spent by the session's own calls (only grows); for ETH, summed by the SDK "
+                                   "from the manager's spend events (the chain keeps no ETH counter)")
     per_call_cap: int = Field(description="Largest amount per call; 0 = no cap")
     period_allowance: int = Field(description="Largest amount per period window; 0 = none")
     spent_in_period: int = Field(description="Spent in the current period window")

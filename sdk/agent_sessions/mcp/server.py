@@ -102,7 +102,8 @@ def build_server(tools: SessionTools) -> MCPServer:
                    task_count: Annotated[int, Field(ge=0, description="Tasks done so far")]) -> str:
         return run(tools.checkpoint, session, root, task_count)
 
-    @server.tool(description="The session's calls, token transfers and swaps, oldest first, amounts in units.")
+    @server.tool(description="The session's calls, token transfers, swaps and relay fees, oldest first, amounts "
+                             "in units.")
     def spend_history(session: SessionId,
                       limit: Annotated[int, Field(ge=1, le=1000, description="At most this many")] = 50) -> str:
         return run(tools.spend_history, session, limit)

@@ -24,13 +24,14 @@ from ..base.errors import ContractRevert, SessionError, error_class
 from ..base.models import NATIVE, SessionParams, checksum
 from ..base.parsing import parse_expiry
 from ..domain.diagnose import ancestors_report, explain_inactive
+from ..domain.spending import SPEND_EVENTS
 from ..domain.tokens import TokenBook
 from ..fleet.console import error_explanation, error_line
 
 __all__ = ["Refused", "SessionTools"]
 
-#: Events that record money or calls leaving a session, by name.
-_SPEND_EVENTS = ("Executed", "TokenTransferred", "Swapped")
+#: Events that record money or calls leaving a session, by name (relay fees included: they are ETH spent).
+_SPEND_EVENTS = SPEND_EVENTS
 
 
 class Refused(SessionError):
@@ -175,7 +176,7 @@ class SessionTools:
                 "reason": self._reason(result.error) if result.error else "refused"}
 
     def spend_history(self, session: int, limit: int = 50) -> dict[str, Any]:
-        """Calls, token transfers and swaps of a session, newest last (at most ``limit``)."""
+        """Calls, token transfers, swaps and relay fees of a session, newest last (at most ``limit``)."""
         sid = self._session(session)
         abi = self.manager.abi
         topics = ["0x" + e.topic.hex() for e in abi.events.values() if e.name in _SPEND_EVENTS]
@@ -193,6 +194,8 @@ class SessionTools:
                              selector=selector if isinstance(selector, str) else "0x" + bytes(selector).hex())
             elif event.name == "TokenTransferred":
                 entry.update(token=a["token"], to=a["to"], amount=self._fmt(a["token"], a["amount"]))
+            elif event.name == "RelayFeePaid":
+                entry.update(relayer=a["relayer"], fee=self._fmt(NATIVE, a["fee"]))
             else:
                 entry.update(target=a["target"], sold=self._fmt(a["tokenIn"], a["amountIn"]),
                              bought=self._fmt(a["tokenOut"], a["amountOut"]))
