@@ -78,6 +78,7 @@ contract SessionTreeHandler is CommonBase, StdCheats, StdUtils {
         uint16 maxCalls;
         uint40 start;
         uint40 lastActive;
+        /// @dev How many revoke-alls had happened when it opened: a later one ends it.
         uint32 epoch;
         bool draft;
         bool paused;
@@ -93,6 +94,8 @@ contract SessionTreeHandler is CommonBase, StdCheats, StdUtils {
     mapping(uint256 id => mapping(address token => uint256)) public subOut;
     mapping(uint256 id => mapping(address token => mapping(uint256 window => uint256))) internal windowOut;
     mapping(uint256 id => mapping(uint256 window => uint256)) internal windowCalls;
+    /// @dev ETH spent by the session's own calls (the manager keeps no lifetime ETH counter; the ghost does).
+    mapping(uint256 id => uint256) internal ethOut;
     uint32 internal epoch;
     bool internal pausedAll;
 
@@ -1050,6 +1053,13 @@ contract SessionTreeHandler is CommonBase, StdCheats, StdUtils {
             }
             nodes[id].closed = true;
         }
+        // a closed session holds nothing, in any token
+        for (uint256 i; i < ids.length; ++i) {
+            for (uint256 t; t < tokens.length; ++t) {
+                uint256 left = manager.remaining(ids[i], tokens[t]);
+                if (left != 0) _break(CLOSE, "a closed session still reads escrow", ids[i], left, 0);
+            }
+        }
         // every refusing token relents, and every payee collects
         burnerA.setBurning(false);
         burnerB.setBurning(false);
@@ -1088,6 +1098,14 @@ contract SessionTreeHandler is CommonBase, StdCheats, StdUtils {
     function openEscrow(address token) external view returns (uint256 sum) {
         for (uint256 i; i < ids.length; ++i) {
             if (!nodes[ids[i]].closed) sum += manager.remaining(ids[i], token);
+        }
+    }
+
+    /// @dev The escrow that closed sessions still read in `token`: a close returns everything, so it must be 0 (an ETH
+    /// escrow lives in the token's ownership word, which a burn leaves in place).
+    function closedEscrow(address token) external view returns (uint256 sum) {
+        for (uint256 i; i < ids.length; ++i) {
+            if (nodes[ids[i]].closed) sum += manager.remaining(ids[i], token);
         }
     }
 
@@ -1159,6 +1177,7 @@ contract SessionTreeHandler is CommonBase, StdCheats, StdUtils {
     ) internal {
         _afterSuccess(actor, id, blocked, what);
         nodes[id].lastActive = uint40(block.timestamp);
+        if (token == NATIVE) ethOut[id] += amount;
         for (uint256 x = id; x != 0; x = nodes[x].parent) {
             subOut[x][token] += amount;
             ISessionTypes.BudgetInfo memory b = manager.getBudget(x, token);
@@ -1168,8 +1187,9 @@ contract SessionTreeHandler is CommonBase, StdCheats, StdUtils {
             if (n.period != 0) {
                 uint256 w = block.timestamp < n.start ? 0 : (block.timestamp - n.start) / n.period;
                 uint256 spentInWindow = windowOut[x][token][w] += amount;
-                // within any window, what left the subtree stays within the allowance of its root
-                if (b.periodAllowance != 0 && spentInWindow > b.periodAllowance) {
+                // within any window, what left the subtree stays within the allowance of its root (a call that moves
+                // nothing breaks nothing: an allowance lowered below what the window already spent leaves exactly 0)
+                if (amount != 0 && b.periodAllowance != 0 && spentInWindow > b.periodAllowance) {
                     _break(PERIOD, what, x, spentInWindow, b.periodAllowance);
                 }
                 uint256 callsInWindow = windowCalls[x][w] += callCount;
@@ -1276,7 +1296,8 @@ contract SessionTreeHandler is CommonBase, StdCheats, StdUtils {
             maxCalls: p.maxCallsPerPeriod,
             start: uint40(block.timestamp),
             lastActive: uint40(block.timestamp),
-            epoch: parentId == 0 ? epoch : nodes[parentId].epoch,
+            // revoke-all ends every session opened before it, children included, and none opened after
+            epoch: epoch,
             draft: p.draft,
             paused: false,
             ended: false,
@@ -1355,11 +1376,11 @@ contract SessionTreeHandler is CommonBase, StdCheats, StdUtils {
         out[rows.length] = _budgetRow(token, 0, cap, period, seed);
     }
 
-    /// @dev Whether session `id` has a budget row for `token`, as far as the views tell: an ERC-20 it lists, or ETH
-    /// it holds or has spent.
+    /// @dev Whether session `id` has a budget row for `token`, as far as the views and the ghost tell: an ERC-20 it
+    /// lists, or ETH it holds or has spent (by the ghost: the manager keeps no lifetime ETH counter).
     function _hasRow(uint256 id, address token) internal view returns (bool) {
         ISessionTypes.BudgetInfo[] memory rows = manager.getSession(id).budgets;
-        if (token == NATIVE) return rows[0].available != 0 || rows[0].spent != 0;
+        if (token == NATIVE) return rows[0].available != 0 || ethOut[id] != 0;
         for (uint256 i = 1; i < rows.length; ++i) {
             if (rows[i].token == token) return true;
         }

@@ -81,6 +81,8 @@ contract SessionTreeInvariants is SessionTreeSetup {
                 handler.openEscrow(token) + manager.totalOwed(token) + (t == 0 ? handler.depositTotal() : 0),
                 "manager balance != unspent escrow of open sessions + owed payouts (+ deposits)"
             );
+            // a closed session returned everything: it reads no escrow (ETH's lives in the burned token's word)
+            assertEq(handler.closedEscrow(token), 0, "a closed session still reads escrow");
         }
         assertEq(manager.depositOf(handler.owner()), handler.deposited(handler.owner()), "owner's deposit");
         assertEq(manager.depositOf(handler.stranger()), handler.deposited(handler.stranger()), "stranger's deposit");
