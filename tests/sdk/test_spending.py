@@ -135,3 +135,35 @@ def test_a_listing_costs_one_log_query_and_both_query_shapes_agree(manager, make
     fetched = manager.sessions(list(expected), chunk_size=3)
     assert seen.count("eth_getLogs") == 1
     assert {s.id: s.budgets[NATIVE].spent for s in fetched} == expected
+
+
+def test_the_sum_reads_each_event_by_its_abi_and_counts_only_eth():
+    """Without a node: one log of each kind, the ERC-20 ones and another contract's ignored."""
+    import eth_abi
+
+    from agent_sessions.base.abi import artifact_abi
+    from agent_sessions.domain.spending import eth_spent_from_logs
+
+    abi = artifact_abi("IAgentSessions")
+    me, elsewhere = "0x" + "ab" * 20, "0x" + "cd" * 20
+    erc20, payee = "0x" + "11" * 20, "0x" + "22" * 20
+
+    def word(value: Any) -> str:
+        return "0x" + eth_abi.encode(["address" if isinstance(value, str) else "uint256"], [value]).hex()
+
+    def log(name: str, sid: int, indexed: list, data: list, types: list, address: str = me) -> dict:
+        topics = ["0x" + abi.event(name).topic.hex(), word(sid)] + [word(v) for v in indexed]
+        return {"address": address, "topics": topics, "data": "0x" + eth_abi.encode(types, data).hex()}
+
+    logs = [
+        log("Executed", 1, [payee], [100, b"\x12\x34\x56\x78"], ["uint256", "bytes4"]),
+        log("TokenTransferred", 1, [NATIVE, payee], [20], ["uint256"]),
+        log("TokenTransferred", 1, [erc20, payee], [999], ["uint256"]),  # an ERC-20: not ETH
+        log("Swapped", 2, [payee], [NATIVE, 3, erc20, 4], ["address", "uint256", "address", "uint256"]),
+        log("Swapped", 2, [payee], [erc20, 777, NATIVE, 5], ["address", "uint256", "address", "uint256"]),  # bought ETH
+        log("RelayFeePaid", 2, [payee], [7], ["uint256"]),
+        log("Executed", 3, [payee], [0, b"\x00" * 4], ["uint256", "bytes4"]),  # no value
+        log("Executed", 1, [payee], [10**18, b"\x00" * 4], ["uint256", "bytes4"], address=elsewhere),
+        log("SessionFunded", 1, [NATIVE, payee], [10**18], ["uint256"]),  # not a spend
+    ]
+    assert eth_spent_from_logs(abi, logs, me) == {1: 120, 2: 10}

@@ -20,7 +20,8 @@ How: one ``eth_getLogs`` over the manager's address with the four event topics (
 ``FEW_IDS``) the query also filters on topic1 (the indexed id), otherwise it reads every spend of the manager
 and sums them all, so a listing of a whole fleet costs one log query, not one per session. The query is built
 by ``spend_log_query`` so a caller can send it in the same JSON-RPC batch as its ``eth_call`` reads
-(``Manager.state``, ``Manager.sessions``, ``iter_states`` do), and the logs are decoded with the manager's ABI.
+(``Manager.state``, ``Manager.sessions``, ``iter_states`` do); the amounts are read at the positions the manager's
+ABI gives for each event's arguments.
 
 ``Manager`` and the listing fill ``Budget.spent`` of NATIVE through ``with_eth_spent``: every reader of the SDK
 (``SessionState.budgets``, ``Session.budgets``, ``Manager.budget``, the CLI, the fleet console, the Studio,
@@ -32,7 +33,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
-from ..base.abi import ContractABI
+from ..base.abi import ContractABI, EventDef
 from ..base.errors import RPCError, typed_error
 from ..base.models import NATIVE, Budget, SessionState
 
@@ -76,23 +77,76 @@ def spend_log_query(manager: Manager, ids: Iterable[int] | None = None, *, from_
     return "eth_getLogs", [query]
 
 
+#: Per spend event: the argument holding the amount, and the one naming the token (None: always ETH).
+_AMOUNT_AND_TOKEN = {
+    "Executed": ("value", None),
+    "TokenTransferred": ("amount", "token"),
+    "Swapped": ("amountIn", "tokenIn"),
+    "RelayFeePaid": ("fee", None),
+}
+
+_STATIC = ("uint", "int", "address", "bool", "bytes")  # one word each (bytesN only; dynamic bytes excluded below)
+
+
+def _where(event: EventDef, name: str) -> tuple[bool, int]:
+    """Where argument ``name`` of ``event`` sits: (True, topic index) or (False, data word index)."""
+    k = event.names.index(name)
+    if event.indexed[k]:
+        return True, 1 + sum(event.indexed[:k])
+    before = [t for t, ix in zip(event.types[:k], event.indexed[:k]) if not ix]
+    if not all(t.startswith(_STATIC) and t not in ("bytes", "string") and "[" not in t for t in before):
+        raise ValueError(f"{event.name}.{name} follows a dynamic argument")  # not so in this ABI
+    return False, len(before)
+
+
+_Readers = dict[str, tuple[str, tuple[bool, int], tuple[bool, int] | None]]
+_READERS: dict[int, tuple[ContractABI, _Readers]] = {}
+
+
+def _readers(abi: ContractABI) -> _Readers:
+    """topic0 -> (event name, where its amount is, where its token is): taken from the ABI's event definitions
+    (once per ABI object)."""
+    cached = _READERS.get(id(abi))
+    if cached is not None and cached[0] is abi:
+        return cached[1]
+    out: _Readers = {}
+    for name, (amount, token) in _AMOUNT_AND_TOKEN.items():
+        event = abi.event(name)
+        out["0x" + event.topic.hex()] = (name, _where(event, amount), _where(event, token) if token else None)
+    _READERS[id(abi)] = (abi, out)
+    return out
+
+
+def _read(log: Mapping[str, Any], where: tuple[bool, int]) -> int:
+    in_topic, k = where
+    if in_topic:
+        return int(log["topics"][k], 16)
+    data: str = log["data"]
+    return int(data[2 + 64 * k : 66 + 64 * k], 16)
+
+
+_NATIVE_INT = int(NATIVE, 16)
+
+
 def eth_spent_from_logs(abi: ContractABI, logs: Iterable[Mapping[str, Any]], address: str) -> dict[int, int]:
-    """ETH spent per session id in ``logs`` of the manager at ``address`` (decoded with its ``abi``)."""
+    """ETH spent per session id in ``logs`` (JSON-RPC form) of the manager at ``address``, its ``abi`` naming the
+    events. Why not ``abi.decode_logs``: the four events are static words at positions the ABI gives, and reading
+    those words is about ten times faster than decoding every log, which a fleet's history would pay on each
+    listing."""
+    readers = _readers(abi)
+    wanted = address.lower()
     spent: dict[int, int] = defaultdict(int)
-    for event in abi.decode_logs(logs, address=address):
-        args = event.args
-        if event.name == "Executed":
-            amount = args["value"]
-        elif event.name == "TokenTransferred":
-            amount = args["amount"] if args["token"] == NATIVE else 0
-        elif event.name == "Swapped":
-            amount = args["amountIn"] if args["tokenIn"] == NATIVE else 0
-        elif event.name == "RelayFeePaid":
-            amount = args["fee"]
-        else:
+    for log in logs:
+        topics = log.get("topics") or []
+        reader = readers.get(str(topics[0]).lower()) if topics else None
+        if reader is None or str(log.get("address", "")).lower() != wanted:
             continue
+        _, amount_at, token_at = reader
+        if token_at is not None and _read(log, token_at) != _NATIVE_INT:
+            continue
+        amount = _read(log, amount_at)
         if amount:
-            spent[int(args["id"])] += int(amount)
+            spent[int(topics[1], 16)] += amount
     return dict(spent)
 
 
