@@ -65,8 +65,9 @@ contract SessionManager is SessionActions, SessionDeployment, ISessionManager {
     /// refuse value.
     fallback() external payable {
         bytes4 s = msg.sig;
-        address module =
-            s == ISessionSignatures.executeWithSig.selector ? SIGNATURES : s == ISessionSwaps.swap.selector ? SWAPS : EXTENSION;
+        address module = s == ISessionSignatures.executeWithSig.selector
+            ? SIGNATURES
+            : s == ISessionSwaps.swap.selector ? SWAPS : EXTENSION;
         /// @solidity memory-safe-assembly
         assembly {
             calldatacopy(0, 0, calldatasize())

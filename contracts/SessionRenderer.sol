@@ -51,7 +51,9 @@ contract SessionRenderer is ISessionRenderer {
             string memory key = b.token == _NATIVE ? "ETH" : b.token.toHexString();
             json = string.concat(json, ",", _numberTrait(string.concat("available ", key), b.available));
             // an ETH budget's lifetime spending is not kept on chain (its events carry it)
-            if (b.token != _NATIVE) json = string.concat(json, ",", _numberTrait(string.concat("spent ", key), b.spent));
+            if (b.token != _NATIVE) {
+                json = string.concat(json, ",", _numberTrait(string.concat("spent ", key), b.spent));
+            }
         }
         json = string.concat(json, "]");
     }

@@ -498,7 +498,7 @@ abstract contract SessionStore is ISessionTypes, SessionToken, ReentrancyGuardTr
         t.calls += uint16(calls);
     }
 
-    /// @dev The view half of `_authorize`: agent, liveness (own, ancestors, epoch, pause-all, time) and the
+    /// @dev The view half of `_authorize`: agent, liveness (own, ancestors, revoke-all, pause-all, time) and the
     /// call limit. Returns the updated timing word and whether it is in use.
     function _checkAgent(uint256 id, Core memory c, address caller, uint256 calls)
         internal
@@ -508,7 +508,7 @@ abstract contract SessionStore is ISessionTypes, SessionToken, ReentrancyGuardTr
         if (c.status == Status.None) revert SessionNotFound(id);
         // only the agent key acts
         if (caller != c.agent) revert NotAgent(id, caller);
-        // active, same epoch, not paused manager-wide, not expired
+        // active, not revoked by revoke-all, not paused manager-wide, not expired
         if (
             c.status != Status.Active || id <= _revokedThrough || _pausedAll || block.timestamp >= c.expiry
         ) revert SessionNotActive(id, _statusOf(id, c));
@@ -620,9 +620,9 @@ abstract contract SessionStore is ISessionTypes, SessionToken, ReentrancyGuardTr
                               INTERNAL: CHARGING
     //////////////////////////////////////////////////////////////*/
 
-    /// @dev Charges a spend of `amount` of `token` by session `id` (core `c`): its unspent escrow and lifetime
-    /// `spent`, then the per-call cap and period allowance of the session and of every ancestor, so a parent's
-    /// limits bind whatever its descendants spend, whenever they spend it.
+    /// @dev Charges a spend of `amount` of `token` by session `id` (core `c`): its unspent escrow (and an
+    /// ERC-20's lifetime `spent`), then the per-call cap and period allowance of the session and of every ancestor,
+    /// so a parent's limits bind whatever its descendants spend, whenever they spend it.
     function _spend(uint256 id, Core memory c, address token, uint256 amount) internal {
         uint256 available = _available(id, token);
         // never more than the unspent escrow
