@@ -142,11 +142,11 @@ contract SymbolicSettlement is SymbolicTest {
     }
 
     /// @dev R (held by `holder`, agent `agent`) funded with `total`, C under R reserving `toChild` of it, G under C
-    /// reserving `toGrandchild` of that: any split of any escrow up to 2^128 - 1 in which each session keeps some,
-    /// or, when `allToGrandchild`, the one where R and C pass everything on to G.
+    /// reserving `toGrandchild` of that: any split of any ETH escrow (up to 2^96 - 1, the most a session holds) in
+    /// which each session keeps some, or, when `allToGrandchild`, the one where R and C pass everything on to G.
     function _world(bool allToGrandchild) internal returns (World memory w) {
         w.token = NATIVE;
-        uint256 total = _uint(128, "total");
+        uint256 total = _escrowAmount(w.token, "total");
         uint256 toChild = _uint(128, "toChild");
         uint256 toGrandchild = _uint(128, "toGrandchild");
         if (allToGrandchild) vm.assume(0 < toGrandchild && toGrandchild == toChild && toChild == total);

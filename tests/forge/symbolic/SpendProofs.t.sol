@@ -29,28 +29,69 @@ contract SymbolicSpend is SymbolicTest {
     }
 
     /// @notice Total: a spend never exceeds the unspent escrow (BudgetExceeded(id, token, amount, available)
-    /// otherwise, nothing changed); when it passes, available drops by exactly the amount, `spent` grows by exactly
-    /// it, the payee gets it, and the manager holds exactly the session's escrow.
+    /// otherwise, nothing changed); when it passes, available drops by exactly the amount, exactly that leaves the
+    /// manager, the payee gets it, and the manager holds exactly the session's escrow. An ERC-20's `spent` grows by
+    /// exactly the amount; an ETH budget keeps no lifetime counter (its `spent` reads 0: what left is the drop of
+    /// `available` and of the manager's balance, proved here).
     function check_spend_total() public {
         address token = _token("eth");
-        uint256 budget = _uint(128, "budget");
+        uint256 budget = _escrowAmount(token, "budget");
         uint256 amount = _uint(256, "amount");
         vm.assume(amount != 0); // a zero ETH call spends nothing; a zero ERC-20 payment is refused (ZeroAmount)
         uint256 id = _root(token, budget, 0, 0, 0);
         uint256 paid = _balanceOf(token, payee);
+        uint256 availableBefore = _available(id, token);
+        uint256 heldBefore = _held(token);
+        assertEq(availableBefore, budget);
 
         (bool ok, bytes memory ret) = _trySpend(agent, id, token, amount);
 
         if (amount > budget) {
             assertFalse(ok);
             assertEq(ret, abi.encodeWithSelector(BudgetExceeded.selector, id, token, amount, budget));
-            assertEq(_available(id, token), budget);
+            assertEq(_available(id, token), availableBefore);
+            assertEq(_held(token), heldBefore);
+            assertEq(_balanceOf(token, payee), paid);
             assertEq(_spent(id, token), 0);
         } else {
             assertTrue(ok);
-            assertEq(_available(id, token), budget - amount);
-            assertEq(_spent(id, token), amount);
+            assertEq(_available(id, token), availableBefore - amount);
+            assertEq(_held(token), heldBefore - amount);
             assertEq(_balanceOf(token, payee), paid + amount);
+            assertEq(_spent(id, token), token == NATIVE ? 0 : amount);
+        }
+        assertEq(_held(token), _available(id, token));
+    }
+
+    /// @notice ETH spends add up without a counter: two spends a1 then a2 (any amounts, any budget) leave exactly
+    /// budget - a1 - a2 in the session and in the manager, and the payee exactly a1 + a2; the second one, past what
+    /// is left, reverts BudgetExceeded(id, NATIVE, a2, budget - a1) and moves nothing.
+    function check_spend_ethTotalOfTwoSpends() public {
+        address token = NATIVE;
+        uint256 budget = _escrowAmount(token, "budget");
+        uint256 a1 = _uint(96, "a1");
+        uint256 a2 = _uint(256, "a2");
+        vm.assume(a1 != 0 && a1 <= budget);
+        vm.assume(a2 != 0);
+        uint256 id = _root(token, budget, 0, 0, 0);
+        uint256 paid = _balanceOf(token, payee);
+        (bool ok,) = _trySpend(agent, id, token, a1);
+        assertTrue(ok);
+        assertEq(_available(id, token), budget - a1);
+        assertEq(_held(token), budget - a1);
+
+        bytes memory ret;
+        (ok, ret) = _trySpend(agent, id, token, a2);
+
+        if (a2 > budget - a1) {
+            assertFalse(ok);
+            assertEq(ret, abi.encodeWithSelector(BudgetExceeded.selector, id, token, a2, budget - a1));
+            assertEq(_available(id, token), budget - a1);
+            assertEq(_balanceOf(token, payee), paid + a1);
+        } else {
+            assertTrue(ok);
+            assertEq(_available(id, token), budget - a1 - a2);
+            assertEq(_balanceOf(token, payee), paid + a1 + a2);
         }
         assertEq(_held(token), _available(id, token));
     }
@@ -92,7 +133,7 @@ contract SymbolicSpend is SymbolicTest {
     /// it (within the escrow) it passes; a cap of 0 means none.
     function check_spend_perCallCap() public {
         address token = _token("eth");
-        uint256 budget = _uint(128, "budget");
+        uint256 budget = _escrowAmount(token, "budget");
         uint256 cap = _uint(128, "cap");
         uint256 amount = _uint(256, "amount");
         vm.assume(amount != 0);
@@ -135,16 +176,18 @@ contract SymbolicSpend is SymbolicTest {
     function check_spend_periodWindow() public {
         Windowed memory s;
         s.token = _token("eth");
-        s.budget = _uint(128, "budget");
+        s.budget = _escrowAmount(s.token, "budget");
         s.allowance = _uint(128, "allowance");
         s.period = _uint(32, "period");
         s.a1 = _uint(128, "a1");
         vm.assume(s.period != 0);
         vm.assume(s.a1 != 0);
         s.id = _root(s.token, s.budget, 0, s.allowance, uint32(s.period));
-        // windows count from creation; the first spend at any time in the next 2^32 s, the second up to 2^32 s later
+        // windows count from creation; the first spend at any time in the next 2^32 s, the second up to 2^32 s later,
+        // both before the session's expiry (2^32 - 1, the latest a session can have: after it nothing spends)
         s.start = block.timestamp;
         vm.warp(s.start + _uint(32, "d1"));
+        vm.assume(block.timestamp < type(uint32).max);
         s.w1 = (block.timestamp - s.start) / s.period;
         (bool ok, bytes memory ret) = _trySpend(agent, s.id, s.token, s.a1);
         bytes memory expected = _expected(s.id, s.token, s.a1, s.budget, 0, s.allowance, 0);
@@ -159,6 +202,7 @@ contract SymbolicSpend is SymbolicTest {
         uint256 a2 = _uint(128, "a2");
         vm.assume(a2 != 0);
         vm.warp(block.timestamp + _uint(32, "d2"));
+        vm.assume(block.timestamp < type(uint32).max);
         bool sameWindow = s.w1 == (block.timestamp - s.start) / s.period;
         bytes memory expected = _expected(s.id, s.token, a2, s.budget - s.a1, 0, s.allowance, sameWindow ? s.a1 : 0);
 
@@ -183,7 +227,7 @@ contract SymbolicSpend is SymbolicTest {
     /// left is exactly the new allowance minus the window's spending.
     function check_spend_allowanceLoweredLeavesNothing() public {
         address token = _token("eth");
-        uint256 budget = _uint(128, "budget");
+        uint256 budget = _escrowAmount(token, "budget");
         uint256 allowance = _uint(128, "allowance");
         uint256 lowered = _uint(128, "lowered");
         uint256 a1 = _uint(128, "a1");

@@ -26,9 +26,9 @@ abstract contract SymbolicTest is SessionTest {
     address internal payee = address(0x40000);
 
     /// @dev Concrete accounts: halmos models `makeAddr` keys as symbolic addresses, and Solady's ERC-721 derives
-    /// storage slots from the holder's address, which halmos needs concrete. Funds for budgets up to 2^128 - 1:
-    /// every amount a Budget can hold is reachable (halmos caps any ETH balance at 2^128, so ETH stops there; the
-    /// ERC-20 goes beyond, for top-ups past 2^128 in total).
+    /// storage slots from the holder's address, which halmos needs concrete. Funds for every escrow a session can
+    /// hold (ETH: 2^96 - 1, in the token's ownership word; an ERC-20: 2^128 - 1) and for top-ups past it in total
+    /// (halmos caps any ETH balance at 2^128; the ERC-20 goes beyond).
     function setUp() public virtual override {
         owner = address(0x10000);
         agent = address(0x20000);
@@ -50,6 +50,18 @@ abstract contract SymbolicTest is SessionTest {
     /// @dev ETH or the ERC-20, symbolically: a proof over `_token()` holds for both.
     function _token(string memory name) internal view returns (address) {
         return svm.createBool(name) ? NATIVE : address(usdc);
+    }
+
+    /// @dev The most a session's unspent escrow of `token` can be: ETH's is the 96 spare bits of the session token's
+    /// ownership word, an ERC-20's a 128-bit field of its budget word.
+    function _maxEscrow(address token) internal view returns (uint256) {
+        return token == NATIVE ? type(uint96).max : type(uint128).max;
+    }
+
+    /// @dev A symbolic escrow of `token`: any amount a session can hold of it (96 bits for ETH, 128 for an ERC-20;
+    /// more is refused with AmountTooLarge, proved by SymbolicEscrow).
+    function _escrowAmount(address token, string memory name) internal view returns (uint256) {
+        return _uint(token == NATIVE ? 96 : 128, name);
     }
 
     /*//////////////////////////////////////////////////////////////
@@ -95,10 +107,11 @@ abstract contract SymbolicTest is SessionTest {
                                   SESSIONS
     //////////////////////////////////////////////////////////////*/
 
-    /// @dev Parameters for `agent_` that last as long as a session can (expiry 2^40 - 1), any target, no budget.
+    /// @dev Parameters for `agent_` that last as long as a session can (expiry 2^32 - 1: expiries are 32-bit), any
+    /// target, no budget.
     function _longParams(address agent_) internal pure returns (SessionParams memory p) {
         p.agent = agent_;
-        p.expiry = type(uint40).max;
+        p.expiry = type(uint32).max;
         p.anyTarget = true;
     }
 
@@ -125,6 +138,8 @@ abstract contract SymbolicTest is SessionTest {
         return manager.remaining(id, token);
     }
 
+    /// @dev Lifetime spending of an ERC-20 budget (an ETH budget keeps none on chain: its events carry every spend,
+    /// and the ETH proofs follow `available` and balances instead).
     function _spent(uint256 id, address token) internal view returns (uint256) {
         return manager.getBudget(id, token).spent;
     }
