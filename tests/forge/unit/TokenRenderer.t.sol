@@ -6,6 +6,7 @@ import {Base64} from "solady/utils/Base64.sol";
 import {LibString} from "solady/utils/LibString.sol";
 import {ISessionRenderer} from "../../../contracts/interfaces/ISessionRenderer.sol";
 import {SessionManagerExtension} from "../../../contracts/SessionManagerExtension.sol";
+import {SessionSwaps} from "../../../contracts/SessionSwaps.sol";
 import {FakeManager} from "./Mocks.sol";
 import {UnitBase} from "./UnitBase.sol";
 
@@ -290,6 +291,11 @@ contract TokenRendererTest is UnitBase {
     function test_extensionTokenURIIsAnEmptyPlaceholder() public {
         // the manager answers tokenURI itself; the extension's copy exists only to complete the ERC-721 surface
         assertEq(new SessionManagerExtension(address(0)).tokenURI(1), "");
+    }
+
+    function test_swapsModuleTokenURIIsAnEmptyPlaceholder() public {
+        // the same for the swaps module, which the factory deploys beside the implementation
+        assertEq(new SessionSwaps(address(0)).tokenURI(1), "");
     }
 
     /*//////////////////////////////////////////////////////////////
