@@ -122,9 +122,9 @@ test-forge: setup ## Solidity unit, fuzz and invariant tests (forge; over 1,000,
 PROVE_LEMMAS := $(wildcard tests/forge/symbolic/lemmas/*.smt2)
 prove: setup ## Symbolic proofs of the contract arithmetic (halmos over the forge build, z3 lemmas)
 	@mkdir -p .forge
-	@forge build --ast --extra-output storageLayout metadata >.forge/prove-build.log 2>&1 \
+	@FOUNDRY_PROFILE=prove forge build --ast --extra-output storageLayout metadata >.forge/prove-build.log 2>&1 \
 		|| { cat .forge/prove-build.log; exit 1; }
-	@status=0; .venv-halmos/bin/halmos >.forge/halmos.log 2>&1 || status=$$?; \
+	@status=0; FOUNDRY_PROFILE=prove .venv-halmos/bin/halmos >.forge/halmos.log 2>&1 || status=$$?; \
 	awk '/unknown deployed bytecode/ {skip = 1; next} skip && /^         / {next} {skip = 0; print}' .forge/halmos.log; \
 	if grep -q 'loop unrolling bound' .forge/halmos.log; then \
 		echo "prove: paths were cut short by the loop bound (halmos.toml: loop)" >&2; status=1; fi; \
