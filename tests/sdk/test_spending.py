@@ -8,14 +8,21 @@ several sessions, with reverted transactions in between, and check every reader 
 
 from __future__ import annotations
 
-from typing import Any
+import subprocess
+import time
+from pathlib import Path
+from typing import Any, Iterator
 
 import pytest
 
-from agent_sessions import NATIVE, BatchCallFailed, BudgetExceeded
+from agent_sessions import NATIVE, AgentSessions, BatchCallFailed, BudgetExceeded
+from agent_sessions.base.errors import RPCError
 from agent_sessions.domain import spending
 from agent_sessions.domain.spending import eth_spent
+from agent_sessions.fleet.chains import probe_chain_id
 from agent_sessions.wallet import set_max_relay_fee, sign_execute, submit_execute
+
+from scripts._ports import free_port
 
 from .conftest import ETHER
 
@@ -167,3 +174,138 @@ def test_the_sum_reads_each_event_by_its_abi_and_counts_only_eth():
         log("SessionFunded", 1, [NATIVE, payee], [10**18], ["uint256"]),  # not a spend
     ]
     assert eth_spent_from_logs(abi, logs, me) == {1: 120, 2: 10}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Where the history is read from, and nodes that refuse to read it all at once
+# ---------------------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def archive_node() -> Iterator[str]:
+    """An Anvil that keeps every past state (the test node runs with ``--prune-history``, as hosted nodes that are
+    not archives do), on a free port."""
+    binary = Path(__file__).resolve().parents[2] / "node_modules" / ".bin" / "anvil"
+    url = f"http://127.0.0.1:{free_port()}"
+    process = subprocess.Popen([str(binary), "--port", url.rsplit(":", 1)[1], "--silent", "--hardfork", "prague"],
+                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while probe_chain_id(url, timeout=1.0) is None:
+            assert process.poll() is None and time.monotonic() < deadline, "the archive Anvil did not start"
+            time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_on_an_archive_node_spends_are_read_from_the_block_the_manager_was_deployed_in(archive_node, params,
+                                                                                        owner_key, agent_key,
+                                                                                        stranger_key):
+    client = AgentSessions(archive_node)
+    factory = client.deploy_factory(owner_key)
+    for _ in range(3):
+        client.rpc.request("evm_mine", [])
+    fresh = factory.deploy_manager(owner_key.address, salt=0, sender=owner_key)
+    deployed_in = client.rpc.block_number()  # one transaction per block on this node
+    session = fresh.create_session(params(), owner_key)
+    session.execute(stranger_key.address, 5, sender=agent_key)
+
+    assert fresh.first_block == deployed_in > 4
+    assert client.rpc.request("eth_getCode", [fresh.address, hex(deployed_in - 1)]) == "0x"
+    (query,) = spending.spend_log_query(fresh)[1]
+    assert query["fromBlock"] == hex(deployed_in)
+    assert fresh.state(session.id).budget(NATIVE).spent == 5
+
+
+def test_a_node_without_past_state_has_the_history_read_from_genesis(manager, make_session, client, agent_key,
+                                                                     stranger_key):
+    session = make_session(eth=ETHER)
+    session.execute(stranger_key.address, 77, sender=agent_key)
+    assert manager.first_block == 0  # the test node prunes its past states
+    (query,) = spending.spend_log_query(manager)[1]
+    assert query["fromBlock"] == "0x0"
+    assert set(_every_reader(manager, session).values()) == {77}
+
+
+CAP = 3  # blocks per eth_getLogs the capped node serves
+
+
+class _CappedNode:
+    """Stands in for a hosted provider that refuses ``eth_getLogs`` over more than ``CAP`` blocks (a JSON-RPC
+    error, as Alchemy's and QuickNode's are); every other request goes to the node. Records the ranges it served."""
+
+    def __init__(self, rpc: Any, monkeypatch: Any) -> None:
+        self.rpc, self.served, self.refused = rpc, [], 0
+        self._request_once, self._batch_once = rpc.request_once, rpc.batch_once
+        monkeypatch.setattr(rpc, "request_once", self.request_once)
+        monkeypatch.setattr(rpc, "batch_once", self.batch_once)
+
+    def _range(self, params: Any) -> tuple[int, int]:
+        query = params[0]
+        bound = (lambda tag: self.rpc.block_number() if tag == "latest" else int(tag, 16))
+        return bound(query["fromBlock"]), bound(query["toBlock"])
+
+    def _refusal(self, method: str, params: Any) -> RPCError | None:
+        if method != "eth_getLogs":
+            return None
+        low, high = self._range(params)
+        if high - low + 1 > CAP:
+            self.refused += 1
+            return RPCError(f"query exceeds max block range {CAP}", code=-32602, method=method)
+        self.served.append((low, high))
+        return None
+
+    def request_once(self, method: str, params: Any = ()) -> Any:
+        refusal = self._refusal(method, params)
+        if refusal is not None:
+            raise refusal
+        return self._request_once(method, params)
+
+    def batch_once(self, calls: Any) -> list[Any]:
+        refusals = [self._refusal(m, p) for m, p in calls]
+        answers = self._batch_once(calls)
+        return [r if r is not None else a for r, a in zip(refusals, answers)]
+
+
+def test_a_node_capping_the_log_range_is_read_in_ranges_it_serves(manager, make_session, client, agent_key,
+                                                                    stranger_key, monkeypatch):
+    first = make_session(eth=ETHER)
+    second = make_session(eth=ETHER)
+    for n in range(1, 5):  # spends spread over several blocks
+        first.execute(stranger_key.address, n, sender=agent_key)
+        second.execute(stranger_key.address, 10 * n, sender=agent_key)
+    assert client.rpc.block_number() - manager.first_block + 1 > 4 * CAP  # the history is over the cap
+
+    node = _CappedNode(client.rpc, monkeypatch)
+    assert set(_every_reader(manager, first).values()) == {1 + 2 + 3 + 4}
+    assert set(_every_reader(manager, second).values()) == {100}
+    assert node.refused and all(high - low + 1 <= CAP for low, high in node.served)
+
+    # one reading covers every block from the deployment to the latest once, in order
+    node.served.clear()
+    assert eth_spent(manager, [first.id, second.id]) == {first.id: 10, second.id: 100}
+    assert node.served[0][0] == manager.first_block and node.served[-1][1] == client.rpc.block_number()
+    assert all(b[0] == a[1] + 1 for a, b in zip(node.served, node.served[1:]))
+
+
+def test_a_transport_failure_of_the_log_query_is_raised_not_read_in_ranges(manager, make_session, client,
+                                                                            monkeypatch):
+    session = make_session(eth=ETHER)
+    rpc = client.rpc
+    batch_once = rpc.batch_once
+    sent: list[str] = []
+
+    def cut(calls: Any) -> list[Any]:
+        sent.extend(m for m, _ in calls)
+        answers = batch_once(calls)
+        return [RPCError("connection reset by peer", method=m) if m == "eth_getLogs" else a
+                for (m, _), a in zip(calls, answers)]
+
+    manager.first_block  # looked up before the failures start
+    monkeypatch.setattr(rpc, "batch_once", cut)
+    monkeypatch.setattr(rpc, "request_once", lambda *a: pytest.fail("a transport failure was read in ranges"))
+    with pytest.raises(RPCError, match="connection reset"):
+        manager.state(session.id)
+    assert sent.count("eth_getLogs") == 1

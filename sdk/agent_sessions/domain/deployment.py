@@ -14,7 +14,7 @@ import eth_abi
 from eth_utils import keccak, to_checksum_address
 
 from ..base.abi import load_artifact
-from ..base.errors import SessionError
+from ..base.errors import RPCError, SessionError
 
 if TYPE_CHECKING:
     from .client import AgentSessions, Factory
@@ -28,6 +28,7 @@ __all__ = [
     "canonical_token_address",
     "create2_address",
     "deploy_deterministic",
+    "deployment_block",
     "ensure_deployment",
     "has_code",
     "init_code",
@@ -94,6 +95,34 @@ def canonical_token_address(symbol: str, decimals: int) -> str:
 
 def has_code(client: AgentSessions, address: str) -> bool:
     return len(client.rpc.code(to_checksum_address(address))) > 0
+
+
+def deployment_block(client: AgentSessions, address: str) -> int:
+    """The block ``address`` got its code in: the lowest block whose state has code there, found by bisection over
+    ``eth_getCode`` at past blocks (about log2 of the chain's height requests). 0 (genesis: always a safe start)
+    when there is no code at the latest block or the node keeps no past state (a pruned, non-archive node).
+
+    Why: a contract's event history starts there, so log queries need not scan the chain from genesis."""
+    rpc = client.rpc
+    address = to_checksum_address(address)
+
+    def has_code_at(block: int) -> bool:
+        return rpc.request_once("eth_getCode", [address, hex(block)]) not in (None, "0x", "0x0")
+
+    try:
+        low, high = 0, rpc.block_number()
+        if not has_code_at(high):
+            return 0
+        while low < high:
+            middle = (low + high) // 2
+            if has_code_at(middle):
+                high = middle
+            else:
+                low = middle + 1
+    except RPCError as exc:  # past state pruned ("missing trie node", "header not found"...)
+        log.debug("no past state for %s (%s): its history is read from genesis", address, exc)
+        return 0
+    return low
 
 
 def deploy_deterministic(client: AgentSessions, artifact: str, *args: Any, sender: Any,

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from ..base.errors import RPCError, typed_error
 from ..base.models import SessionState, Status, checksum, checksum_cached
-from .spending import eth_spent_from_logs, logs_result, spend_log_query, with_eth_spent
+from .spending import spend_log_query, spent_from_answer, with_eth_spent
 
 if TYPE_CHECKING:
     from .client import AgentSessions, Factory
@@ -120,7 +120,7 @@ def iter_states(manager: Manager, *, page_size: int = 200, start: int = 1,
             calls.append(spend_log_query(manager))
         results = manager.client.rpc.batch(calls)
         if i == 0:
-            spent = eth_spent_from_logs(manager.abi, logs_result(results.pop()), manager.address)
+            spent = spent_from_answer(manager, None, results.pop())
         for result in results:
             if isinstance(result, RPCError):
                 raise typed_error(result)

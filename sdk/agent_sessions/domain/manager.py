@@ -8,6 +8,7 @@ estimate before signing or replayed from a mined receipt, are raised as typed ex
 from __future__ import annotations
 
 import base64
+import functools
 import json
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
@@ -31,9 +32,10 @@ from ..base.results import CheckResult, Receipt
 from ..base.units import parse_duration
 from ..chain.contract import Contract
 from ..chain.pipeline import TxRequest, estimate_limits, run_pipeline
+from .deployment import deployment_block
 from .listing import SessionFilter, iter_states
 from .session import Session
-from .spending import budget_with_eth_spent, eth_spent_from_logs, logs_result, spend_log_query, with_eth_spent
+from .spending import budget_with_eth_spent, spend_log_query, spent_from_answer, with_eth_spent
 
 if TYPE_CHECKING:
     from .client import AgentSessions
@@ -70,6 +72,12 @@ class Manager(Contract):
 
     def __init__(self, client: AgentSessions, address: str) -> None:
         super().__init__(client, address, artifact_abi("IAgentSessions"), name="Manager")
+
+    @functools.cached_property
+    def first_block(self) -> int:
+        """The block this manager was deployed in, where its event history (ETH spends, ``spending``) starts;
+        found once per ``Manager`` (``deployment_block``), 0 on a node that keeps no past state."""
+        return deployment_block(self.client, self.address)
 
     # ============================================================================================================
     # creation
@@ -362,10 +370,11 @@ class Manager(Contract):
     def _with_spends(self, call: tuple[str, list[Any]], ids: Iterable[int] | None) -> tuple[Any, dict[int, int]]:
         """One JSON-RPC batch: ``call`` and the log query of the ETH spends of ``ids`` (``spending``). Returns
         the call's raw answer and ETH spent per id."""
-        result, logs = self.client.rpc.batch([call, spend_log_query(self, ids)])
+        wanted = list(ids) if ids is not None else None
+        result, logs = self.client.rpc.batch([call, spend_log_query(self, wanted)])
         if isinstance(result, RPCError):
             raise typed_error(result)
-        return result, eth_spent_from_logs(self.abi, logs_result(logs), self.address)
+        return result, spent_from_answer(self, wanted, logs)
 
     def _eth_call(self, name: str, *args: Any) -> tuple[str, list[Any]]:
         return "eth_call", [{"to": self.address, "data": "0x" + self.fn(name).encode(*args).hex()}, "latest"]
@@ -394,7 +403,7 @@ class Manager(Contract):
             [("eth_call", [{"to": self.address, "data": "0x" + fn.encode(c).hex()}, "latest"]) for c in chunks]
             + [spend_log_query(self, id_list)]
         )
-        spent = eth_spent_from_logs(self.abi, logs_result(results.pop()), self.address)
+        spent = spent_from_answer(self, id_list, results.pop())
         out: list[Session] = []
         for result in results:
             if isinstance(result, RPCError):
