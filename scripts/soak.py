@@ -75,6 +75,10 @@ def cli(target: int, seed: int, out: str, resume: bool) -> None:
     if resume and out_path.exists():
         previous = json.loads(out_path.read_text())
         state.update({k: previous[k] for k in ("calls", "violations", "seed", "chunks", "seconds")})
+        if state["calls"] >= target:
+            print(f"{out_path} already records {state['calls']:,} calls of a target of {target:,}: nothing to run")
+            print(out_path.read_text(), end="")
+            sys.exit(1 if state["violations"] else 0)
     while state["calls"] < target:
         chunk_seed = int(state["seed"]) + state["chunks"]
         started = time.monotonic()
