@@ -107,6 +107,8 @@ def deployment_block(client: AgentSessions, address: str) -> int:
     address = to_checksum_address(address)
 
     def has_code_at(block: int) -> bool:
+        # once, not retried: a node without that state answers "header not found" or BlockOutOfRangeError, which
+        # read as transient, and retrying them would only delay the fall back to genesis
         return rpc.request_once("eth_getCode", [address, hex(block)]) not in (None, "0x", "0x0")
 
     try:
